@@ -1,0 +1,97 @@
+//! `lnpsim calendar`: business-day arithmetic in Australia/Sydney time.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Result};
+use clap::{Args, Subcommand};
+use lnp_model::time::parse_date;
+use lnp_model::{Span, Timestamp};
+
+use crate::common::{load_calendar, load_rulebook};
+
+#[derive(Args)]
+pub struct CalendarOpts {
+    /// Extra holidays (CSV `date,name`), e.g. state public holidays.
+    #[arg(long, value_name = "FILE", global = true)]
+    holidays: Option<PathBuf>,
+    /// Rulebook overrides (Standard Hours come from it).
+    #[arg(long, value_name = "FILE", global = true)]
+    rulebook: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum CalendarCmd {
+    /// Add a duration to an instant; prints RFC 3339 with the Sydney offset.
+    #[command(
+        after_help = "DURATION: 15m (minutes), 4h (hours), 2d (calendar days), 5bd (business days), 6mo (months); a leading - goes back.\n\nExamples:\n  lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd     # 2026-12-30T10:00:00+11:00\n  lnpsim calendar add 2026-03-09T10:00:00+11:00 15m"
+    )]
+    Add {
+        /// RFC 3339 instant with offset.
+        instant: String,
+        /// Duration to add.
+        #[arg(allow_hyphen_values = true)]
+        duration: String,
+        #[command(flatten)]
+        opts: CalendarOpts,
+    },
+    /// Is DATE a business day? Prints `yes` or `no` (and the holiday's name).
+    #[command(
+        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-03-02 --holidays nsw.csv"
+    )]
+    BusinessDay {
+        /// Date, YYYY-MM-DD.
+        date: String,
+        #[command(flatten)]
+        opts: CalendarOpts,
+    },
+    /// List a year's holidays: national ones (with weekend substitution) and any extra ones.
+    #[command(
+        after_help = "Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2027 --holidays nsw.csv"
+    )]
+    Holidays {
+        /// Year, e.g. 2026.
+        year: i32,
+        #[command(flatten)]
+        opts: CalendarOpts,
+    },
+}
+
+pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
+    match cmd {
+        CalendarCmd::Add {
+            instant,
+            duration,
+            opts,
+        } => {
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let t = Timestamp::parse_rfc3339(instant).map_err(|e| anyhow!("INSTANT: {e}"))?;
+            let span: Span = duration.parse().map_err(|e| anyhow!("DURATION: {e}"))?;
+            println!("{}", cal.add(t, span));
+        }
+        CalendarCmd::BusinessDay { date, opts } => {
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let d = parse_date(date).map_err(|e| anyhow!("DATE: {e}"))?;
+            if cal.is_business_day(d) {
+                println!("yes");
+            } else {
+                let names = cal.holiday_names(d);
+                if names.is_empty() {
+                    println!("no ({})", d.format("%A"));
+                } else {
+                    println!("no ({})", names.join(" and "));
+                }
+            }
+        }
+        CalendarCmd::Holidays { year, opts } => {
+            if !(1583..=9999).contains(year) {
+                return Err(anyhow!("YEAR: {year} is outside 1583-9999 (the Gregorian computus)"));
+            }
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            for h in cal.holidays(*year) {
+                println!("{}  {}  {}", h.date, h.date.format("%a"), h.name);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

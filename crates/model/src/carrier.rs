@@ -1,0 +1,241 @@
+//! Carrier codes, port categories and port references.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+/// A 4-digit carrier code (`9001`). Stored as a number; always written with four digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CarrierCode(u16);
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("carrier code must be exactly 4 digits, found {found:?}")]
+pub struct CarrierCodeError {
+    pub found: String,
+}
+
+impl CarrierCode {
+    pub fn new(code: u16) -> Option<Self> {
+        (code <= 9999).then_some(Self(code))
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+
+    /// Parses exactly four ASCII digits.
+    pub fn from_digits(bytes: &[u8]) -> Result<Self, CarrierCodeError> {
+        if bytes.len() == 4 && bytes.iter().all(u8::is_ascii_digit) {
+            let v = bytes.iter().fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+            Ok(Self(v))
+        } else {
+            Err(CarrierCodeError {
+                found: String::from_utf8_lossy(bytes).into_owned(),
+            })
+        }
+    }
+
+    pub fn write_digits(self, out: &mut [u8; 4]) {
+        let mut v = self.0;
+        for slot in out.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+}
+
+impl FromStr for CarrierCode {
+    type Err = CarrierCodeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_digits(s.as_bytes())
+    }
+}
+
+impl fmt::Display for CarrierCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+impl fmt::Debug for CarrierCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+impl Serialize for CarrierCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for CarrierCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Port category. Cat B was dropped from the Code in 2013; Cat D is Cat A for a service with a
+/// ULL diversion and uses the Cat A messages.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum Category {
+    A,
+    C,
+    D,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("category must be A, C or D, found {found:?}")]
+pub struct CategoryError {
+    pub found: String,
+}
+
+impl Category {
+    pub fn as_char(self) -> char {
+        match self {
+            Self::A => 'A',
+            Self::C => 'C',
+            Self::D => 'D',
+        }
+    }
+
+    /// Cat A and Cat D follow the simple (SNA/ECA) process; Cat C the complex one.
+    pub fn is_simple(self) -> bool {
+        !matches!(self, Self::C)
+    }
+}
+
+impl FromStr for Category {
+    type Err = CategoryError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "A" => Ok(Self::A),
+            "C" => Ok(Self::C),
+            "D" => Ok(Self::D),
+            _ => Err(CategoryError { found: s.into() }),
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_char())
+    }
+}
+
+/// The reference that ties the rows of one port together (`SNA-000001`, a batch number, a PNV
+/// sequence number). Up to [`PortRef::MAX_LEN`] printable ASCII characters other than the
+/// trace's separators; stored inline so that it is `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PortRef {
+    len: u8,
+    bytes: [u8; PortRef::MAX_LEN],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PortRefError {
+    #[error("port reference is empty")]
+    Empty,
+    #[error("port reference {found:?} is longer than {max} characters")]
+    TooLong { found: String, max: usize },
+    #[error("port reference {found:?} contains {ch:?}; allowed: printable ASCII except space , ; : = \"")]
+    BadCharacter { found: String, ch: char },
+}
+
+impl PortRef {
+    pub const MAX_LEN: usize = 24;
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (checked in `FromStr`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// Whether the reference fits the PLNR's 12-character `[A-Z0-9-]` port reference field.
+    pub fn fits_plnr(&self) -> bool {
+        self.len <= 12
+            && self.bytes[..usize::from(self.len)]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-')
+    }
+}
+
+impl FromStr for PortRef {
+    type Err = PortRefError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(PortRefError::Empty);
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(PortRefError::TooLong {
+                found: s.into(),
+                max: Self::MAX_LEN,
+            });
+        }
+        if let Some(ch) = s
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || matches!(c, ',' | ';' | ':' | '=' | '"'))
+        {
+            return Err(PortRefError::BadCharacter { found: s.into(), ch });
+        }
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(Self {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+}
+
+impl fmt::Display for PortRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for PortRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl Serialize for PortRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for PortRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carrier_codes() {
+        assert_eq!("9001".parse::<CarrierCode>().unwrap().to_string(), "9001");
+        assert_eq!("0042".parse::<CarrierCode>().unwrap().get(), 42);
+        for bad in ["", "901", "90011", "90a1", " 901"] {
+            assert!(bad.parse::<CarrierCode>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn port_refs() {
+        let r: PortRef = "SNA-000001".parse().unwrap();
+        assert_eq!(r.as_str(), "SNA-000001");
+        assert!(r.fits_plnr());
+        assert!(!"p1".parse::<PortRef>().unwrap().fits_plnr());
+        assert!("a;b".parse::<PortRef>().is_err());
+        assert!("".parse::<PortRef>().is_err());
+        assert!("x".repeat(25).parse::<PortRef>().is_err());
+    }
+}

@@ -1,0 +1,685 @@
+//! The messages carriers exchange and the actions they take, as typed values: the vocabulary of
+//! `trace-format.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::carrier::{CarrierCode, Category, PortRef};
+use crate::number::TelephoneNumber;
+use crate::time::Timestamp;
+
+macro_rules! msg_kinds {
+    ($( $variant:ident => $kw:literal, $action:literal, $doc:literal; )*) => {
+        /// Every message keyword and action keyword of the trace format.
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+        pub enum MsgKind { $( #[doc = $doc] $variant, )* }
+
+        impl MsgKind {
+            /// Every kind, in the order of the trace spec's tables.
+            pub const ALL: &'static [MsgKind] = &[ $( MsgKind::$variant, )* ];
+
+            /// The keyword as written in a trace (`SNA_CONFIRM`).
+            pub fn keyword(self) -> &'static str {
+                match self { $( MsgKind::$variant => $kw, )* }
+            }
+
+            /// Actions are taken by one carrier (`to` is empty); messages cross between two.
+            pub fn is_action(self) -> bool {
+                match self { $( MsgKind::$variant => $action, )* }
+            }
+        }
+
+        impl FromStr for MsgKind {
+            type Err = UnknownKeyword;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $kw => Ok(MsgKind::$variant), )*
+                    _ => Err(UnknownKeyword { found: s.into() }),
+                }
+            }
+        }
+    };
+}
+
+msg_kinds! {
+    Pnv => "PNV", false, "Pre-port number validation request (Cat C), gaining to losing.";
+    PnvResponse => "PNV_RESPONSE", false, "Per-number response and reject codes, losing to gaining.";
+    Sna => "SNA", false, "Porting Notification Order carrying a Simple Notification Advice (Cat A).";
+    SnaConfirm => "SNA_CONFIRM", false, "SNA Confirmation Advice.";
+    SnaReject => "SNA_REJECT", false, "SNA Reject Advice, with a code.";
+    Eca => "ECA", false, "Electronic Cutover Advice.";
+    EcaConfirm => "ECA_CONFIRM", false, "ECA Confirmation Advice.";
+    EcaReject => "ECA_REJECT", false, "ECA Reject Advice, with a code.";
+    Completion => "COMPLETION", false, "Electronic Completion Advice: the port-out is done.";
+    Cna => "CNA", false, "Porting Notification Order carrying a Complex Notification Advice (Cat C).";
+    CnaReceipt => "CNA_RECEIPT", false, "CNA Receipt Advice.";
+    CnaConfirm => "CNA_CONFIRM", false, "CNA Confirmation Advice, naming the losing project manager.";
+    CnaReject => "CNA_REJECT", false, "CNA Reject Advice, per-number codes.";
+    Cca => "CCA", false, "Complex Cutover Advice: the agreed cutover date and time.";
+    CcaConfirm => "CCA_CONFIRM", false, "CCA Confirmation Advice.";
+    CcaReject => "CCA_REJECT", false, "CCA Reject Advice, with a code.";
+    Retarget => "RETARGET", false, "Change of cutover date and time for a pending port.";
+    RetargetConfirm => "RETARGET_CONFIRM", false, "Re-target accepted.";
+    RetargetReject => "RETARGET_REJECT", false, "Re-target refused, with a code.";
+    Withdraw => "WITHDRAW", false, "Withdrawal of a pending port.";
+    WithdrawConfirm => "WITHDRAW_CONFIRM", false, "Withdrawal accepted.";
+    WithdrawReject => "WITHDRAW_REJECT", false, "Withdrawal refused, with a code.";
+    Reversal => "REVERSAL", false, "Cat A reversal during the reversal period.";
+    ReversalConfirm => "REVERSAL_CONFIRM", false, "Reversal accepted.";
+    ReversalReject => "REVERSAL_REJECT", false, "Reversal refused, with a code.";
+    EmergencyReturn => "EMERGENCY_RETURN", false, "Cat C emergency return during its window.";
+    EmergencyReturnConfirm => "EMERGENCY_RETURN_CONFIRM", false, "Emergency return accepted.";
+    EmergencyReturnReject => "EMERGENCY_RETURN_REJECT", false, "Emergency return refused, with a code.";
+    DonorNotify => "DONOR_NOTIFY", false, "Losing carrier tells the donor of a third-party port's status.";
+    Cutover => "CUTOVER", true, "Action: the number leaves the losing carrier's network.";
+    DtrStart => "DTR_START", true, "Action: the donor starts donor transit routing.";
+    DtrStop => "DTR_STOP", true, "Action: the donor stops donor transit routing.";
+    PlnrPublish => "PLNR_PUBLISH", true, "Action: the donor publishes register records.";
+    GiveBack => "GIVE_BACK", true, "Action: a disconnected ported number goes back to the donor.";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown message keyword {found:?}")]
+pub struct UnknownKeyword {
+    pub found: String,
+}
+
+impl fmt::Display for MsgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+impl MsgKind {
+    /// For a request, the kinds that answer it (confirm, reject).
+    pub fn answers(self) -> &'static [MsgKind] {
+        use MsgKind as K;
+        match self {
+            K::Pnv => &[K::PnvResponse],
+            K::Sna => &[K::SnaConfirm, K::SnaReject],
+            K::Eca => &[K::EcaConfirm, K::EcaReject],
+            K::Cna => &[K::CnaConfirm, K::CnaReject],
+            K::Cca => &[K::CcaConfirm, K::CcaReject],
+            K::Retarget => &[K::RetargetConfirm, K::RetargetReject],
+            K::Withdraw => &[K::WithdrawConfirm, K::WithdrawReject],
+            K::Reversal => &[K::ReversalConfirm, K::ReversalReject],
+            K::EmergencyReturn => &[K::EmergencyReturnConfirm, K::EmergencyReturnReject],
+            _ => &[],
+        }
+    }
+
+    /// Whether this kind is a reject advice.
+    pub fn is_reject(self) -> bool {
+        use MsgKind as K;
+        matches!(
+            self,
+            K::SnaReject
+                | K::EcaReject
+                | K::CnaReject
+                | K::CcaReject
+                | K::RetargetReject
+                | K::WithdrawReject
+                | K::ReversalReject
+                | K::EmergencyReturnReject
+        )
+    }
+}
+
+/// A 3-digit reject code of the simulator's table (`003`, `104`), written with three digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RejectCode(u16);
+
+impl RejectCode {
+    pub const CA_INVALID: Self = Self(1);
+    pub const INSUFFICIENT_INFO: Self = Self(2);
+    pub const DIFFERENT_CUSTOMER: Self = Self(3);
+    pub const CANCELLED: Self = Self(4);
+    pub const COMPLEX_SERVICE: Self = Self(5);
+    pub const NOT_WITH_LOSING: Self = Self(6);
+    pub const NOT_FOUND: Self = Self(7);
+    pub const PORT_PENDING: Self = Self(8);
+    pub const CONTRACT: Self = Self(9);
+    pub const ACCOUNT_MISMATCH: Self = Self(10);
+    pub const SNA_EXPIRED: Self = Self(101);
+    pub const NO_VALID_SNA: Self = Self(102);
+    pub const OUTSIDE_HOURS: Self = Self(103);
+    pub const RETARGET_LIMIT: Self = Self(104);
+    pub const CCA_WITHOUT_CNA: Self = Self(105);
+    pub const DAILY_CAP: Self = Self(106);
+    pub const WITHDRAW_TOO_LATE: Self = Self(107);
+    pub const OUTSIDE_RETURN_WINDOW: Self = Self(108);
+
+    pub fn new(v: u16) -> Option<Self> {
+        (v <= 999).then_some(Self(v))
+    }
+
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for RejectCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:03}", self.0)
+    }
+}
+
+impl fmt::Debug for RejectCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:03}", self.0)
+    }
+}
+
+/// PNV response codes (clause 4.3.8): what kind of service a number is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum PnvResponse {
+    /// `P`: prime / directory service number.
+    Prime,
+    /// `A`: associated service number.
+    Associated,
+    /// `S`: standalone number.
+    Standalone,
+    /// `R`: reserved number.
+    Reserved,
+    /// `D`: exchange-based diversion.
+    Diversion,
+    /// `SS`: secondary service linked to this number (e.g. DSL).
+    SecondaryService,
+}
+
+impl PnvResponse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prime => "P",
+            Self::Associated => "A",
+            Self::Standalone => "S",
+            Self::Reserved => "R",
+            Self::Diversion => "D",
+            Self::SecondaryService => "SS",
+        }
+    }
+}
+
+/// PNV reject codes 1–7 (clause 4.3.8); also used per number in `CNA_REJECT`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct PnvReject(u8);
+
+impl PnvReject {
+    pub const CA_DATE: Self = Self(1);
+    pub const INSUFFICIENT_INFO: Self = Self(2);
+    pub const DIFFERENT_CUSTOMER: Self = Self(3);
+    pub const CANCELLED: Self = Self(4);
+    pub const BAD_SEQUENCE: Self = Self(5);
+    pub const OTHER_PROVIDER: Self = Self(6);
+    pub const NOT_FOUND: Self = Self(7);
+
+    pub fn new(v: u8) -> Option<Self> {
+        (1..=7).contains(&v).then_some(Self(v))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// Codes 1 and 2 reject the whole request; 3–7 one number.
+    pub fn is_whole_request(self) -> bool {
+        self.0 <= 2
+    }
+}
+
+/// The code a number carries in a per-number code list.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum NumberCode {
+    Response(PnvResponse),
+    Reject(PnvReject),
+    /// A code outside the PNV tables, kept so that the audit can name it (`PNV-CODES`).
+    Other(OtherCode),
+}
+
+/// Up to 3 printable characters of a code not in any table.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OtherCode {
+    len: u8,
+    bytes: [u8; 3],
+}
+
+impl OtherCode {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
+    }
+}
+
+impl FromStr for NumberCode {
+    type Err = CodeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "P" => Self::Response(PnvResponse::Prime),
+            "A" => Self::Response(PnvResponse::Associated),
+            "S" => Self::Response(PnvResponse::Standalone),
+            "R" => Self::Response(PnvResponse::Reserved),
+            "D" => Self::Response(PnvResponse::Diversion),
+            "SS" => Self::Response(PnvResponse::SecondaryService),
+            _ => {
+                if let Some(r) = s.parse::<u8>().ok().and_then(PnvReject::new).filter(|_| s.len() == 1) {
+                    Self::Reject(r)
+                } else if !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    let mut bytes = [0u8; 3];
+                    bytes[..s.len()].copy_from_slice(s.as_bytes());
+                    Self::Other(OtherCode {
+                        len: s.len() as u8,
+                        bytes,
+                    })
+                } else {
+                    return Err(CodeError::BadNumberCode { found: s.into() });
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for NumberCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Response(r) => f.write_str(r.as_str()),
+            Self::Reject(r) => write!(f, "{}", r.0),
+            Self::Other(o) => f.write_str(o.as_str()),
+        }
+    }
+}
+
+/// A whole-message code.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum WholeCode {
+    /// A three-digit reject code (`003`).
+    Reject(RejectCode),
+    /// A PNV reject code for a whole request (`1`, `2`).
+    Pnv(PnvReject),
+}
+
+/// The `code` column: nothing, a code for the whole message, or a code per number.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub enum Code {
+    #[default]
+    None,
+    Whole(WholeCode),
+    PerNumber(Vec<(TelephoneNumber, NumberCode)>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CodeError {
+    #[error(
+        "{found:?} is not a code: expected a 3-digit reject code (003), a PNV reject code 1-7, or number:code pairs"
+    )]
+    BadWholeCode { found: String },
+    #[error("{found:?} is not a per-number code: expected P, A, S, R, D, SS or 1-7")]
+    BadNumberCode { found: String },
+    #[error("number in code list: {0}")]
+    BadNumber(#[from] crate::number::NumberError),
+}
+
+impl Code {
+    pub fn whole(code: RejectCode) -> Self {
+        Self::Whole(WholeCode::Reject(code))
+    }
+
+    /// The three-digit reject code, when the message has one.
+    pub fn reject_code(&self) -> Option<RejectCode> {
+        match self {
+            Self::Whole(WholeCode::Reject(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Self::None)
+    }
+}
+
+impl FromStr for Code {
+    type Err = CodeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Self::None);
+        }
+        if s.contains(':') {
+            let mut pairs = Vec::new();
+            for part in s.split(';') {
+                let (n, c) = part
+                    .split_once(':')
+                    .ok_or_else(|| CodeError::BadNumberCode { found: part.into() })?;
+                pairs.push((n.trim().parse()?, c.trim().parse()?));
+            }
+            return Ok(Self::PerNumber(pairs));
+        }
+        if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) {
+            let v: u16 = s.parse().map_err(|_| CodeError::BadWholeCode { found: s.into() })?;
+            return Ok(Self::Whole(WholeCode::Reject(RejectCode(v))));
+        }
+        if let Some(r) = s.parse::<u8>().ok().and_then(PnvReject::new).filter(|_| s.len() == 1) {
+            return Ok(Self::Whole(WholeCode::Pnv(r)));
+        }
+        Err(CodeError::BadWholeCode { found: s.into() })
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::None => Ok(()),
+            Self::Whole(WholeCode::Reject(c)) => write!(f, "{c}"),
+            Self::Whole(WholeCode::Pnv(c)) => write!(f, "{}", c.0),
+            Self::PerNumber(pairs) => {
+                for (i, (n, c)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(";")?;
+                    }
+                    write!(f, "{n}:{c}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// PLNR and `DONOR_NOTIFY` status: pending, completed, did not proceed, returned.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub enum PortStatus {
+    P,
+    C,
+    N,
+    R,
+}
+
+impl PortStatus {
+    pub fn as_char(self) -> char {
+        match self {
+            Self::P => 'P',
+            Self::C => 'C',
+            Self::N => 'N',
+            Self::R => 'R',
+        }
+    }
+
+    pub fn from_char(c: char) -> Option<Self> {
+        match c {
+            'P' => Some(Self::P),
+            'C' => Some(Self::C),
+            'N' => Some(Self::N),
+            'R' => Some(Self::R),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PortStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_char())
+    }
+}
+
+/// The `detail` column: the keys the trace spec defines, typed, plus any other keys (kept in
+/// order and ignored by the audit).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Detail {
+    pub ca_date: Option<NaiveDate>,
+    pub account: Option<String>,
+    pub cutover: Option<Timestamp>,
+    pub pm: Option<String>,
+    pub status: Option<PortStatus>,
+    pub current: Option<CarrierCode>,
+    pub file_seq: Option<u32>,
+    pub reason: Option<String>,
+    pub extra: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("detail key {key:?}: {message}")]
+pub struct DetailError {
+    pub key: String,
+    pub message: String,
+}
+
+impl Detail {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The pairs in canonical order (the spec's keys first, then the others as read).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if let Some(d) = self.ca_date {
+            v.push(("ca_date".into(), d.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(a) = &self.account {
+            v.push(("account".into(), a.clone()));
+        }
+        if let Some(c) = self.cutover {
+            v.push(("cutover".into(), c.to_string()));
+        }
+        if let Some(p) = &self.pm {
+            v.push(("pm".into(), p.clone()));
+        }
+        if let Some(s) = self.status {
+            v.push(("status".into(), s.to_string()));
+        }
+        if let Some(c) = self.current {
+            v.push(("current".into(), c.to_string()));
+        }
+        if let Some(s) = self.file_seq {
+            v.push(("file_seq".into(), s.to_string()));
+        }
+        if let Some(r) = &self.reason {
+            v.push(("reason".into(), r.clone()));
+        }
+        v.extend(self.extra.iter().cloned());
+        v
+    }
+
+    /// Sets one key from its text value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), DetailError> {
+        let err = |m: String| DetailError {
+            key: key.into(),
+            message: m,
+        };
+        if value.contains(';') {
+            return Err(err("values may not contain ';'".into()));
+        }
+        match key {
+            "ca_date" => self.ca_date = Some(crate::time::parse_date(value).map_err(|e| err(e.to_string()))?),
+            "account" => self.account = Some(value.into()),
+            "cutover" => self.cutover = Some(Timestamp::parse_rfc3339(value).map_err(|e| err(e.to_string()))?),
+            "pm" => self.pm = Some(value.into()),
+            "status" => {
+                let mut chars = value.chars();
+                self.status = match (chars.next(), chars.next()) {
+                    (Some(c), None) => PortStatus::from_char(c),
+                    _ => None,
+                };
+                if self.status.is_none() {
+                    return Err(err(format!("{value:?} is not a status: expected P, C, N or R")));
+                }
+            }
+            "current" => {
+                self.current = Some(
+                    value
+                        .parse()
+                        .map_err(|e: crate::carrier::CarrierCodeError| err(e.to_string()))?,
+                );
+            }
+            "file_seq" => {
+                self.file_seq = Some(
+                    value
+                        .parse()
+                        .map_err(|_| err(format!("{value:?} is not a file sequence number")))?,
+                );
+            }
+            "reason" => self.reason = Some(value.into()),
+            _ => {
+                if key.is_empty() || key.contains(['=', ';']) {
+                    return Err(err("keys are non-empty and contain no '=' or ';'".into()));
+                }
+                self.extra.push((key.into(), value.into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `key=value;key=value`.
+    pub fn parse(s: &str) -> Result<Self, DetailError> {
+        let mut d = Self::default();
+        if s.trim().is_empty() {
+            return Ok(d);
+        }
+        for part in s.split(';') {
+            let (k, v) = part.split_once('=').ok_or_else(|| DetailError {
+                key: part.into(),
+                message: "expected key=value".into(),
+            })?;
+            d.set(k.trim(), v)?;
+        }
+        Ok(d)
+    }
+
+    /// As a JSON object (the JSON Lines form).
+    pub fn to_json(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (k, v)) in self.pairs().iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            write!(f, "{k}={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One message or action: what a carrier sends (with `to`) or does (without).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Message {
+    pub kind: MsgKind,
+    pub port_ref: Option<PortRef>,
+    pub category: Option<Category>,
+    pub numbers: Vec<TelephoneNumber>,
+    pub code: Code,
+    pub detail: Detail,
+}
+
+impl Message {
+    pub fn new(kind: MsgKind, port_ref: PortRef) -> Self {
+        Self {
+            kind,
+            port_ref: Some(port_ref),
+            category: None,
+            numbers: Vec::new(),
+            code: Code::None,
+            detail: Detail::default(),
+        }
+    }
+}
+
+/// A message in flight between two carriers.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Envelope {
+    pub from: CarrierCode,
+    pub to: CarrierCode,
+    pub message: Message,
+}
+
+/// Numbers grouped by value, for display.
+pub fn numbers_text(numbers: &[TelephoneNumber]) -> String {
+    let mut s = String::with_capacity(numbers.len() * 11);
+    for (i, n) in numbers.iter().enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        s.push_str(&n.to_string());
+    }
+    s
+}
+
+/// Parses `0255501234;0255501235`.
+pub fn parse_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberError> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(';').map(|n| n.trim().parse()).collect()
+}
+
+/// Counts per key, ordered (used by summaries).
+pub type Counts = BTreeMap<String, u64>;
+
+impl Serialize for MsgKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.keyword())
+    }
+}
+
+impl Serialize for RejectCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_round_trip() {
+        for k in MsgKind::ALL {
+            assert_eq!(k.keyword().parse::<MsgKind>().unwrap(), *k);
+        }
+        assert_eq!(MsgKind::ALL.len(), 34);
+        assert!(MsgKind::Cutover.is_action());
+        assert!(!MsgKind::Eca.is_action());
+        assert!("ECA_ACK".parse::<MsgKind>().is_err());
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(
+            "003".parse::<Code>().unwrap(),
+            Code::whole(RejectCode::DIFFERENT_CUSTOMER)
+        );
+        assert_eq!(
+            "1".parse::<Code>().unwrap(),
+            Code::Whole(WholeCode::Pnv(PnvReject::CA_DATE))
+        );
+        let per: Code = "0255501234:S;0255501235:3".parse().unwrap();
+        assert_eq!(per.to_string(), "0255501234:S;0255501235:3");
+        assert!("03".parse::<Code>().is_err());
+        assert!("0255501234:ZZZZ".parse::<Code>().is_err());
+        let other: Code = "0255501234:9".parse().unwrap();
+        assert!(matches!(other, Code::PerNumber(ref v) if matches!(v[0].1, NumberCode::Other(_))));
+    }
+
+    #[test]
+    fn detail_round_trip() {
+        let d = Detail::parse("ca_date=2026-02-25;account=ACC-1;x-extra=1;status=C;current=9002").unwrap();
+        assert_eq!(
+            d.to_string(),
+            "ca_date=2026-02-25;account=ACC-1;status=C;current=9002;x-extra=1"
+        );
+        assert_eq!(Detail::parse(&d.to_string()).unwrap(), d);
+        assert_eq!(Detail::parse("status=X").unwrap_err().key, "status");
+        assert_eq!(Detail::parse("cutover=tomorrow").unwrap_err().key, "cutover");
+        assert!(Detail::parse("novalue").is_err());
+    }
+}

@@ -1,0 +1,334 @@
+//! Instants and durations.
+//!
+//! A [`Timestamp`] is an instant (milliseconds since the Unix epoch). Everything that reads or
+//! writes one as local time does so in `Australia/Sydney`, where the Code's rules are evaluated.
+//! A [`Span`] is a duration as written in files (`15m`, `4h`, `2d`, `5bd`, `6mo`), carrying its
+//! unit, because "two business days" is not a number of seconds.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Australia::Sydney;
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use thiserror::Error;
+
+/// An instant, in milliseconds since 1970-01-01T00:00:00Z.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    #[error("{found:?} is not an RFC 3339 instant with offset (e.g. 2026-03-02T09:15:00+11:00)")]
+    NotRfc3339 { found: String },
+    #[error("{found:?} is not a date (YYYY-MM-DD)")]
+    NotDate { found: String },
+    #[error("{found:?} is not a duration: write a whole number and a unit, e.g. 15m, 4h, 2d, 5bd, 6mo")]
+    NotSpan { found: String },
+    #[error("{found:?} is not a local time (HH:MM)")]
+    NotTimeOfDay { found: String },
+}
+
+impl Timestamp {
+    pub const fn from_millis(ms: i64) -> Self {
+        Self(ms)
+    }
+
+    pub const fn from_secs(s: i64) -> Self {
+        Self(s * 1000)
+    }
+
+    pub const fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses RFC 3339 with an explicit offset (or `Z`).
+    pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|dt| Self(dt.timestamp_millis()))
+            .map_err(|_| TimeError::NotRfc3339 { found: s.into() })
+    }
+
+    pub fn from_datetime<T: TimeZone>(dt: &DateTime<T>) -> Self {
+        Self(dt.timestamp_millis())
+    }
+
+    pub fn utc(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The instant in Sydney local time.
+    pub fn sydney(self) -> DateTime<Tz> {
+        self.utc().with_timezone(&Sydney)
+    }
+
+    /// The instant with Sydney's offset at that moment, for printing.
+    pub fn sydney_fixed(self) -> DateTime<FixedOffset> {
+        self.sydney().fixed_offset()
+    }
+
+    /// The Sydney local date.
+    pub fn sydney_date(self) -> NaiveDate {
+        self.sydney().date_naive()
+    }
+
+    /// The first instant at or after the given Sydney wall-clock time. A wall-clock time in the
+    /// spring-forward gap gives the first instant after the gap; an ambiguous one (autumn) gives
+    /// the earlier of the two.
+    pub fn from_sydney_local(local: NaiveDateTime) -> Self {
+        match Sydney.from_local_datetime(&local) {
+            LocalResult::Single(dt) => Self::from_datetime(&dt),
+            LocalResult::Ambiguous(a, b) => Self::from_datetime(&a.min(b)),
+            LocalResult::None => {
+                // In the spring-forward gap: the first instant whose wall-clock time is at or
+                // after `local`. Wall time is monotonic around a gap, so bisect within a day.
+                let guess = Utc.from_utc_datetime(&local).timestamp_millis();
+                let (mut lo, mut hi) = (guess - 86_400_000, guess + 86_400_000);
+                while hi - lo > 1 {
+                    let mid = lo + (hi - lo) / 2;
+                    if Timestamp(mid).sydney().naive_local() >= local {
+                        hi = mid;
+                    } else {
+                        lo = mid;
+                    }
+                }
+                Self(hi)
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn plus_millis(self, ms: i64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+
+    /// Format as RFC 3339 with the Sydney offset (`2026-03-02T09:15:00+11:00`); milliseconds
+    /// appear only when non-zero.
+    pub fn to_rfc3339(self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::ops::Sub<i64> for Timestamp {
+    type Output = Timestamp;
+    fn sub(self, ms: i64) -> Timestamp {
+        Timestamp(self.0.saturating_sub(ms))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dt = self.sydney_fixed();
+        if self.0.rem_euclid(1000) == 0 {
+            write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S%:z"))
+        } else {
+            write!(f, "{}", dt.format("%Y-%m-%dT%H:%M:%S%.3f%:z"))
+        }
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse_rfc3339(s)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<NaiveDate, TimeError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| TimeError::NotDate { found: s.into() })
+}
+
+/// Parses `HH:MM` (or `HH:MM:SS`).
+pub fn parse_time_of_day(s: &str) -> Result<NaiveTime, TimeError> {
+    let t = s.trim();
+    NaiveTime::parse_from_str(t, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
+        .map_err(|_| TimeError::NotTimeOfDay { found: s.into() })
+}
+
+/// A duration as the Code and the files write it. Negative values are allowed where a file
+/// says `-3bd` (a fault that shifts an action earlier).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Span {
+    /// Elapsed minutes (`15m`).
+    Minutes(i64),
+    /// Elapsed hours (`4h`).
+    Hours(i64),
+    /// Calendar days: the same Sydney local time N days later (`2d`).
+    Days(i64),
+    /// Business days, as "within N business days" defines them (`5bd`).
+    BusinessDays(i64),
+    /// Calendar months: the same Sydney local time N months later (`6mo`).
+    Months(i64),
+    /// Elapsed seconds (`30s`), for fine-grained faults and tests.
+    Seconds(i64),
+}
+
+impl Span {
+    /// The length in milliseconds when it is elapsed time (seconds, minutes, hours).
+    pub fn fixed_millis(self) -> Option<i64> {
+        match self {
+            Self::Seconds(n) => Some(n * 1000),
+            Self::Minutes(n) => Some(n * 60_000),
+            Self::Hours(n) => Some(n * 3_600_000),
+            Self::Days(_) | Self::BusinessDays(_) | Self::Months(_) => None,
+        }
+    }
+
+    pub fn count(self) -> i64 {
+        match self {
+            Self::Seconds(n)
+            | Self::Minutes(n)
+            | Self::Hours(n)
+            | Self::Days(n)
+            | Self::BusinessDays(n)
+            | Self::Months(n) => n,
+        }
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.count() < 0
+    }
+
+    /// The unit in words, for messages ("15 minutes", "1 business day").
+    pub fn describe(self) -> String {
+        let n = self.count();
+        let unit = match self {
+            Self::Seconds(_) => "second",
+            Self::Minutes(_) => "minute",
+            Self::Hours(_) => "hour",
+            Self::Days(_) => "day",
+            Self::BusinessDays(_) => "business day",
+            Self::Months(_) => "month",
+        };
+        if n.abs() == 1 {
+            format!("{n} {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    }
+}
+
+impl FromStr for Span {
+    type Err = TimeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || TimeError::NotSpan { found: s.into() };
+        let t = s.trim();
+        let (neg, body) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let split = body.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+        if split == 0 || split > 9 {
+            return Err(err());
+        }
+        let n: i64 = body[..split].parse().map_err(|_| err())?;
+        let n = if neg { -n } else { n };
+        match &body[split..] {
+            "s" => Ok(Self::Seconds(n)),
+            "m" => Ok(Self::Minutes(n)),
+            "h" => Ok(Self::Hours(n)),
+            "d" => Ok(Self::Days(n)),
+            "bd" => Ok(Self::BusinessDays(n)),
+            "mo" => Ok(Self::Months(n)),
+            _ => Err(err()),
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, unit) = match self {
+            Self::Seconds(n) => (n, "s"),
+            Self::Minutes(n) => (n, "m"),
+            Self::Hours(n) => (n, "h"),
+            Self::Days(n) => (n, "d"),
+            Self::BusinessDays(n) => (n, "bd"),
+            Self::Months(n) => (n, "mo"),
+        };
+        write!(f, "{n}{unit}")
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trip_in_sydney() {
+        let t = Timestamp::parse_rfc3339("2026-03-02T09:15:00+11:00").unwrap();
+        assert_eq!(t.to_string(), "2026-03-02T09:15:00+11:00");
+        let z = Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        assert_eq!(z.to_string(), "2026-06-01T10:00:00+10:00");
+        let ms = Timestamp::parse_rfc3339("2026-06-01T00:00:00.250Z").unwrap();
+        assert_eq!(ms.to_string(), "2026-06-01T10:00:00.250+10:00");
+        assert!(Timestamp::parse_rfc3339("2026-06-01 10:00").is_err());
+    }
+
+    #[test]
+    fn dst_gap_gives_first_instant_after() {
+        // Sydney springs forward at 02:00 on 2026-10-04 to 03:00.
+        let local = NaiveDate::from_ymd_opt(2026, 10, 4)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        let t = Timestamp::from_sydney_local(local);
+        assert_eq!(t.to_string(), "2026-10-04T03:00:00+11:00");
+        // Falls back at 03:00 on 2026-04-05 to 02:00: 02:30 happens twice; the earlier is taken.
+        let local = NaiveDate::from_ymd_opt(2026, 4, 5)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        assert_eq!(
+            Timestamp::from_sydney_local(local).to_string(),
+            "2026-04-05T02:30:00+11:00"
+        );
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!("15m".parse::<Span>().unwrap(), Span::Minutes(15));
+        assert_eq!("-3bd".parse::<Span>().unwrap(), Span::BusinessDays(-3));
+        assert_eq!("6mo".parse::<Span>().unwrap(), Span::Months(6));
+        for bad in ["", "m", "15", "15 m", "1.5h", "5w", "--1d"] {
+            assert!(bad.parse::<Span>().is_err(), "{bad:?}");
+        }
+        assert_eq!(Span::BusinessDays(1).describe(), "1 business day");
+        assert_eq!(Span::Minutes(15).to_string(), "15m");
+    }
+}

@@ -1,0 +1,731 @@
+//! Trace records and their CSV and JSON Lines forms (`trace-format.md`).
+//!
+//! The reader streams: it yields one record (or one row error) at a time, so a trace of any
+//! length is read in constant memory. A bad row is reported with its line and column and the
+//! reader carries on; only an unreadable source or a missing/garbled CSV header is fatal.
+
+use std::fmt::Write as _;
+use std::io::{self, BufRead, Write};
+
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::carrier::{CarrierCode, Category, PortRef};
+use crate::message::{parse_numbers, Code, Detail, Message, MsgKind};
+use crate::time::Timestamp;
+
+/// The columns, in the order the writer emits them.
+pub const COLUMNS: [&str; 10] = [
+    "seq", "time", "from", "to", "msg", "ref", "category", "numbers", "code", "detail",
+];
+
+/// One row of a trace.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TraceRecord {
+    pub seq: u64,
+    pub time: Timestamp,
+    pub from: CarrierCode,
+    /// The receiver; `None` for an action.
+    pub to: Option<CarrierCode>,
+    pub message: Message,
+}
+
+impl TraceRecord {
+    pub fn kind(&self) -> MsgKind {
+        self.message.kind
+    }
+}
+
+/// The two encodings.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TraceFormat {
+    Csv,
+    Jsonl,
+}
+
+impl TraceFormat {
+    /// From a file name's extension (`.csv`, `.jsonl`).
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Some(Self::Csv),
+            Some("jsonl" | "ndjson") => Some(Self::Jsonl),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for TraceFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "csv" => Ok(Self::Csv),
+            "jsonl" => Ok(Self::Jsonl),
+            _ => Err(format!("trace format must be csv or jsonl, found {s:?}")),
+        }
+    }
+}
+
+/// A row that could not be read. The reader carries on after it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}{}: {message}", column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default())]
+pub struct RowError {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The column (field name) at fault, when one is.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// The source cannot be read as a trace at all.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    #[error("cannot read trace: {0}")]
+    Io(#[from] io::Error),
+    #[error("line 1: bad CSV header: {0}")]
+    Header(String),
+}
+
+fn row_err(line: u64, column: &str, message: impl Into<String>) -> RowError {
+    RowError {
+        line,
+        column: Some(column.into()),
+        message: message.into(),
+    }
+}
+
+/// Builds a record from its ten text fields (shared by both encodings).
+fn record_from_fields(
+    line: u64,
+    get: &dyn Fn(&str) -> Option<String>,
+    numbers: Option<Vec<String>>,
+    detail: Option<Detail>,
+) -> Result<TraceRecord, RowError> {
+    let field = |name: &str| get(name).unwrap_or_default();
+    let seq_s = field("seq");
+    let seq: u64 = seq_s
+        .trim()
+        .parse()
+        .map_err(|_| row_err(line, "seq", format!("{seq_s:?} is not a sequence number")))?;
+    let time = Timestamp::parse_rfc3339(&field("time")).map_err(|_| row_err(line, "time", "not RFC 3339"))?;
+    let from: CarrierCode = field("from")
+        .trim()
+        .parse()
+        .map_err(|e| row_err(line, "from", format!("{e}")))?;
+    let to_s = field("to");
+    let to = if to_s.trim().is_empty() {
+        None
+    } else {
+        Some(
+            to_s.trim()
+                .parse::<CarrierCode>()
+                .map_err(|e| row_err(line, "to", format!("{e}")))?,
+        )
+    };
+    let kind: MsgKind = field("msg")
+        .trim()
+        .parse()
+        .map_err(|e| row_err(line, "msg", format!("{e}")))?;
+    if kind.is_action() && to.is_some() {
+        return Err(row_err(line, "to", format!("{kind} is an action: `to` must be empty")));
+    }
+    if !kind.is_action() && to.is_none() {
+        return Err(row_err(
+            line,
+            "to",
+            format!("{kind} is a message: `to` names the receiver"),
+        ));
+    }
+    let ref_s = field("ref");
+    let port_ref = if ref_s.trim().is_empty() {
+        None
+    } else {
+        Some(
+            ref_s
+                .trim()
+                .parse::<PortRef>()
+                .map_err(|e| row_err(line, "ref", format!("{e}")))?,
+        )
+    };
+    let cat_s = field("category");
+    let category = if cat_s.trim().is_empty() {
+        None
+    } else {
+        Some(
+            cat_s
+                .trim()
+                .parse::<Category>()
+                .map_err(|e| row_err(line, "category", format!("{e}")))?,
+        )
+    };
+    let numbers = match numbers {
+        Some(list) => list
+            .iter()
+            .map(|n| n.trim().parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
+        None => parse_numbers(&field("numbers")).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
+    };
+    let code: Code = field("code")
+        .parse()
+        .map_err(|e| row_err(line, "code", format!("{e}")))?;
+    let detail = match detail {
+        Some(d) => d,
+        None => Detail::parse(&field("detail")).map_err(|e| row_err(line, "detail", format!("{e}")))?,
+    };
+    Ok(TraceRecord {
+        seq,
+        time,
+        from,
+        to,
+        message: Message {
+            kind,
+            port_ref,
+            category,
+            numbers,
+            code,
+            detail,
+        },
+    })
+}
+
+/// Streaming reader over either encoding.
+pub struct TraceReader<R: BufRead> {
+    inner: Inner<R>,
+    /// Set after an I/O error: nothing more can be read.
+    done: bool,
+}
+
+enum Inner<R: BufRead> {
+    Csv {
+        rdr: csv::Reader<R>,
+        index: [usize; 10],
+        record: csv::StringRecord,
+    },
+    Jsonl {
+        src: R,
+        line: u64,
+        buf: Vec<u8>,
+    },
+}
+
+impl<R: BufRead> TraceReader<R> {
+    /// Opens a reader. For CSV the header row is read and checked here.
+    pub fn new(src: R, format: TraceFormat) -> Result<Self, TraceError> {
+        let inner = match format {
+            TraceFormat::Csv => {
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(src);
+                let headers = rdr.headers().map_err(|e| match e.into_kind() {
+                    csv::ErrorKind::Io(io) => TraceError::Io(io),
+                    other => TraceError::Header(format!("{other:?}")),
+                })?;
+                let mut index = [usize::MAX; 10];
+                for (i, h) in headers.iter().enumerate() {
+                    let h = h.trim().trim_start_matches('\u{feff}');
+                    match COLUMNS.iter().position(|c| *c == h) {
+                        Some(pos) if index[pos] == usize::MAX => index[pos] = i,
+                        Some(_) => return Err(TraceError::Header(format!("column {h:?} appears twice"))),
+                        None => {
+                            return Err(TraceError::Header(format!(
+                                "unknown column {h:?}; the columns are {}",
+                                COLUMNS.join(",")
+                            )))
+                        }
+                    }
+                }
+                if let Some(missing) = COLUMNS.iter().zip(index).find(|(_, i)| *i == usize::MAX) {
+                    return Err(TraceError::Header(format!("missing column {:?}", missing.0)));
+                }
+                Inner::Csv {
+                    rdr,
+                    index,
+                    record: csv::StringRecord::new(),
+                }
+            }
+            TraceFormat::Jsonl => Inner::Jsonl {
+                src,
+                line: 0,
+                buf: Vec::new(),
+            },
+        };
+        Ok(Self { inner, done: false })
+    }
+}
+
+fn json_field(obj: &serde_json::Map<String, Value>, name: &str) -> Result<Option<String>, String> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(format!("expected a string, found {other}")),
+    }
+}
+
+fn jsonl_record(line: u64, text: &str) -> Result<TraceRecord, RowError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| RowError {
+        line,
+        column: None,
+        message: format!("not a JSON object: {e}"),
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(RowError {
+            line,
+            column: None,
+            message: "not a JSON object".into(),
+        });
+    };
+    if let Some(k) = obj.keys().find(|k| !COLUMNS.contains(&k.as_str())) {
+        return Err(row_err(
+            line,
+            k,
+            format!("unknown field; the fields are {}", COLUMNS.join(",")),
+        ));
+    }
+    let mut texts: Vec<(&str, String)> = Vec::new();
+    for c in ["seq", "time", "from", "to", "msg", "ref", "category", "code"] {
+        match json_field(&obj, c) {
+            Ok(Some(s)) => texts.push((c, s)),
+            Ok(None) => {}
+            Err(m) => return Err(row_err(line, c, m)),
+        }
+    }
+    let numbers = match obj.get("numbers") {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(items)) => {
+            let mut v = Vec::with_capacity(items.len());
+            for it in items {
+                match it {
+                    Value::String(s) => v.push(s.clone()),
+                    other => return Err(row_err(line, "numbers", format!("expected strings, found {other}"))),
+                }
+            }
+            Some(v)
+        }
+        Some(Value::String(s)) => Some(s.split(';').filter(|x| !x.is_empty()).map(String::from).collect()),
+        Some(other) => return Err(row_err(line, "numbers", format!("expected an array, found {other}"))),
+    };
+    let detail = match obj.get("detail") {
+        None | Some(Value::Null) => Some(Detail::default()),
+        Some(Value::Object(map)) => {
+            let mut d = Detail::default();
+            for (k, v) in map {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => {
+                        return Err(row_err(
+                            line,
+                            "detail",
+                            format!("key {k:?}: expected a string, found {other}"),
+                        ))
+                    }
+                };
+                d.set(k, &s).map_err(|e| row_err(line, "detail", e.to_string()))?;
+            }
+            Some(d)
+        }
+        Some(Value::String(s)) => Some(Detail::parse(s).map_err(|e| row_err(line, "detail", e.to_string()))?),
+        Some(other) => return Err(row_err(line, "detail", format!("expected an object, found {other}"))),
+    };
+    let get = |name: &str| texts.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+    record_from_fields(line, &get, numbers, detail)
+}
+
+impl<R: BufRead> Iterator for TraceReader<R> {
+    type Item = Result<TraceRecord, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match &mut self.inner {
+            Inner::Csv { rdr, index, record } => loop {
+                match rdr.read_record(record) {
+                    Ok(false) => return None,
+                    Ok(true) => {
+                        let line = record.position().map_or(0, csv::Position::line);
+                        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
+                            continue; // a blank line
+                        }
+                        if record.len() != COLUMNS.len() {
+                            return Some(Err(RowError {
+                                line,
+                                column: None,
+                                message: format!("{} fields, expected {}", record.len(), COLUMNS.len()),
+                            }));
+                        }
+                        let idx = *index;
+                        let rec = &*record;
+                        let get = |name: &str| {
+                            COLUMNS
+                                .iter()
+                                .position(|c| *c == name)
+                                .and_then(|p| rec.get(idx[p]))
+                                .map(String::from)
+                        };
+                        return Some(record_from_fields(line, &get, None, None));
+                    }
+                    Err(e) => {
+                        let line = e.position().map_or(0, csv::Position::line);
+                        let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                        let err = RowError {
+                            line,
+                            column: None,
+                            message: match e.kind() {
+                                csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
+                                _ => e.to_string(),
+                            },
+                        };
+                        // After an I/O error reading cannot go on: report it once and stop.
+                        self.done = fatal;
+                        return Some(Err(err));
+                    }
+                }
+            },
+            Inner::Jsonl { src, line, buf } => loop {
+                buf.clear();
+                *line += 1;
+                match src.read_until(b'\n', buf) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(RowError {
+                            line: *line,
+                            column: None,
+                            message: format!("read error: {e}"),
+                        }));
+                    }
+                }
+                let Ok(text) = std::str::from_utf8(buf) else {
+                    return Some(Err(RowError {
+                        line: *line,
+                        column: None,
+                        message: "not valid UTF-8".into(),
+                    }));
+                };
+                let text = text.trim_end_matches(['\n', '\r']);
+                if text.trim().is_empty() {
+                    continue;
+                }
+                return Some(jsonl_record(*line, text));
+            },
+        }
+    }
+}
+
+/// Writes records in either encoding. Fields are quoted only where CSV needs it.
+pub struct TraceWriter<W: Write> {
+    out: W,
+    format: TraceFormat,
+    line: String,
+    header_written: bool,
+}
+
+fn push_csv_field(line: &mut String, field: &str) {
+    if field.contains([',', '"', '\n', '\r']) {
+        line.push('"');
+        line.push_str(&field.replace('"', "\"\""));
+        line.push('"');
+    } else {
+        line.push_str(field);
+    }
+}
+
+impl<W: Write> TraceWriter<W> {
+    pub fn new(out: W, format: TraceFormat) -> Self {
+        Self {
+            out,
+            format,
+            line: String::with_capacity(256),
+            header_written: false,
+        }
+    }
+
+    pub fn write(&mut self, r: &TraceRecord) -> io::Result<()> {
+        self.line.clear();
+        let m = &r.message;
+        match self.format {
+            TraceFormat::Csv => {
+                if !self.header_written {
+                    self.out.write_all(COLUMNS.join(",").as_bytes())?;
+                    self.out.write_all(b"\n")?;
+                    self.header_written = true;
+                }
+                let l = &mut self.line;
+                let _ = write!(l, "{},{},{},", r.seq, r.time, r.from);
+                if let Some(to) = r.to {
+                    let _ = write!(l, "{to}");
+                }
+                let _ = write!(l, ",{},", m.kind);
+                if let Some(p) = &m.port_ref {
+                    l.push_str(p.as_str());
+                }
+                l.push(',');
+                if let Some(c) = m.category {
+                    l.push(c.as_char());
+                }
+                l.push(',');
+                for (i, n) in m.numbers.iter().enumerate() {
+                    if i > 0 {
+                        l.push(';');
+                    }
+                    let mut d = [0u8; 10];
+                    n.write_digits(&mut d);
+                    l.push_str(std::str::from_utf8(&d).unwrap_or(""));
+                }
+                l.push(',');
+                let _ = write!(l, "{}", m.code);
+                l.push(',');
+                if !m.detail.is_empty() {
+                    push_csv_field(l, &m.detail.to_string());
+                }
+                l.push('\n');
+            }
+            TraceFormat::Jsonl => {
+                let obj = serde_json::json!({
+                    "seq": r.seq,
+                    "time": r.time.to_string(),
+                    "from": r.from.to_string(),
+                    "to": r.to.map(|t| t.to_string()).unwrap_or_default(),
+                    "msg": m.kind.keyword(),
+                    "ref": m.port_ref.map(|p| p.to_string()).unwrap_or_default(),
+                    "category": m.category.map(|c| c.to_string()).unwrap_or_default(),
+                    "numbers": m.numbers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "code": m.code.to_string(),
+                    "detail": m.detail.to_json(),
+                });
+                // serde_json's `json!` keeps keys sorted unless `preserve_order` is on; write the
+                // fields in the spec's column order by hand instead.
+                let Value::Object(map) = obj else { return Ok(()) };
+                self.line.push('{');
+                for (i, c) in COLUMNS.iter().enumerate() {
+                    if i > 0 {
+                        self.line.push(',');
+                    }
+                    let v = map.get(*c).cloned().unwrap_or(Value::Null);
+                    let _ = write!(self.line, "\"{c}\":{v}");
+                }
+                self.line.push_str("}\n");
+            }
+        }
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.format == TraceFormat::Csv && !self.header_written {
+            self.out.write_all(COLUMNS.join(",").as_bytes())?;
+            self.out.write_all(b"\n")?;
+            self.header_written = true;
+        }
+        self.out.flush()
+    }
+
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Reads a whole trace from memory, separating good records from row errors (for tests and
+/// small files; the audit streams instead).
+pub fn read_all(bytes: &[u8], format: TraceFormat) -> Result<(Vec<TraceRecord>, Vec<RowError>), TraceError> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for item in TraceReader::new(bytes, format)? {
+        match item {
+            Ok(r) => good.push(r),
+            Err(e) => bad.push(e),
+        }
+    }
+    Ok((good, bad))
+}
+
+/// Writes records to a byte vector.
+pub fn write_all(records: &[TraceRecord], format: TraceFormat) -> io::Result<Vec<u8>> {
+    let mut w = TraceWriter::new(Vec::new(), format);
+    for r in records {
+        w.write(r)?;
+    }
+    w.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Code, NumberCode, PnvResponse, PortStatus, RejectCode};
+    use crate::number::TelephoneNumber;
+    use proptest::prelude::*;
+
+    const SAMPLE: &str = "seq,time,from,to,msg,ref,category,numbers,code,detail
+1,2026-03-02T09:00:00+11:00,9002,9001,SNA,SNA-000001,A,0255501234,,ca_date=2026-02-25;account=ACC-1001;cutover=2026-03-09T10:00:00+11:00
+2,2026-03-02T09:05:00+11:00,9001,9002,SNA_CONFIRM,SNA-000001,A,0255501234,,
+3,2026-03-09T10:00:00+11:00,9002,9001,ECA,SNA-000001,A,0255501234,,
+4,2026-03-09T10:20:00+11:00,9001,9002,ECA_REJECT,SNA-000001,A,0255501234,103,\"reason=outside hours, sorry\"
+5,2026-03-09T10:21:00+11:00,9001,,CUTOVER,SNA-000001,A,0255501234,,
+";
+
+    #[test]
+    fn reads_the_sample() {
+        let (good, bad) = read_all(SAMPLE.as_bytes(), TraceFormat::Csv).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good.len(), 5);
+        assert_eq!(good[0].message.detail.account.as_deref(), Some("ACC-1001"));
+        assert_eq!(good[3].message.code.reject_code().map(RejectCode::get), Some(103));
+        assert_eq!(good[3].message.detail.reason.as_deref(), Some("outside hours, sorry"));
+        assert_eq!(good[4].to, None);
+        // Written back it is the same text.
+        let out = write_all(&good, TraceFormat::Csv).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), SAMPLE);
+    }
+
+    #[test]
+    fn bad_rows_name_line_and_column_and_reading_goes_on() {
+        let text = "seq,time,from,to,msg,ref,category,numbers,code,detail
+1,2026-03-02 09:00,9002,9001,SNA,R1,A,0255501234,,
+2,2026-03-02T09:00:00+11:00,902,9001,SNA,R1,A,0255501234,,
+3,2026-03-02T09:00:00+11:00,9002,9001,SNAP,R1,A,0255501234,,
+4,2026-03-02T09:00:00+11:00,9002,9001,SNA,R1,A,0455501234,,
+5,2026-03-02T09:00:00+11:00,9002,9001,SNA,R1,A,0255501234,,
+6,only,three
+7,2026-03-02T09:00:00+11:00,9002,9001,CUTOVER,R1,A,0255501234,,
+";
+        let (good, bad) = read_all(text.as_bytes(), TraceFormat::Csv).unwrap();
+        assert_eq!(good.len(), 1);
+        let got: Vec<(u64, Option<&str>)> = bad.iter().map(|e| (e.line, e.column.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, Some("time")),
+                (3, Some("from")),
+                (4, Some("msg")),
+                (5, Some("numbers")),
+                (7, None),
+                (8, Some("to"))
+            ]
+        );
+        assert_eq!(bad[0].to_string(), "line 2, column time: not RFC 3339");
+    }
+
+    #[test]
+    fn header_problems_are_fatal() {
+        assert!(matches!(
+            TraceReader::new("seq,time\n".as_bytes(), TraceFormat::Csv),
+            Err(TraceError::Header(_))
+        ));
+        assert!(matches!(
+            TraceReader::new(
+                "seq,time,from,to,msg,ref,category,numbers,code,detail,extra\n".as_bytes(),
+                TraceFormat::Csv
+            ),
+            Err(TraceError::Header(_))
+        ));
+    }
+
+    #[test]
+    fn jsonl_round_trip_and_errors() {
+        let (good, _) = read_all(SAMPLE.as_bytes(), TraceFormat::Csv).unwrap();
+        let out = write_all(&good, TraceFormat::Jsonl).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("{\"seq\":1,\"time\":\"2026-03-02T09:00:00+11:00\",\"from\":\"9002\""),
+            "{text}"
+        );
+        let (back, bad) = read_all(text.as_bytes(), TraceFormat::Jsonl).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!(back, good);
+        let broken = "{\"seq\":1}\nnot json\n\n{\"seq\":2,\"time\":\"2026-03-02T09:00:00+11:00\",\"from\":\"9002\",\"to\":\"9001\",\"msg\":\"SNA\",\"numbers\":[5],\"detail\":{}}\n";
+        let (good, bad) = read_all(broken.as_bytes(), TraceFormat::Jsonl).unwrap();
+        assert!(good.is_empty());
+        assert_eq!(bad.iter().map(|e| e.line).collect::<Vec<_>>(), vec![1, 2, 4]);
+        assert_eq!(bad[2].column.as_deref(), Some("numbers"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for junk in [
+            &b"\xff\xfe\x00"[..],
+            b"seq,time,from,to,msg,ref,category,numbers,code,detail\n\"unterminated",
+            b"",
+        ] {
+            if let Ok(r) = TraceReader::new(junk, TraceFormat::Csv) {
+                let _ = r.count();
+            }
+            let _ = TraceReader::new(junk, TraceFormat::Jsonl).map(Iterator::count);
+        }
+    }
+
+    fn arb_record() -> impl Strategy<Value = TraceRecord> {
+        let kinds = MsgKind::ALL.to_vec();
+        (
+            1u64..1_000_000,
+            1_700_000_000i64..1_900_000_000,
+            prop::sample::select(kinds),
+            prop::collection::vec(200_000_000u32..900_000_000, 0..4),
+            "[A-Z0-9-]{1,12}",
+            prop::option::of("[a-zA-Z ,\"]{0,12}"),
+            prop::option::of(0u8..4),
+        )
+            .prop_filter_map("geographic", |(seq, secs, kind, nsns, r, reason, status)| {
+                let numbers: Vec<TelephoneNumber> = nsns
+                    .into_iter()
+                    .filter_map(|n| TelephoneNumber::from_nsn(n).ok())
+                    .collect();
+                let detail = Detail {
+                    reason,
+                    status: status
+                        .map(|s| [PortStatus::P, PortStatus::C, PortStatus::N, PortStatus::R][usize::from(s)]),
+                    ..Detail::default()
+                };
+                let code = match numbers.first() {
+                    Some(n) if seq % 3 == 0 => {
+                        Code::PerNumber(vec![(*n, NumberCode::Response(PnvResponse::SecondaryService))])
+                    }
+                    _ if seq % 3 == 1 => "104".parse().ok()?,
+                    _ => Code::None,
+                };
+                Some(TraceRecord {
+                    seq,
+                    time: Timestamp::from_secs(secs),
+                    from: "9001".parse().ok()?,
+                    to: if kind.is_action() { None } else { "9002".parse().ok() },
+                    message: Message {
+                        kind,
+                        port_ref: r.parse().ok(),
+                        category: Some(Category::C),
+                        numbers,
+                        code,
+                        detail,
+                    },
+                })
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn csv_and_jsonl_round_trip(records in prop::collection::vec(arb_record(), 0..8)) {
+            for format in [TraceFormat::Csv, TraceFormat::Jsonl] {
+                let bytes = write_all(&records, format).unwrap();
+                let (back, bad) = read_all(&bytes, format).unwrap();
+                prop_assert!(bad.is_empty(), "{:?}", bad);
+                prop_assert_eq!(&back, &records);
+            }
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let mut text = b"seq,time,from,to,msg,ref,category,numbers,code,detail\n".to_vec();
+            text.extend_from_slice(&bytes);
+            let _ = read_all(&text, TraceFormat::Csv);
+            let _ = read_all(&bytes, TraceFormat::Jsonl);
+        }
+    }
+}
