@@ -1,1 +1,3 @@
-//! placeholder
+//! lnp-sim: the discrete-event engine, scenario files and trace sink.
+
+pub mod scenario;
