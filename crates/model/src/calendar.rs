@@ -4,6 +4,7 @@
 //! No I/O: extra holidays arrive as text (the CSV's contents) from the caller.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use thiserror::Error;
@@ -29,6 +30,9 @@ pub struct HolidayFileError {
 #[derive(Debug, Clone)]
 pub struct BusinessCalendar {
     extra: BTreeMap<NaiveDate, String>,
+    /// National holidays of the years `CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + len`, as day-of-year
+    /// bits: deadline arithmetic asks "is this a holiday?" millions of times in a market run.
+    cache: Arc<Vec<[u64; 6]>>,
     hours_start: NaiveTime,
     hours_end: NaiveTime,
 }
@@ -111,11 +115,27 @@ pub fn national_holidays(year: i32) -> Vec<Holiday> {
     placed
 }
 
+const CACHE_FIRST_YEAR: i32 = 1990;
+const CACHE_YEARS: i32 = 150;
+
+fn holiday_bits(year: i32) -> [u64; 6] {
+    let mut bits = [0u64; 6];
+    for h in national_holidays(year) {
+        if h.date.year() == year {
+            let doy = h.date.ordinal0() as usize;
+            bits[doy / 64] |= 1 << (doy % 64);
+        }
+    }
+    bits
+}
+
 impl BusinessCalendar {
     /// National holidays only, Standard Hours 08:00–17:00.
     pub fn new() -> Self {
+        let cache = (CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS).map(holiday_bits).collect();
         Self {
             extra: BTreeMap::new(),
+            cache: Arc::new(cache),
             hours_start: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN),
             hours_end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
         }
@@ -208,7 +228,16 @@ impl BusinessCalendar {
         names
     }
 
-    fn is_national_holiday(date: NaiveDate) -> bool {
+    fn is_national_holiday(&self, date: NaiveDate) -> bool {
+        let idx = date.year() - CACHE_FIRST_YEAR;
+        if let Some(bits) = usize::try_from(idx).ok().and_then(|i| self.cache.get(i)) {
+            let doy = date.ordinal0() as usize;
+            return bits[doy / 64] & (1 << (doy % 64)) != 0;
+        }
+        Self::compute_is_national_holiday(date)
+    }
+
+    fn compute_is_national_holiday(date: NaiveDate) -> bool {
         // Cheap pre-checks before computing the year's list: holidays fall only in January,
         // March/April, and the last week of December (or the first days after it).
         let (m, d) = (date.month(), date.day());
@@ -220,7 +249,7 @@ impl BusinessCalendar {
     }
 
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        Self::is_national_holiday(date) || self.extra.contains_key(&date)
+        self.is_national_holiday(date) || (!self.extra.is_empty() && self.extra.contains_key(&date))
     }
 
     /// Monday to Friday and not a holiday.
@@ -459,6 +488,18 @@ mod tests {
             cal.next_standard_hours(t("2026-12-24T18:30:00+11:00")).to_string(),
             "2026-12-29T08:00:00+11:00"
         );
+    }
+
+    #[test]
+    fn cached_and_computed_years_agree() {
+        let cal = BusinessCalendar::new();
+        for year in [1950, 1989, 1990, 2026, 2139, 2140, 2300] {
+            let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+            while d.year() == year {
+                assert_eq!(cal.is_national_holiday(d), BusinessCalendar::compute_is_national_holiday(d), "{d}");
+                d = d.succ_opt().unwrap();
+            }
+        }
     }
 
     #[test]

@@ -428,6 +428,8 @@ pub struct TraceWriter<W: Write> {
     format: TraceFormat,
     line: String,
     header_written: bool,
+    /// Sydney's offset for one UTC hour (offsets change only on hour boundaries).
+    offset_cache: (i64, i32),
 }
 
 fn push_csv_field(line: &mut String, field: &str) {
@@ -447,6 +449,7 @@ impl<W: Write> TraceWriter<W> {
             format,
             line: String::with_capacity(256),
             header_written: false,
+            offset_cache: (i64::MIN, 0),
         }
     }
 
@@ -461,7 +464,13 @@ impl<W: Write> TraceWriter<W> {
                     self.header_written = true;
                 }
                 let l = &mut self.line;
-                let _ = write!(l, "{},{},{},", r.seq, r.time, r.from);
+                let hour = r.time.millis().div_euclid(3_600_000);
+                if self.offset_cache.0 != hour {
+                    self.offset_cache = (hour, r.time.sydney_offset_secs());
+                }
+                let _ = write!(l, "{},", r.seq);
+                r.time.write_rfc3339_with_offset(self.offset_cache.1, l);
+                let _ = write!(l, ",{},", r.from);
                 if let Some(to) = r.to {
                     let _ = write!(l, "{to}");
                 }
