@@ -1,0 +1,853 @@
+//! The checking engine shared by the reader, the validator and the writer: it takes one line at
+//! a time, reports what is wrong with it (and, at the end, with the file), and hands back the
+//! typed record when the line is good. State is a few counters plus, for a full snapshot, a
+//! bitset of the numbers seen (at most 50 MB: one bit per geographic number, allocated in
+//! chunks as numbers arrive), so memory does not grow with the file.
+
+use lnp_model::{CarrierCode, Category, PortStatus, TelephoneNumber};
+
+use crate::diag::{quote, Diagnostic, ErrorKind, Subject};
+use crate::field::{self, Compiled};
+use crate::layout::{Field, Layout, LayoutError, Role};
+use crate::lines::{Ending, RawLine};
+use crate::types::{Action, FileKind, Header, LineEnd, Record, Trailer, CATEGORY_ORDER, STATUS_ORDER};
+
+/// A detail record as checked, borrowing its port reference from the line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawDetail<'a> {
+    pub action: Action,
+    pub number: TelephoneNumber,
+    pub current: CarrierCode,
+    pub losing: CarrierCode,
+    pub status: PortStatus,
+    /// `YYYYMMDDHHMMSS` as a number, checked; made a chrono value only for a [`Record`].
+    pub effective_at: u64,
+    pub category: Category,
+    pub port_ref: &'a [u8],
+}
+
+impl RawDetail<'_> {
+    /// The record (`None` only if the checked time could not be represented, which the checks
+    /// rule out).
+    pub fn to_record(self) -> Option<Record> {
+        Some(Record {
+            action: self.action,
+            number: self.number,
+            current: self.current,
+            losing: self.losing,
+            status: self.status,
+            effective_at: field::time_of(self.effective_at)?,
+            category: self.category,
+            port_ref: String::from_utf8_lossy(self.port_ref).into_owned(),
+        })
+    }
+}
+
+/// What a good line held.
+pub(crate) enum Parsed<'a> {
+    Header(Header),
+    Detail(RawDetail<'a>),
+    Trailer(Trailer),
+    /// A line with errors, or one that is ignored (a second header or trailer).
+    Nothing,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Header,
+    Detail,
+    Trailer,
+    Other,
+    Blank,
+}
+
+/// One bit per geographic NSN (areas 2, 3, 7, 8: 400 million numbers), in chunks.
+struct NumberSet {
+    chunks: Vec<Option<Box<[u64]>>>,
+}
+
+const CHUNK_BITS: u32 = 1 << 21;
+const CHUNK_WORDS: usize = (CHUNK_BITS / 64) as usize;
+const SET_BITS: u32 = 400_000_000;
+
+impl NumberSet {
+    fn new() -> Self {
+        Self {
+            chunks: (0..SET_BITS.div_ceil(CHUNK_BITS)).map(|_| None).collect(),
+        }
+    }
+
+    /// Adds a number; false if it was already there.
+    fn insert(&mut self, n: TelephoneNumber) -> bool {
+        let nsn = n.nsn();
+        let index = match nsn / 100_000_000 {
+            2 | 3 => nsn - 200_000_000,
+            7 | 8 => nsn - 500_000_000,
+            _ => return true,
+        };
+        let Some(slot) = self.chunks.get_mut((index / CHUNK_BITS) as usize) else {
+            return true;
+        };
+        let chunk = slot.get_or_insert_with(|| vec![0u64; CHUNK_WORDS].into_boxed_slice());
+        let bit = index % CHUNK_BITS;
+        let Some(word) = chunk.get_mut((bit / 64) as usize) else {
+            return true;
+        };
+        let mask = 1u64 << (bit % 64);
+        let new = *word & mask == 0;
+        *word |= mask;
+        new
+    }
+}
+
+const ROLES: usize = 15;
+
+fn role_index(r: Role) -> usize {
+    match r {
+        Role::Donor => 0,
+        Role::FileDate => 1,
+        Role::FileSeq => 2,
+        Role::CreatedAt => 3,
+        Role::FileKind => 4,
+        Role::Action => 5,
+        Role::Number => 6,
+        Role::Current => 7,
+        Role::Losing => 8,
+        Role::Status => 9,
+        Role::EffectiveAt => 10,
+        Role::Category => 11,
+        Role::PortRef => 12,
+        Role::DetailCount => 13,
+        Role::HashTotal => 14,
+    }
+}
+
+/// The values of one record's fields, by role (see `field` for what each value is).
+struct Fields {
+    vals: [u64; ROLES],
+    set: u16,
+    errors: bool,
+    /// The telephone number field read as an integer without its first digit, when it is 10
+    /// digits (for the hash total, whatever else is wrong with the number).
+    number_digits: Option<u64>,
+}
+
+impl Fields {
+    fn get(&self, r: Role) -> Option<u64> {
+        let i = role_index(r);
+        (self.set & (1 << i) != 0).then(|| self.vals[i])
+    }
+
+    fn carrier(&self, r: Role) -> Option<CarrierCode> {
+        self.get(r).and_then(|n| CarrierCode::new(u16::try_from(n).ok()?))
+    }
+
+    fn code(&self, r: Role) -> Option<usize> {
+        self.get(r).map(|i| i as usize)
+    }
+}
+
+/// One record type, compiled: its fields and the column ranges of the pre-check.
+struct Plan {
+    fields: Vec<Compiled>,
+    /// Per column: the lowest byte allowed and how far above it a byte may be.
+    low: Vec<u8>,
+    span: Vec<u8>,
+}
+
+impl Plan {
+    fn new(layout: &Layout, rec: &crate::layout::RecordLayout) -> Self {
+        let len = layout.record_length;
+        let (mut low, mut span) = (vec![0u8; len], vec![255u8; len]);
+        let rt = &layout.record_type;
+        for (i, &b) in rec.code.as_bytes().iter().enumerate() {
+            if let (Some(l), Some(s)) = (low.get_mut(rt.start - 1 + i), span.get_mut(rt.start - 1 + i)) {
+                (*l, *s) = (b, 0);
+            }
+        }
+        let fields: Vec<Compiled> = rec.fields.iter().map(Compiled::new).collect();
+        for c in &fields {
+            for (i, (l, s)) in c.column_ranges().into_iter().enumerate() {
+                let col = c.field.start - 1 + i;
+                if let (Some(lo), Some(sp)) = (low.get_mut(col), span.get_mut(col)) {
+                    (*lo, *sp) = (l, s);
+                }
+            }
+        }
+        Self { fields, low, span }
+    }
+
+    /// Whether every byte of the record is in its column's range (vectorises).
+    fn in_range(&self, content: &[u8]) -> bool {
+        let n = content.len();
+        let (Some(low), Some(span)) = (self.low.get(..n), self.span.get(..n)) else {
+            return false;
+        };
+        if n != self.low.len() {
+            return false;
+        }
+        // Equal lengths let the compiler drop the bounds checks and use vector instructions.
+        let mut bad = 0u8;
+        for i in 0..n {
+            bad |= u8::from(content[i].wrapping_sub(low[i]) > span[i]);
+        }
+        bad == 0
+    }
+}
+
+/// The detail record's fields at fixed places, for straight-line parsing of a record whose
+/// columns are all in range (layouts whose codes are one character wide).
+struct DetailFast {
+    action: (usize, [u8; 256]),
+    status: (usize, [u8; 256]),
+    category: (usize, [u8; 256]),
+    number: usize,
+    current: usize,
+    losing: usize,
+    effective: usize,
+    port_ref: (usize, usize),
+}
+
+/// A one-character code field's position and byte-to-index-plus-one table.
+fn code1(f: &Field) -> Option<(usize, [u8; 256])> {
+    match &f.kind {
+        crate::layout::FieldKind::Codes(list) if f.width == 1 => {
+            let mut table = [0u8; 256];
+            for (i, c) in list.iter().enumerate() {
+                table[usize::from(*c.as_bytes().first()?)] = (i + 1) as u8;
+            }
+            Some((f.start - 1, table))
+        }
+        _ => None,
+    }
+}
+
+/// Reads digits already known to be digits.
+fn digits_value(d: &[u8]) -> u64 {
+    d.iter().fold(0u64, |v, &c| v * 10 + u64::from(c.wrapping_sub(b'0')))
+}
+
+impl DetailFast {
+    fn new(layout: &Layout) -> Option<Self> {
+        let d = &layout.detail;
+        let at = |r: Role| d.field(r).map(|f| f.start - 1);
+        Some(Self {
+            action: code1(d.field(Role::Action)?)?,
+            status: code1(d.field(Role::Status)?)?,
+            category: code1(d.field(Role::Category)?)?,
+            number: at(Role::Number)?,
+            current: at(Role::Current)?,
+            losing: at(Role::Losing)?,
+            effective: at(Role::EffectiveAt)?,
+            port_ref: d.field(Role::PortRef).map(|f| (f.start - 1, f.width))?,
+        })
+    }
+
+    /// The fields of a detail record whose columns are all in range; `None` if one is wrong
+    /// after all (a code, the number's area, the date or time, the port reference).
+    fn parse(&self, rec: &[u8]) -> Option<Fields> {
+        let code = |(at, table): &(usize, [u8; 256])| match table[usize::from(*rec.get(*at)?)] {
+            0 => None,
+            i => Some(u64::from(i - 1)),
+        };
+        let mut out = Fields {
+            vals: [0; ROLES],
+            set: 0,
+            errors: false,
+            number_digits: None,
+        };
+        let mut put = |r: Role, v: u64| {
+            let i = role_index(r);
+            out.vals[i] = v;
+            out.set |= 1 << i;
+        };
+        put(Role::Action, code(&self.action)?);
+        put(Role::Status, code(&self.status)?);
+        put(Role::Category, code(&self.category)?);
+        let number: &[u8; 10] = rec.get(self.number..self.number + 10)?.try_into().ok()?;
+        if !matches!(number, [b'0', b'2' | b'3' | b'7' | b'8', ..]) {
+            return None;
+        }
+        let nsn = digits_value(number);
+        put(Role::Number, nsn);
+        put(Role::Current, digits_value(rec.get(self.current..self.current + 4)?));
+        put(Role::Losing, digits_value(rec.get(self.losing..self.losing + 4)?));
+        // YYYYMMDDHHMMSS, read pair by pair (the digits are known to be digits).
+        let ts: &[u8; 14] = rec.get(self.effective..self.effective + 14)?.try_into().ok()?;
+        let d = |i: usize| u64::from(ts[i].wrapping_sub(b'0'));
+        let pair = |i: usize| d(i) * 10 + d(i + 1);
+        let date = (pair(0) * 100 + pair(2), pair(4), pair(6));
+        let time = (pair(8), pair(10), pair(12));
+        let v = ((date.0 * 100 + date.1) * 100 + date.2) * 1_000_000 + (time.0 * 100 + time.1) * 100 + time.2;
+        if !field::real_sydney_time(v, date, time) {
+            return None;
+        }
+        put(Role::EffectiveAt, v);
+        let (at, w) = self.port_ref;
+        put(Role::PortRef, field::text_len(rec.get(at..at + w)?)?);
+        out.number_digits = Some(nsn % 1_000_000_000);
+        Some(out)
+    }
+}
+
+pub(crate) struct Checker {
+    layout: Layout,
+    /// The port reference field's first column (0-based) and width.
+    port_ref_at: (usize, usize),
+    detail_fast: Option<DetailFast>,
+    header_fields: Plan,
+    detail_fields: Plan,
+    trailer_fields: Plan,
+    header_code: Vec<u8>,
+    detail_code: Vec<u8>,
+    trailer_code: Vec<u8>,
+    record_length: u64,
+    file: String,
+    line_no: u64,
+    first_end: Option<Ending>,
+    last_end: Ending,
+    mixed_reported: bool,
+    line1_header: bool,
+    donor: Option<CarrierCode>,
+    kind: Option<FileKind>,
+    trailer_line: Option<u64>,
+    trailer_count: Option<u64>,
+    trailer_hash: Option<u64>,
+    after_trailer_reported: bool,
+    body: u64,
+    hash: u64,
+    hash_ok: bool,
+    hash_modulus: u64,
+    numbers: Option<NumberSet>,
+}
+
+fn subject(f: &Field) -> Subject {
+    Subject::Field {
+        name: f.name.clone(),
+        first: f.start,
+        last: f.end(),
+    }
+}
+
+impl Checker {
+    pub fn new(layout: &Layout, file: &str) -> Result<Self, LayoutError> {
+        layout.validate()?;
+        let width = layout.trailer.field(Role::HashTotal).map_or(12, |f| f.width.min(18));
+        Ok(Self {
+            layout: layout.clone(),
+            port_ref_at: layout
+                .detail
+                .field(Role::PortRef)
+                .map_or((0, 0), |f| (f.start - 1, f.width)),
+            detail_fast: DetailFast::new(layout),
+            header_fields: Plan::new(layout, &layout.header),
+            detail_fields: Plan::new(layout, &layout.detail),
+            trailer_fields: Plan::new(layout, &layout.trailer),
+            header_code: layout.header.code.as_bytes().to_vec(),
+            detail_code: layout.detail.code.as_bytes().to_vec(),
+            trailer_code: layout.trailer.code.as_bytes().to_vec(),
+            record_length: layout.record_length as u64,
+            file: file.to_string(),
+            line_no: 0,
+            first_end: None,
+            last_end: Ending::None,
+            mixed_reported: false,
+            line1_header: false,
+            donor: None,
+            kind: None,
+            trailer_line: None,
+            trailer_count: None,
+            trailer_hash: None,
+            after_trailer_reported: false,
+            body: 0,
+            hash: 0,
+            hash_ok: true,
+            hash_modulus: 10u64.pow(width as u32),
+            numbers: None,
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The first line's line end (LF when it had none).
+    pub fn line_end(&self) -> LineEnd {
+        match self.first_end {
+            Some(Ending::CrLf) => LineEnd::CrLf,
+            _ => LineEnd::Lf,
+        }
+    }
+
+    /// Whether the last line so far ended with a line end.
+    pub fn final_line_end(&self) -> bool {
+        self.last_end != Ending::None
+    }
+
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Lines counted as detail records so far.
+    pub fn body_count(&self) -> u64 {
+        self.body
+    }
+
+    /// The hash total of the detail records so far.
+    pub fn hash_total(&self) -> u64 {
+        self.hash % self.hash_modulus
+    }
+
+    fn diag(&self, kind: ErrorKind, subject: Subject, found: String, expected: String) -> Diagnostic {
+        self.diag_at(self.line_no, kind, subject, found, expected)
+    }
+
+    fn diag_at(&self, line: u64, kind: ErrorKind, subject: Subject, found: String, expected: String) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line,
+            kind,
+            subject,
+            found,
+            expected,
+        }
+    }
+
+    fn type_subject(&self) -> Subject {
+        let rt = &self.layout.record_type;
+        Subject::Field {
+            name: rt.name.clone(),
+            first: rt.start,
+            last: rt.start + rt.width - 1,
+        }
+    }
+
+    /// Checks one line; errors go to `errs`.
+    pub fn line<'a>(&mut self, raw: &RawLine<'a>, errs: &mut Vec<Diagnostic>) -> Parsed<'a> {
+        self.line_no += 1;
+        self.last_end = raw.ending;
+        match self.first_end {
+            None => self.first_end = Some(raw.ending),
+            Some(first) if raw.ending != Ending::None && raw.ending != first && !self.mixed_reported => {
+                self.mixed_reported = true;
+                let name = |e: Ending| if e == Ending::CrLf { "CRLF" } else { "LF" };
+                errs.push(self.diag(
+                    ErrorKind::MixedLineEnds,
+                    Subject::LineEnd,
+                    name(raw.ending).into(),
+                    format!("{} like line 1", name(first)),
+                ));
+            }
+            Some(_) => {}
+        }
+
+        let content = raw.content;
+        let rt = &self.layout.record_type;
+        let type_bytes = content.get(rt.start.saturating_sub(1)..(rt.start + rt.width).saturating_sub(1));
+        let class = match type_bytes {
+            _ if raw.len == 0 => Class::Blank,
+            Some(t) if t == self.detail_code => Class::Detail,
+            Some(t) if t == self.header_code => Class::Header,
+            Some(t) if t == self.trailer_code => Class::Trailer,
+            _ => Class::Other,
+        };
+        let found_type = || quote(type_bytes.unwrap_or(content));
+
+        // Structure: where headers and trailers may stand.
+        let body =
+            self.trailer_line.is_none() && class != Class::Trailer && !(self.line_no == 1 && class == Class::Header);
+        if body {
+            self.body += 1;
+        }
+        if self.line_no == 1 {
+            if class == Class::Header {
+                self.line1_header = true;
+            } else if class != Class::Blank {
+                errs.push(self.diag(
+                    ErrorKind::HeaderMissing,
+                    self.type_subject(),
+                    found_type(),
+                    format!("{} (a file starts with its header)", self.layout.header.code),
+                ));
+            }
+        } else if class == Class::Header {
+            let (kind, why) = if self.line1_header {
+                (ErrorKind::SecondHeader, "the header is line 1")
+            } else {
+                (ErrorKind::HeaderNotFirst, "a header belongs on line 1 only")
+            };
+            let expected = format!("{} or {}: {why}", self.layout.detail.code, self.layout.trailer.code);
+            errs.push(self.diag(kind, self.type_subject(), found_type(), expected));
+        }
+        let first_trailer = class == Class::Trailer && self.trailer_line.is_none();
+        if first_trailer {
+            self.trailer_line = Some(self.line_no);
+        } else if class == Class::Trailer {
+            if let Some(first) = self.trailer_line {
+                self.after_trailer_reported = true;
+                errs.push(self.diag(
+                    ErrorKind::SecondTrailer,
+                    self.type_subject(),
+                    found_type(),
+                    format!("the end of the file: the trailer is line {first}"),
+                ));
+            }
+        } else if let Some(first) = self.trailer_line {
+            if !self.after_trailer_reported && class != Class::Blank {
+                self.after_trailer_reported = true;
+                errs.push(self.diag(
+                    ErrorKind::TrailerNotLast,
+                    Subject::Record,
+                    format!("a record after the trailer on line {first}"),
+                    "the end of the file".into(),
+                ));
+            }
+        }
+
+        if class == Class::Blank {
+            self.hash_ok &= !body;
+            errs.push(self.diag(
+                ErrorKind::BlankLine,
+                Subject::Record,
+                "a blank line".into(),
+                format!("a record of {} characters", self.layout.record_length),
+            ));
+            return Parsed::Nothing;
+        }
+        if raw.len != self.record_length {
+            self.hash_ok &= !body;
+            if let Some(col) = content.iter().position(|b| !b.is_ascii()) {
+                errs.push(self.diag(
+                    ErrorKind::NonAscii,
+                    Subject::Record,
+                    format!(
+                        "byte 0x{:02X} at col {}",
+                        content.get(col).copied().unwrap_or(0),
+                        col + 1
+                    ),
+                    "ASCII characters only".into(),
+                ));
+            }
+            let unit = if raw.len == 1 { "character" } else { "characters" };
+            errs.push(self.diag(
+                ErrorKind::RecordLength,
+                Subject::Record,
+                format!("{} {unit}", raw.len),
+                format!("{} characters", self.layout.record_length),
+            ));
+            return Parsed::Nothing;
+        }
+        let result = match class {
+            Class::Header => {
+                let fields = self.fields(HeaderOrOther::Header, content, errs);
+                if self.line_no == 1 {
+                    self.header(&fields)
+                } else {
+                    None
+                }
+            }
+            Class::Detail => self.detail(content, body, errs),
+            Class::Trailer => {
+                let fields = self.fields(HeaderOrOther::Trailer, content, errs);
+                if first_trailer {
+                    self.trailer_count = fields.get(Role::DetailCount);
+                    self.trailer_hash = fields.get(Role::HashTotal);
+                    match (self.trailer_count, self.trailer_hash, fields.errors) {
+                        (Some(detail_count), Some(hash_total), false) => Some(Parsed::Trailer(Trailer {
+                            detail_count,
+                            hash_total,
+                        })),
+                        _ => None,
+                    }
+                } else {
+                    None
+                }
+            }
+            Class::Other | Class::Blank => {
+                if self.line_no > 1 {
+                    let rl = &self.layout;
+                    let expected = format!("{}, {} or {}", rl.header.code, rl.detail.code, rl.trailer.code);
+                    errs.push(self.diag(
+                        ErrorKind::UnknownRecordType,
+                        self.type_subject(),
+                        found_type(),
+                        expected,
+                    ));
+                }
+                None
+            }
+        };
+        if class != Class::Detail {
+            self.hash_ok &= !body;
+        }
+        result.unwrap_or(Parsed::Nothing)
+    }
+
+    fn header(&mut self, f: &Fields) -> Option<Parsed<'static>> {
+        self.donor = f.carrier(Role::Donor);
+        self.kind = f.code(Role::FileKind).and_then(FileKind::from_index);
+        if self.kind == Some(FileKind::Full) {
+            self.numbers = Some(NumberSet::new());
+        }
+        if f.errors {
+            return None;
+        }
+        Some(Parsed::Header(Header {
+            donor: self.donor?,
+            file_date: field::date_of(f.get(Role::FileDate)?)?,
+            file_seq: u32::try_from(f.get(Role::FileSeq)?).ok()?,
+            created_at: field::time_of(f.get(Role::CreatedAt)?)?,
+            kind: self.kind?,
+        }))
+    }
+
+    fn fields(&self, which: HeaderOrOther, content: &[u8], errs: &mut Vec<Diagnostic>) -> Fields {
+        let plan = match which {
+            HeaderOrOther::Header => &self.header_fields,
+            HeaderOrOther::Detail => &self.detail_fields,
+            HeaderOrOther::Trailer => &self.trailer_fields,
+        };
+        if plan.in_range(content) {
+            let fast = match (&which, &self.detail_fast) {
+                (HeaderOrOther::Detail, Some(d)) => d.parse(content),
+                _ => Self::fields_fast(plan, content),
+            };
+            if let Some(out) = fast {
+                return out;
+            }
+        }
+        let mut out = Fields {
+            vals: [0; ROLES],
+            set: 0,
+            errors: false,
+            number_digits: None,
+        };
+        for c in &plan.fields {
+            let bytes = c.bytes(content);
+            let role = c.field.role;
+            let checked = c.parse(bytes).and_then(|v| match role {
+                Some(Role::Number) => {
+                    out.number_digits = Some(v % 1_000_000_000);
+                    // Ten digits already: geographic when `0[2378]`.
+                    if matches!(bytes, [b'0', b'2' | b'3' | b'7' | b'8', ..]) {
+                        Ok(v)
+                    } else {
+                        Err(ErrorKind::NotGeographic)
+                    }
+                }
+                Some(Role::FileSeq) if v == 0 => Err(ErrorKind::OutOfRange),
+                _ => Ok(v),
+            });
+            match checked {
+                Ok(v) => {
+                    if let Some(r) = role {
+                        let i = role_index(r);
+                        out.vals[i] = v;
+                        out.set |= 1 << i;
+                    }
+                }
+                Err(kind) => {
+                    out.errors = true;
+                    errs.push(self.diag(kind, subject(&c.field), quote(bytes), field::expected(&c.field, kind)));
+                }
+            }
+        }
+        out
+    }
+
+    /// The fields of a record whose bytes are all in range: no diagnostics, `None` if some
+    /// field is wrong after all.
+    fn fields_fast(plan: &Plan, content: &[u8]) -> Option<Fields> {
+        let mut out = Fields {
+            vals: [0; ROLES],
+            set: 0,
+            errors: false,
+            number_digits: None,
+        };
+        for c in &plan.fields {
+            let Some(role) = c.field.role else {
+                continue;
+            };
+            let bytes = c.bytes(content);
+            let v = c.parse_prechecked(bytes)?;
+            match role {
+                Role::Number => {
+                    out.number_digits = Some(v % 1_000_000_000);
+                    if !matches!(bytes, [b'0', b'2' | b'3' | b'7' | b'8', ..]) {
+                        return None;
+                    }
+                }
+                Role::FileSeq if v == 0 => return None,
+                _ => {}
+            }
+            let i = role_index(role);
+            out.vals[i] = v;
+            out.set |= 1 << i;
+        }
+        Some(out)
+    }
+
+    fn detail<'a>(&mut self, content: &'a [u8], body: bool, errs: &mut Vec<Diagnostic>) -> Option<Parsed<'a>> {
+        let f = self.fields(HeaderOrOther::Detail, content, errs);
+        if body {
+            match f.number_digits {
+                Some(n) => {
+                    self.hash += n;
+                    if self.hash >= 1 << 62 {
+                        self.hash %= self.hash_modulus;
+                    }
+                }
+                None => self.hash_ok = false,
+            }
+        }
+        let action = f.code(Role::Action).and_then(Action::from_index);
+        let status = f.code(Role::Status).and_then(|i| STATUS_ORDER.get(i).copied());
+        let number = f
+            .get(Role::Number)
+            .and_then(|n| TelephoneNumber::from_nsn((n % 1_000_000_000) as u32).ok());
+        let current = f.carrier(Role::Current);
+        let losing = f.carrier(Role::Losing);
+        let mut errors = f.errors;
+        let detail = &self.layout.detail;
+        let mut action_error = false;
+        if self.kind == Some(FileKind::Full) {
+            if action == Some(Action::D) {
+                if let Some(af) = detail.field(Role::Action) {
+                    action_error = true;
+                    let expected = format!("{} in a full snapshot", codes_of(af, &[0, 1]));
+                    let found = quote(bytes_of(content, af));
+                    errs.push(self.diag(ErrorKind::NotInSnapshot, subject(af), found, expected));
+                }
+            }
+            if matches!(status, Some(PortStatus::N | PortStatus::R)) {
+                if let Some(sf) = detail.field(Role::Status) {
+                    errors = true;
+                    let expected = format!("{} in a full snapshot", codes_of(sf, &[1, 0]));
+                    let found = quote(bytes_of(content, sf));
+                    errs.push(self.diag(ErrorKind::NotInSnapshot, subject(sf), found, expected));
+                }
+            }
+        }
+        if let (false, Some(a), Some(cur), Some(los), Some(donor)) = (action_error, action, current, losing, self.donor)
+        {
+            let why = match a {
+                Action::A | Action::C if cur == donor => {
+                    Some((&[2][..], format!("the current carrier {cur} is the donor")))
+                }
+                Action::C if los == donor => Some((&[0][..], format!("the losing carrier {los} is the donor"))),
+                Action::D if cur != donor => Some((
+                    &[0, 1][..],
+                    format!("the current carrier {cur} is not the donor {donor}"),
+                )),
+                _ => None,
+            };
+            if let (Some((alts, why)), Some(af)) = (why, detail.field(Role::Action)) {
+                action_error = true;
+                let expected = format!("{}: {why}", codes_of(af, alts));
+                let found = quote(bytes_of(content, af));
+                errs.push(self.diag(ErrorKind::ActionDonor, subject(af), found, expected));
+            }
+        }
+        errors |= action_error;
+        if let (true, Some(n), Some(set)) = (body, number, self.numbers.as_mut()) {
+            if !set.insert(n) {
+                errors = true;
+                if let Some(nf) = detail.field(Role::Number) {
+                    let d = self.diag(
+                        ErrorKind::DuplicateNumber,
+                        subject(nf),
+                        quote(bytes_of(content, nf)),
+                        "a number listed once in a full snapshot".into(),
+                    );
+                    errs.push(d);
+                }
+            }
+        }
+        if errors {
+            return None;
+        }
+        let (at, _) = self.port_ref_at;
+        let port_ref = content.get(at..at + f.get(Role::PortRef)? as usize)?;
+        Some(Parsed::Detail(RawDetail {
+            action: action?,
+            number: number?,
+            current: current?,
+            losing: losing?,
+            status: status?,
+            effective_at: f.get(Role::EffectiveAt)?,
+            category: f.code(Role::Category).and_then(|i| CATEGORY_ORDER.get(i).copied())?,
+            port_ref,
+        }))
+    }
+
+    /// The checks that need the whole file, after its last line.
+    pub fn finish(&mut self, errs: &mut Vec<Diagnostic>) {
+        if self.line_no == 0 {
+            errs.push(self.diag_at(
+                1,
+                ErrorKind::HeaderMissing,
+                Subject::File,
+                "an empty file".into(),
+                "a header record".into(),
+            ));
+            return;
+        }
+        let Some(tline) = self.trailer_line else {
+            errs.push(self.diag(
+                ErrorKind::TrailerMissing,
+                Subject::File,
+                "no trailer".into(),
+                format!("a trailer (record type {}) as the last line", self.layout.trailer.code),
+            ));
+            return;
+        };
+        let trailer = &self.layout.trailer;
+        if let (Some(count), Some(cf)) = (self.trailer_count, trailer.field(Role::DetailCount)) {
+            if count != self.body {
+                let w = cf.width;
+                errs.push(self.diag_at(
+                    tline,
+                    ErrorKind::DetailCount,
+                    subject(cf),
+                    format!("\"{count:0w$}\""),
+                    format!("\"{:0w$}\" (the number of detail records)", self.body),
+                ));
+            }
+        }
+        if let (Some(hash), Some(hf), true) = (self.trailer_hash, trailer.field(Role::HashTotal), self.hash_ok) {
+            let want = self.hash % self.hash_modulus;
+            if hash != want {
+                let w = hf.width;
+                errs.push(self.diag_at(
+                    tline,
+                    ErrorKind::HashTotal,
+                    subject(hf),
+                    format!("\"{hash:0w$}\""),
+                    format!("\"{want:0w$}\" (the sum of the detail records' numbers without their leading 0, modulo 10^{w})"),
+                ));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum HeaderOrOther {
+    Header,
+    Detail,
+    Trailer,
+}
+
+fn bytes_of<'a>(content: &'a [u8], f: &Field) -> &'a [u8] {
+    content.get(f.range()).unwrap_or_default()
+}
+
+/// Some of a code field's codes, by canonical index, as `A or C`.
+fn codes_of(f: &Field, indexes: &[usize]) -> String {
+    match &f.kind {
+        crate::layout::FieldKind::Codes(list) => {
+            let picked: Vec<String> = indexes.iter().filter_map(|&i| list.get(i).cloned()).collect();
+            field::alternatives(&picked)
+        }
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,331 @@
+//! End-to-end tests of `lnpsim plnr`: apply, diff, gen, convert, stats, validate's JSON and
+//! exit codes, and a layout loaded from TOML.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lnpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(args)
+        .output()
+        .expect("run lnpsim")
+}
+
+fn sample(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plnr-samples/valid")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn tmp(dir: &tempfile::TempDir, name: &str) -> (PathBuf, String) {
+    let p = dir.path().join(name);
+    let s = p.to_string_lossy().into_owned();
+    (p, s)
+}
+
+#[test]
+fn apply_of_the_sample_updates_gives_the_next_sample_snapshot() {
+    let out = lnpsim(&[
+        "plnr",
+        "apply",
+        &sample("9001-000001-full.plnr"),
+        &sample("9001-000002-update.plnr"),
+        &sample("9001-000003-update-third-party.plnr"),
+    ]);
+    let want = fs::read(sample("9001-000004-full.plnr")).expect("sample");
+    assert_eq!(ok(&out), String::from_utf8_lossy(&want));
+}
+
+#[test]
+fn apply_refuses_a_sequence_gap() {
+    let out = lnpsim(&[
+        "plnr",
+        "apply",
+        &sample("9001-000001-full.plnr"),
+        &sample("9001-000003-update-third-party.plnr"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected \"000002\""), "{err}");
+}
+
+#[test]
+fn diff_then_apply_reaches_the_new_snapshot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, update) = tmp(&dir, "d.plnr");
+    let old = sample("9001-000001-full.plnr");
+    let new = sample("9001-000004-full.plnr");
+    ok(&lnpsim(&["plnr", "diff", &old, &new, "-o", &update]));
+    let text = fs::read_to_string(&update).expect("diff written");
+    assert!(text.starts_with("HPLNRSIM190012026030400000220260304180000U"), "{text}");
+    // 0870101111 went back to the donor.
+    assert!(text.contains("DD087010111190019005C20260304180000D"), "{text}");
+    let applied = ok(&lnpsim(&["plnr", "apply", &old, &update, "--seq", "4"]));
+    assert_eq!(applied, fs::read_to_string(&new).expect("sample"));
+}
+
+#[test]
+fn gen_is_deterministic_and_valid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, a_s) = tmp(&dir, "a.plnr");
+    let (b, b_s) = tmp(&dir, "b.plnr");
+    let (c, c_s) = tmp(&dir, "c.plnr");
+    let args = [
+        "plnr",
+        "gen",
+        "--records",
+        "500",
+        "--donor",
+        "9001",
+        "--seed",
+        "42",
+        "-o",
+    ];
+    ok(&lnpsim(&[&args[..], &[a_s.as_str()]].concat()));
+    ok(&lnpsim(&[&args[..], &[b_s.as_str()]].concat()));
+    ok(&lnpsim(&[
+        "plnr",
+        "gen",
+        "--records",
+        "500",
+        "--donor",
+        "9001",
+        "--seed",
+        "43",
+        "-o",
+        &c_s,
+    ]));
+    let (a, b, c) = (
+        fs::read(a).expect("a"),
+        fs::read(b).expect("b"),
+        fs::read(c).expect("c"),
+    );
+    assert_eq!(a, b, "same seed, same bytes");
+    assert_ne!(a, c, "another seed, another register");
+    assert_eq!(a.len(), 65 * 502);
+    let v = ok(&lnpsim(&["plnr", "validate", &a_s]));
+    assert!(
+        v.ends_with("valid (full snapshot, donor 9001, sequence 1, 500 detail records)\n"),
+        "{v}"
+    );
+    // Fictitious ranges only: (0x) 5550 xxxx and 7010 xxxx.
+    let text = String::from_utf8_lossy(&a);
+    for line in text.lines().filter(|l| l.starts_with('D')) {
+        assert!(matches!(&line[4..8], "5550" | "7010"), "{line}");
+    }
+}
+
+#[test]
+fn csv_converts_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_, csv) = tmp(&dir, "u.csv");
+    let src = sample("9001-000002-update.plnr");
+    ok(&lnpsim(&["plnr", "convert", &src, "--to", "csv", "-o", &csv]));
+    let text = fs::read_to_string(&csv).expect("csv");
+    assert_eq!(
+        text.lines().take(2).collect::<Vec<_>>(),
+        [
+            "action,number,current,losing,status,effective_at,category,ref",
+            "A,0755501234,9002,9001,C,2026-03-03T10:05:00,A,SNA-000104"
+        ]
+    );
+    let back = ok(&lnpsim(&[
+        "plnr",
+        "convert",
+        &csv,
+        "--from",
+        "csv",
+        "--to",
+        "plnr",
+        "--donor",
+        "9001",
+        "--seq",
+        "2",
+        "--kind",
+        "update",
+        "--created-at",
+        "2026-03-03T18:00:00",
+    ]));
+    assert_eq!(back, fs::read_to_string(&src).expect("sample"));
+}
+
+#[test]
+fn feed_and_jsonl() {
+    let feed = ok(&lnpsim(&[
+        "plnr",
+        "convert",
+        &sample("9001-000001-full.plnr"),
+        "--to",
+        "feed",
+    ]));
+    // The pending port of 0755501234 (from the donor) is not routed yet.
+    assert_eq!(
+        feed,
+        "0255501001;9002\n0255501002;9003\n0355507001;9004\n0870101111;9005\n"
+    );
+    let update = ok(&lnpsim(&[
+        "plnr",
+        "convert",
+        &sample("9001-000002-update.plnr"),
+        "--to",
+        "feed",
+    ]));
+    assert_eq!(
+        update,
+        "0755501234;9002\n0255502000;9003\n0870101111;9001\n0355509999;9001\n"
+    );
+    let jsonl = ok(&lnpsim(&[
+        "plnr",
+        "convert",
+        &sample("9001-000001-full.plnr"),
+        "--to",
+        "jsonl",
+    ]));
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0]["record"], "header");
+    assert_eq!(lines[1]["number"], "0255501001");
+    assert_eq!(lines[6]["detail_count"], 5);
+}
+
+#[test]
+fn stats_counts_by_carrier_action_and_status() {
+    let out = ok(&lnpsim(&[
+        "plnr",
+        "stats",
+        "--format",
+        "json",
+        &sample("9001-000002-update.plnr"),
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["records"], 6);
+    assert_eq!(v["by_action"]["A"], 5);
+    assert_eq!(v["by_action"]["D"], 1);
+    assert_eq!(v["by_status"]["C"], 3);
+    assert_eq!(v["by_carrier"]["9004"], 2);
+    let text = ok(&lnpsim(&["plnr", "stats", &sample("9001-000002-update.plnr")]));
+    assert!(
+        text.contains("by current carrier:\n  9001   1\n  9002   1\n  9003   2\n  9004   2\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn validate_json_exit_codes_and_limits() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plnr-samples/invalid");
+    let many = dir.join("many-errors.plnr").to_string_lossy().into_owned();
+    let out = lnpsim(&["plnr", "validate", "--format", "json", &many]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["valid"], false);
+    let errors = v["files"][0]["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 6);
+    assert_eq!(errors[0]["line"], 3);
+    assert_eq!(errors[0]["field"], "telephone number");
+    assert_eq!(errors[0]["cols"], serde_json::json!([3, 12]));
+    assert_eq!(errors[0]["found"], "\"02555O1234\"");
+    assert_eq!(errors[0]["kind"], "not-digits");
+
+    let limited = lnpsim(&["plnr", "validate", "--max-errors", "2", &many]);
+    assert_eq!(limited.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&limited.stdout);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("invalid (2 errors; stopped at --max-errors 2)"), "{text}");
+
+    let missing = lnpsim(&[
+        "plnr",
+        "validate",
+        &sample("9001-000001-full.plnr"),
+        "/nonexistent/x.plnr",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.plnr: cannot open"));
+}
+
+#[test]
+fn another_layout_loads_from_toml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let builtin = include_str!("../crates/plnr/layouts/plnr-sim-1.toml");
+    // A carrier's layout: other record codes, a different tag and actions spelled out.
+    let custom = builtin
+        .replace("code = \"H\"", "code = \"0\"")
+        .replace("code = \"D\"", "code = \"1\"")
+        .replace("code = \"T\"", "code = \"9\"")
+        .replace("PLNRSIM1", "CARRIER7");
+    let (_, layout) = tmp(&dir, "carrier.toml");
+    fs::write(&layout, custom).expect("write layout");
+    let (file, file_s) = tmp(&dir, "carrier.dat");
+    ok(&lnpsim(&[
+        "plnr",
+        "gen",
+        "--records",
+        "20",
+        "--donor",
+        "9003",
+        "--seed",
+        "1",
+        "--layout",
+        &layout,
+        "-o",
+        &file_s,
+    ]));
+    let text = fs::read_to_string(&file).expect("generated");
+    assert!(text.starts_with("0CARRIER79003"), "{text}");
+    ok(&lnpsim(&["plnr", "validate", "--layout", &layout, &file_s]));
+    let builtin_view = lnpsim(&["plnr", "validate", &file_s]);
+    assert_eq!(builtin_view.status.code(), Some(1));
+    // Converting to the built-in layout gives the same register as generating it there.
+    let converted = ok(&lnpsim(&[
+        "plnr",
+        "convert",
+        &file_s,
+        "--layout",
+        &layout,
+        "--to",
+        "plnr",
+        "--out-layout",
+        "builtin",
+    ]));
+    let direct = ok(&lnpsim(&[
+        "plnr",
+        "gen",
+        "--records",
+        "20",
+        "--donor",
+        "9003",
+        "--seed",
+        "1",
+    ]));
+    assert_eq!(converted, direct);
+
+    let (_, broken) = tmp(&dir, "broken.toml");
+    fs::write(&broken, builtin.replace("width = 22", "width = 21")).expect("write");
+    let out = lnpsim(&["plnr", "validate", "--layout", &broken, &file_s]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column 64 belongs to no field"));
+}
+
+#[test]
+fn help_says_whose_format_it_is_and_shows_examples() {
+    for cmd in ["validate", "convert", "apply", "diff", "stats", "gen"] {
+        let out = ok(&lnpsim(&["plnr", cmd, "--help"]));
+        assert!(out.contains("Examples:"), "{cmd}: {out}");
+        assert!(out.contains("not G602.1's"), "{cmd}: {out}");
+    }
+}
