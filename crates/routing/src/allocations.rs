@@ -1,0 +1,203 @@
+//! Number ranges allocated to donor carriers (the Numbering Plan's view of the market).
+
+use lnp_model::{CarrierCode, NumberRange, TelephoneNumber};
+use thiserror::Error;
+
+/// Two allocations cover a common number; both ranges are named.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("allocation {first} (donor {first_donor}) overlaps allocation {second} (donor {second_donor})")]
+pub struct AllocationError {
+    pub first: NumberRange,
+    pub first_donor: CarrierCode,
+    pub second: NumberRange,
+    pub second_donor: CarrierCode,
+}
+
+/// One bad line of an allocations CSV file (1-based line number).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: {message}")]
+pub struct AllocationLineError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Every allocated range with its donor, sorted by first number and disjoint, so that
+/// [`Allocations::donor_of`] is a binary search over a compact array of range starts.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct Allocations {
+    /// First NSN of each range, searched on its own for cache density.
+    starts: Vec<u32>,
+    /// Each range's position in the concatenation of all ranges (the sum of the lengths before
+    /// it): routing tables index ported numbers by position, so their index follows the
+    /// allocated space rather than the whole numbering plan.
+    positions: Vec<u32>,
+    ranges: Vec<(NumberRange, CarrierCode)>,
+}
+
+impl Allocations {
+    /// Sorts the ranges and checks that no two overlap.
+    pub fn new(mut ranges: Vec<(NumberRange, CarrierCode)>) -> Result<Self, AllocationError> {
+        ranges.sort_unstable();
+        for pair in ranges.windows(2) {
+            let ((a, da), (b, db)) = (pair[0], pair[1]);
+            if a.overlaps(&b) {
+                return Err(AllocationError {
+                    first: a,
+                    first_donor: da,
+                    second: b,
+                    second_donor: db,
+                });
+            }
+        }
+        let mut total = 0u32;
+        let positions = ranges
+            .iter()
+            .map(|(r, _)| {
+                let at = total;
+                // Geographic NSNs span less than 2^32, so the sum of disjoint ranges fits.
+                total = total.saturating_add(r.len() as u32);
+                at
+            })
+            .collect();
+        Ok(Self {
+            starts: ranges.iter().map(|(r, _)| r.first.nsn()).collect(),
+            positions,
+            ranges,
+        })
+    }
+
+    /// Reads `range_start,range_end,donor` lines (e.g. `0255500000,0255509999,9001`). An optional
+    /// first line naming the columns is skipped, as are blank lines and lines starting with `#`.
+    /// Every bad line is reported, and overlaps name both ranges and both lines.
+    pub fn from_csv(text: &str) -> Result<Self, Vec<AllocationLineError>> {
+        let mut ranges = Vec::new();
+        let mut lines_of = Vec::new();
+        let mut errors = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let raw = raw.trim();
+            if raw.is_empty() || raw.starts_with('#') || (ranges.is_empty() && raw.starts_with("range_start")) {
+                continue;
+            }
+            match parse_csv_line(raw) {
+                Ok(entry) => {
+                    ranges.push(entry);
+                    lines_of.push(line);
+                }
+                Err(message) => errors.push(AllocationLineError { line, message }),
+            }
+        }
+        // Overlaps: sort by range, keeping each range's line for the message.
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_unstable_by_key(|&i| ranges[i]);
+        for pair in order.windows(2) {
+            let ((a, da), (b, db)) = (ranges[pair[0]], ranges[pair[1]]);
+            if a.overlaps(&b) {
+                let (la, lb) = (lines_of[pair[0]], lines_of[pair[1]]);
+                errors.push(AllocationLineError {
+                    line: la.max(lb),
+                    message: format!(
+                        "allocation {b} (donor {db}, line {lb}) overlaps allocation {a} (donor {da}, line {la})"
+                    ),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
+            return Err(errors);
+        }
+        Self::new(ranges).map_err(|e| {
+            vec![AllocationLineError {
+                line: 0,
+                message: e.to_string(),
+            }]
+        })
+    }
+
+    /// The donor whose allocation holds `number`, if any.
+    #[inline]
+    pub fn donor_of(&self, number: TelephoneNumber) -> Option<CarrierCode> {
+        self.donor_of_nsn(number.nsn())
+    }
+
+    #[inline]
+    pub(crate) fn donor_of_nsn(&self, nsn: u32) -> Option<CarrierCode> {
+        let i = self.starts.partition_point(|&s| s <= nsn).checked_sub(1)?;
+        let (range, donor) = self.ranges[i];
+        (nsn <= range.last.nsn()).then_some(donor)
+    }
+
+    /// The allocation holding `nsn` (its index) and the number's position in the allocated space.
+    #[inline]
+    pub(crate) fn position_of_nsn(&self, nsn: u32) -> Option<(usize, u32)> {
+        let i = self.starts.partition_point(|&s| s <= nsn).checked_sub(1)?;
+        let (range, _) = self.ranges[i];
+        (nsn <= range.last.nsn()).then(|| (i, self.positions[i] + (nsn - self.starts[i])))
+    }
+
+    /// The NSN at a position of the allocated space.
+    pub(crate) fn nsn_at(&self, position: u32) -> Option<u32> {
+        let i = self.positions.partition_point(|&p| p <= position).checked_sub(1)?;
+        let nsn = self.starts[i] + (position - self.positions[i]);
+        (nsn <= self.ranges[i].0.last.nsn()).then_some(nsn)
+    }
+
+    #[inline]
+    pub(crate) fn donor_at(&self, index: usize) -> CarrierCode {
+        self.ranges[index].1
+    }
+
+    /// How many numbers are allocated in all.
+    pub fn total_numbers(&self) -> u64 {
+        self.ranges.iter().map(|(r, _)| r.len()).sum()
+    }
+
+    /// The allocation holding `number`.
+    pub fn range_of(&self, number: TelephoneNumber) -> Option<(NumberRange, CarrierCode)> {
+        let nsn = number.nsn();
+        let i = self.starts.partition_point(|&s| s <= nsn).checked_sub(1)?;
+        let entry = self.ranges[i];
+        entry.0.contains(number).then_some(entry)
+    }
+
+    /// Every allocation in order of its first number.
+    pub fn iter(&self) -> impl Iterator<Item = (NumberRange, CarrierCode)> + '_ {
+        self.ranges.iter().copied()
+    }
+
+    /// Every range allocated to `donor`.
+    pub fn ranges_of(&self, donor: CarrierCode) -> impl Iterator<Item = NumberRange> + '_ {
+        self.iter().filter(move |&(_, d)| d == donor).map(|(r, _)| r)
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * 4
+            + self.positions.capacity() * 4
+            + self.ranges.capacity() * std::mem::size_of::<(NumberRange, CarrierCode)>()
+    }
+}
+
+/// `range_start,range_end,donor`, each field trimmed.
+fn parse_csv_line(raw: &str) -> Result<(NumberRange, CarrierCode), String> {
+    let fields: Vec<&str> = raw.split(',').map(str::trim).collect();
+    let [start, end, donor] = fields.as_slice() else {
+        return Err(format!(
+            "expected 3 fields (range_start,range_end,donor), found {}",
+            fields.len()
+        ));
+    };
+    let first: TelephoneNumber = start.parse().map_err(|e| format!("range_start {start:?}: {e}"))?;
+    let last: TelephoneNumber = end.parse().map_err(|e| format!("range_end {end:?}: {e}"))?;
+    let range = NumberRange::new(first, last).map_err(|e| e.to_string())?;
+    let donor: CarrierCode = donor.parse().map_err(|e| format!("donor: {e}"))?;
+    Ok((range, donor))
+}
