@@ -1,0 +1,125 @@
+//! `lnpsim audit`: judge a trace against the rulebook and report the findings.
+
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context as _, Result};
+use clap::{Args, ValueEnum};
+use lnp_audit::{Auditor, Context};
+use lnp_model::trace::TraceError;
+use lnp_model::{TraceFormat, TraceReader};
+use lnp_sim::scenario::Scenario;
+
+use crate::common::{load_calendar, load_rulebook, read_text};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TraceFormatArg {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  lnpsim audit run.csv\n  lnpsim audit run.csv --scenario market.toml --format json\n  \
+                        lnpsim audit export.jsonl --format junit --output audit.xml\n\n\
+                        Exit status: 0 no findings, 1 findings, a failed statistic or malformed rows, 2 the trace \
+                        cannot be read or bad arguments."
+)]
+pub struct AuditArgs {
+    /// The trace to judge (`.csv` or `.jsonl`).
+    #[arg(value_name = "TRACE")]
+    trace: PathBuf,
+    /// A scenario file whose [[carriers]], [[agreements]] and [[services]] tell the audit the
+    /// donors, agreements, daily caps and service kinds (its ports and expectations are ignored).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Rulebook overrides (TOML); the built-in defaults otherwise.
+    #[arg(long, value_name = "FILE")]
+    rulebook: Option<PathBuf>,
+    /// Extra holidays (CSV `date,name`).
+    #[arg(long, value_name = "FILE")]
+    holidays: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// The trace's encoding, when its extension does not say.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    trace_format: Option<TraceFormatArg>,
+    /// Write the report here instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+
+/// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
+fn load_context(path: &Path) -> Result<Context> {
+    let text = read_text(path)?;
+    let scenario = Scenario::from_toml(&text, path.parent()).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(|e| format!("{}: {e}", path.display())).collect();
+        anyhow!("invalid scenario\n  {}", lines.join("\n  "))
+    })?;
+    Ok(lnp_sim::context::audit_context(&scenario))
+}
+
+pub fn run(args: &AuditArgs) -> Result<ExitCode> {
+    let book = load_rulebook(args.rulebook.as_deref())?;
+    let calendar = load_calendar(&book, args.holidays.as_deref())?;
+    let context = args.scenario.as_deref().map(load_context).transpose()?;
+    let format = match args.trace_format {
+        Some(TraceFormatArg::Csv) => TraceFormat::Csv,
+        Some(TraceFormatArg::Jsonl) => TraceFormat::Jsonl,
+        None => TraceFormat::from_path(&args.trace).ok_or_else(|| {
+            anyhow!(
+                "{}: cannot tell the trace format from the extension; name it .csv or .jsonl, or pass --trace-format",
+                args.trace.display()
+            )
+        })?,
+    };
+    let file = File::open(&args.trace).with_context(|| format!("{}: cannot read", args.trace.display()))?;
+    let reader = TraceReader::new(BufReader::with_capacity(1 << 20, file), format).map_err(|e| match e {
+        TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", args.trace.display()),
+        other => anyhow!("{}: {other}", args.trace.display()),
+    })?;
+    let mut auditor = Auditor::new(&book, &calendar, context.as_ref());
+    // Lines of well-formed rows are counted on from the last known line (the reader reports
+    // lines only for rows it cannot read).
+    let mut line: u64 = match format {
+        TraceFormat::Csv => 1,
+        TraceFormat::Jsonl => 0,
+    };
+    for row in reader {
+        match row {
+            Ok(record) => {
+                line += 1;
+                auditor.push_at(line, &record);
+            }
+            Err(e) => {
+                line = e.line;
+                auditor.push_malformed(e);
+            }
+        }
+    }
+    let report = auditor.finish();
+    let text = match args.format {
+        ReportFormat::Text => report.to_text(),
+        ReportFormat::Json => report.to_json() + "\n",
+        ReportFormat::Junit => report.to_junit(),
+    };
+    if let Some(path) = &args.output {
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}

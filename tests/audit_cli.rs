@@ -1,0 +1,163 @@
+//! `lnpsim audit` end to end: exit status, the JSON shape of rules.md ("Findings"), `JUnit`, the
+//! scenario context, JSON Lines input, and unreadable traces.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn traces() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces")
+}
+
+fn lnpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(args)
+        .current_dir(traces())
+        .output()
+        .expect("run lnpsim")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn clean_trace_exits_0() {
+    let o = lnpsim(&["audit", "clean_cat_a.csv"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("No violations found."));
+}
+
+#[test]
+fn json_output_has_the_shape_rules_md_pins() {
+    let o = lnpsim(&["audit", "eca_response_late.csv", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut expected = ["findings", "statistics", "not_checked", "malformed_rows", "summary"];
+    expected.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "ECA-RESPONSE");
+    assert_eq!(f["seq"], serde_json::json!([3, 4]));
+    assert_eq!(f["ref"], "SNA-000001");
+    assert_eq!(f["numbers"], serde_json::json!(["0255501234"]));
+    assert!(f["message"].as_str().unwrap().contains("the limit is 15 minutes"));
+    assert_eq!(f.as_object().unwrap().len(), 5);
+    assert_eq!(
+        v["statistics"],
+        serde_json::json!([{"rule": "PNV-RESPONSE", "status": "not_applicable",
+                            "value": "no PNV answered or due within 5 business days"}])
+    );
+    assert_eq!(
+        v["not_checked"],
+        serde_json::json!([
+            "BILATERAL",
+            "CAT-A-NOT-REJECTABLE",
+            "DAILY-CAP",
+            "DONOR-NOTIFY",
+            "QUARANTINE"
+        ])
+    );
+    assert_eq!(v["malformed_rows"], serde_json::json!([]));
+    assert_eq!(
+        v["summary"],
+        serde_json::json!({"rows": 6, "violations": 1, "by_rule": {"ECA-RESPONSE": 1}})
+    );
+}
+
+#[test]
+fn malformed_rows_are_listed_with_their_line_and_exit_1() {
+    let o = lnpsim(&["audit", "malformed_row.csv", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(
+        v["malformed_rows"],
+        serde_json::json!([{"line": 4, "message": "time: not RFC 3339"}])
+    );
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE");
+}
+
+#[test]
+fn junit_has_one_case_per_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audit.xml");
+    let o = lnpsim(&[
+        "audit",
+        "eca_response_late.csv",
+        "--format",
+        "junit",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+    let xml = std::fs::read_to_string(&out).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testcase ").count(), 29, "28 rules and the trace format");
+    assert!(xml.contains("name=\"ECA-RESPONSE\">\n      <failure"));
+    assert!(xml.contains("name=\"QUARANTINE\">\n      <skipped"));
+    assert!(xml.contains("name=\"SNA-RESPONSE\"/>"));
+    assert!(xml.contains("failures=\"1\" errors=\"0\" skipped=\"5\""));
+}
+
+#[test]
+fn scenario_supplies_the_context() {
+    let o = lnpsim(&[
+        "audit",
+        "daily_cap_exceeded.csv",
+        "--scenario",
+        "market.toml",
+        "--format",
+        "json",
+    ]);
+    let v = json(&o);
+    assert_eq!(code(&o), 1, "{v}");
+    assert_eq!(v["not_checked"], serde_json::json!(["QUARANTINE"]));
+    assert_eq!(v["findings"][0]["rule"], "DAILY-CAP");
+    let bare = lnpsim(&["audit", "daily_cap_exceeded.csv"]);
+    assert_eq!(code(&bare), 0);
+}
+
+#[test]
+fn jsonl_traces_are_read_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read(traces().join("eca_response_late.csv")).unwrap();
+    let (records, bad) = lnp_model::trace::read_all(&csv, lnp_model::TraceFormat::Csv).unwrap();
+    assert!(bad.is_empty());
+    let jsonl = lnp_model::trace::write_all(&records, lnp_model::TraceFormat::Jsonl).unwrap();
+    let path = dir.path().join("trace.log");
+    std::fs::write(&path, jsonl).unwrap();
+    let o = lnpsim(&[
+        "audit",
+        path.to_str().unwrap(),
+        "--trace-format",
+        "jsonl",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(json(&o)["findings"][0]["rule"], "ECA-RESPONSE");
+    let unknown = lnpsim(&["audit", path.to_str().unwrap()]);
+    assert_eq!(code(&unknown), 2, "no extension and no --trace-format");
+}
+
+#[test]
+fn unreadable_traces_exit_2() {
+    let missing = lnpsim(&["audit", "no-such-trace.csv"]);
+    assert_eq!(code(&missing), 2);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no-such-trace.csv"));
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "when,who\n1,2\n").unwrap();
+    let o = lnpsim(&["audit", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("header"));
+}
