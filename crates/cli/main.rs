@@ -1,9 +1,14 @@
 //! `lnpsim`: the command-line front end. The only place that touches files, the wall clock and
 //! the terminal; everything else lives in the library crates (see ARCHITECTURE.md).
 
+mod audit_cmd;
 mod calendar_cmd;
 mod common;
+mod plnr_cmd;
+mod plnr_out;
+mod route_cmd;
 mod rules_cmd;
+mod run_cmd;
 
 use std::process::ExitCode;
 
@@ -11,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  lnpsim run scenarios/cat-a-happy-path.toml     play a bundled story and check its expectations
   lnpsim rules                                   the Code's rules with their values
   lnpsim rules --rulebook strict.toml --format json
   lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd
@@ -31,11 +37,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play a scenario on the virtual clock: print its timeline, audit it, check its expectations.
+    Run(run_cmd::RunArgs),
     /// Print the rulebook: every rule's ID, value, cited clause and meaning.
     Rules(rules_cmd::RulesArgs),
     /// Business-calendar arithmetic in Australia/Sydney time.
     #[command(subcommand)]
     Calendar(calendar_cmd::CalendarCmd),
+    /// Register files in PLNR-SIM/1, the simulator's own format (not G602.1's): validate, convert,
+    /// apply, diff, stats, gen.
+    Plnr(plnr_cmd::PlnrArgs),
+    /// Where a call to a number goes (the path and why), from allocations and PLNR files; export the routing table.
+    Route(route_cmd::RouteArgs),
+    /// Judge a trace against the Code's rules: findings by rule ID, statistics, rules not checked.
+    Audit(audit_cmd::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,8 +64,12 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Run(args) => run_cmd::run(&args),
         Command::Rules(args) => rules_cmd::run(&args),
         Command::Calendar(cmd) => calendar_cmd::run(&cmd),
+        Command::Plnr(args) => plnr_cmd::run(&args),
+        Command::Route(args) => route_cmd::run(&args),
+        Command::Audit(args) => audit_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

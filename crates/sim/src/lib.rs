@@ -1,3 +1,20 @@
-//! lnp-sim: the discrete-event engine, scenario files and trace sink.
+//! lnp-sim: the discrete-event engine, scenario files and the scenario runner.
+//!
+//! A [`scenario::Scenario`] sets up a market and a story; [`engine::Sim`] plays it on a virtual
+//! clock, driving the carrier actors of `lnp-actors`, handing every trace record to a
+//! [`engine::TraceSink`], and keeping the routing history and the donors' registers from the
+//! actions carriers take; [`runner::run_scenario`] also audits the trace and checks the
+//! scenario's expectations.
+//!
+//! What this crate does not do: no file I/O (the caller reads scenario text and writes the
+//! trace), no wall clock; all randomness comes from one ChaCha generator seeded by the scenario.
 
+pub mod context;
+pub mod engine;
+pub mod load;
+pub mod runner;
 pub mod scenario;
+
+pub use engine::{Publication, RunOptions, RunStats, Sim, TraceSink};
+pub use runner::{run_scenario, ExpectResult, RunReport};
+pub use scenario::Scenario;

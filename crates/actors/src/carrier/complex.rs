@@ -1,0 +1,426 @@
+//! Cat C: PNV, CNA, CCA and the cutover at the agreed time (clauses 4.3 and 4.4).
+
+use lnp_model::{
+    Category, Code, Detail, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortRef, RejectCode,
+    TelephoneNumber, Timestamp, WholeCode,
+};
+
+use super::{eca_time, sanitize, Carrier, GainingState, Job, LosingPort, LosingState, Output, Task};
+use crate::config::{PortRequest, ServiceKind};
+use lnp_model::CarrierCode;
+
+impl Carrier {
+    /// Gaining carrier: start a Cat C port, with a PNV first when asked.
+    pub(super) fn submit_complex(&mut self, now: Timestamp, req: PortRequest) {
+        let port_ref = req.port_ref;
+        let kind = if req.pnv { MsgKind::Pnv } else { MsgKind::Cna };
+        let state = if req.pnv {
+            GainingState::AwaitPnvReply
+        } else {
+            GainingState::AwaitCnaReply
+        };
+        let m = self.complex_request(kind, &req, &req.numbers);
+        let losing = req.losing;
+        self.gaining.insert(
+            port_ref,
+            Box::new(super::GainingPort {
+                req,
+                state,
+                withdraw_wanted: false,
+                cap_retries: 0,
+                retargets_sent: 0,
+                gen: 0,
+            }),
+        );
+        self.send(now, losing, m);
+    }
+
+    fn complex_request(&self, kind: MsgKind, req: &PortRequest, numbers: &[TelephoneNumber]) -> Message {
+        let mut m = Message::new(kind, req.port_ref);
+        m.category = Some(Category::C);
+        m.numbers = numbers.to_vec();
+        m.detail = Detail {
+            ca_date: Some(req.ca_date),
+            account: Some(req.account.clone()),
+            cutover: (kind == MsgKind::Cna).then_some(req.cutover),
+            pm: (kind == MsgKind::Cna).then(|| format!("{} porting PM", self.config.name).replace([';', '='], " ")),
+            ..Detail::default()
+        };
+        if !req.customer.is_empty() {
+            m.detail.extra.push(("customer".into(), sanitize(&req.customer)));
+        }
+        m
+    }
+
+    /// The PNV reject code for one number, if it cannot be ported (clause 4.3.8).
+    fn number_problem(
+        &self,
+        at: Timestamp,
+        n: TelephoneNumber,
+        customer: Option<&str>,
+    ) -> Result<PnvResponse, PnvReject> {
+        if self.quarantined(n, at) {
+            return Err(PnvReject::NOT_FOUND);
+        }
+        let Some(service) = self.service_of(n) else {
+            return Err(if self.owns_range(n) {
+                PnvReject::OTHER_PROVIDER
+            } else {
+                PnvReject::NOT_FOUND
+            });
+        };
+        if let Some(c) = customer {
+            if !service.customer.is_empty() && !service.customer.eq_ignore_ascii_case(c.trim()) {
+                return Err(PnvReject::DIFFERENT_CUSTOMER);
+            }
+        }
+        match service.kind {
+            ServiceKind::Cancelled | ServiceKind::PendingCancellation => Err(PnvReject::CANCELLED),
+            ServiceKind::Complex => Ok(PnvResponse::Prime),
+            ServiceKind::Simple => Ok(PnvResponse::Standalone),
+        }
+    }
+
+    fn whole_problem(&self, at: Timestamp, m: &Message) -> Option<PnvReject> {
+        match (m.detail.ca_date, m.detail.account.as_deref()) {
+            (Some(ca), Some(acc)) if !acc.is_empty() => (!self.ca_date_ok(ca, at)).then_some(PnvReject::CA_DATE),
+            (None, _) => Some(PnvReject::CA_DATE),
+            _ => Some(PnvReject::INSUFFICIENT_INFO),
+        }
+    }
+
+    fn customer_of(m: &Message) -> Option<&str> {
+        m.detail
+            .extra
+            .iter()
+            .find(|(k, _)| k == "customer")
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Losing carrier: answer a PNV with a code per number, adding associated numbers of the
+    /// same account that the request did not list.
+    pub(super) fn on_pnv(&mut self, at: Timestamp, from: CarrierCode, m: &Message, forced: Option<RejectCode>) {
+        let Some(port_ref) = m.port_ref else { return };
+        let mut reply = Message::new(MsgKind::PnvResponse, port_ref);
+        reply.category = Some(Category::C);
+        // A `reject` fault answers the whole request with its code, whatever it is (a code 3-7,
+        // which rejects one number only, or a code that is no PNV code at all, breaks PNV-CODES).
+        let whole = forced
+            .map(|c| {
+                u8::try_from(c.get())
+                    .ok()
+                    .and_then(PnvReject::new)
+                    .map_or(WholeCode::Reject(c), WholeCode::Pnv)
+            })
+            .or_else(|| self.whole_problem(at, m).map(WholeCode::Pnv));
+        if let Some(whole) = whole {
+            reply.numbers.clone_from(&m.numbers);
+            reply.code = Code::Whole(whole);
+        } else {
+            let customer = Self::customer_of(m);
+            let mut pairs = Vec::new();
+            for n in &m.numbers {
+                let code = match self.number_problem(at, *n, customer) {
+                    Ok(r) => NumberCode::Response(r),
+                    Err(r) => NumberCode::Reject(r),
+                };
+                pairs.push((*n, code));
+            }
+            let account = m.detail.account.as_deref().unwrap_or("");
+            if !account.is_empty() {
+                for (n, s) in &self.services {
+                    if s.account == account && !m.numbers.contains(n) {
+                        pairs.push((*n, NumberCode::Response(PnvResponse::Associated)));
+                    }
+                }
+            }
+            reply.numbers = pairs.iter().map(|(n, _)| *n).collect();
+            reply.code = Code::PerNumber(pairs);
+        }
+        self.send(at, from, reply);
+    }
+
+    /// Losing carrier: receipt, then confirmation or rejection of the whole batch.
+    pub(super) fn on_cna(
+        &mut self,
+        at: Timestamp,
+        from: CarrierCode,
+        port_ref: PortRef,
+        m: &Message,
+        accept: bool,
+        forced: Option<RejectCode>,
+    ) {
+        let mut receipt = Message::new(MsgKind::CnaReceipt, port_ref);
+        receipt.category = Some(Category::C);
+        receipt.numbers.clone_from(&m.numbers);
+        self.send(at, from, receipt);
+        // The losing project manager reviews the batch: the answer follows the receipt.
+        let answer_at = at.plus_millis(60_000);
+        let mut bad: Vec<(TelephoneNumber, NumberCode)> = Vec::new();
+        if !accept {
+            if forced.is_some() {
+                bad = m
+                    .numbers
+                    .iter()
+                    .map(|n| (*n, NumberCode::Reject(PnvReject::INSUFFICIENT_INFO)))
+                    .collect();
+            } else if let Some(whole) = self.whole_problem(at, m) {
+                bad = m.numbers.iter().map(|n| (*n, NumberCode::Reject(whole))).collect();
+            } else {
+                let customer = Self::customer_of(m);
+                for n in &m.numbers {
+                    if let Err(r) = self.number_problem(at, *n, customer) {
+                        bad.push((*n, NumberCode::Reject(r)));
+                    }
+                }
+            }
+        }
+        if !bad.is_empty() {
+            let mut rej = Message::new(MsgKind::CnaReject, port_ref);
+            rej.category = Some(Category::C);
+            rej.numbers = bad.iter().map(|(n, _)| *n).collect();
+            rej.code = Code::PerNumber(bad);
+            self.send(answer_at, from, rej);
+            return;
+        }
+        let services = m.numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
+        for n in &m.numbers {
+            self.pending.insert(*n);
+        }
+        self.losing.insert(
+            port_ref,
+            LosingPort {
+                gaining: from,
+                category: Category::C,
+                numbers: m.numbers.clone(),
+                state: LosingState::AwaitCca,
+                services,
+                retargets: 0,
+                notified: false,
+            },
+        );
+        let mut ok = Message::new(MsgKind::CnaConfirm, port_ref);
+        ok.category = Some(Category::C);
+        ok.numbers.clone_from(&m.numbers);
+        ok.detail.pm = Some(format!("{} porting PM", self.config.name).replace([';', '='], " "));
+        self.send(answer_at, from, ok);
+        self.notify_pending(answer_at, port_ref, Category::C, &m.numbers, from);
+    }
+
+    /// Losing carrier: the agreed cutover (clause 4.4.27).
+    pub(super) fn on_cca(
+        &mut self,
+        at: Timestamp,
+        from: CarrierCode,
+        port_ref: PortRef,
+        m: &Message,
+        accept: bool,
+        forced: Option<RejectCode>,
+    ) {
+        let cutover_at = m.detail.cutover.unwrap_or(at);
+        let state = self
+            .losing
+            .get(&port_ref)
+            .filter(|p| p.gaining == from)
+            .map(|p| p.state);
+        let problem = forced.or_else(|| {
+            if accept {
+                return None;
+            }
+            if state != Some(LosingState::AwaitCca) {
+                return Some(RejectCode::CCA_WITHOUT_CNA);
+            }
+            let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
+            if !after_hours && !self.calendar.in_standard_hours(cutover_at) {
+                return Some(RejectCode::OUTSIDE_HOURS);
+            }
+            let cap = self.config.daily_cap?;
+            (self.cap_used.get(&cutover_at.sydney_date()).copied().unwrap_or(0) >= cap).then_some(RejectCode::DAILY_CAP)
+        });
+        let mut reply = Message::new(
+            if problem.is_some() {
+                MsgKind::CcaReject
+            } else {
+                MsgKind::CcaConfirm
+            },
+            port_ref,
+        );
+        reply.category = Some(Category::C);
+        reply.numbers.clone_from(&m.numbers);
+        reply.detail.cutover = Some(cutover_at);
+        if let Some(c) = problem {
+            reply.code = Code::whole(c);
+            self.send(at, from, reply);
+            return;
+        }
+        *self.cap_used.entry(cutover_at.sydney_date()).or_insert(0) += 1;
+        self.send(at, from, reply);
+        if !self.losing.contains_key(&port_ref) {
+            // Accepted without a confirmed CNA (an `accept` fault): the port exists from here.
+            let services = m.numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
+            self.losing.insert(
+                port_ref,
+                LosingPort {
+                    gaining: from,
+                    category: Category::C,
+                    numbers: m.numbers.clone(),
+                    state: LosingState::AwaitCca,
+                    services,
+                    retargets: 0,
+                    notified: false,
+                },
+            );
+        }
+        let numbers = self
+            .losing
+            .get(&port_ref)
+            .map(|p| p.numbers.clone())
+            .unwrap_or_default();
+        self.notify_pending(at, port_ref, Category::C, &numbers, from);
+        if let Some(p) = self.losing.get_mut(&port_ref) {
+            p.state = LosingState::CcaConfirmed { cutover_at, gen: 0 };
+        }
+        self.schedule(cutover_at, Job::CatCCutover { port_ref, gen: 0 });
+    }
+
+    /// Losing carrier: every number of the batch leaves at the agreed time.
+    pub(super) fn complex_cutover(&mut self, at: Timestamp, port_ref: PortRef, gen: u32, shifted: bool) {
+        let Some(p) = self.losing.get(&port_ref) else { return };
+        match p.state {
+            LosingState::CcaConfirmed { gen: g, .. } if g == gen => {}
+            _ => return,
+        }
+        let gaining = p.gaining;
+        let mut m = Message::new(MsgKind::Cca, port_ref);
+        m.category = Some(Category::C);
+        m.numbers.clone_from(&p.numbers);
+        // A job that a `shift` fault already moved must not be moved again when it acts.
+        self.no_shift = shifted;
+        self.cut_over(at, gaining, port_ref, &m);
+        self.no_shift = false;
+    }
+
+    /// Gaining carrier: answers in the Cat C flow.
+    pub(super) fn on_complex_answer(&mut self, now: Timestamp, port_ref: PortRef, m: &Message) {
+        // An `accept` fault on CNA_REJECT: the gaining carrier carries on as if confirmed.
+        let ignore_reject = m.kind == MsgKind::CnaReject
+            && self.gaining.contains_key(&port_ref)
+            && self.take_fault_exact(MsgKind::CnaReject, crate::config::FaultAction::Accept).is_some();
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        let kind = if ignore_reject { MsgKind::CnaConfirm } else { m.kind };
+        match (kind, p.state.clone()) {
+            (MsgKind::PnvResponse, GainingState::AwaitPnvReply) => {
+                let keep: Vec<TelephoneNumber> = match &m.code {
+                    Code::PerNumber(pairs) => pairs
+                        .iter()
+                        .filter(|(_, c)| matches!(c, NumberCode::Response(_)))
+                        .map(|(n, _)| *n)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if keep.is_empty() {
+                    p.state = GainingState::Rejected { code: m.code.clone() };
+                    return;
+                }
+                p.req.numbers = keep;
+                p.state = GainingState::AwaitCnaReply;
+                let losing = p.req.losing;
+                let req = p.req.clone();
+                let cna = self.complex_request(MsgKind::Cna, &req, &req.numbers);
+                self.send(now, losing, cna);
+            }
+            (MsgKind::CnaReceipt, _) => {}
+            (MsgKind::CnaReject, GainingState::AwaitCnaReply) => {
+                p.state = GainingState::Rejected { code: m.code.clone() }
+            }
+            (MsgKind::CnaConfirm, GainingState::AwaitCnaReply) => {
+                // The project managers agree the customer's preferred cutover, moved into Standard
+                // Hours where the pair has no after-hours agreement.
+                let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+                let agreed = eca_time(&self.calendar, &self.rulebook, p.req.cutover.max(now), after_hours);
+                p.state = GainingState::AwaitEcaTime {
+                    confirmed_at: now,
+                    eca_at: agreed,
+                };
+                if p.withdraw_wanted {
+                    self.withdraw(now, port_ref);
+                    return;
+                }
+                // The CCA goes a business day after the confirmation (the managers' call), and
+                // never later than the agreed cutover itself.
+                let send_at = self.calendar.add_business_days(now, 1).min(agreed).max(now);
+                self.schedule(send_at, Job::SendEca(port_ref));
+            }
+            (MsgKind::CcaConfirm, GainingState::AwaitCcaReply { agreed }) => {
+                p.gen += 1;
+                let gen = p.gen;
+                p.state = GainingState::AwaitCutover { agreed };
+                self.schedule(agreed, Job::CatCDone { port_ref, gen });
+                self.next_complex_retarget(now, port_ref);
+            }
+            (MsgKind::CcaReject, GainingState::AwaitCcaReply { agreed }) => {
+                if m.code.reject_code() == Some(RejectCode::DAILY_CAP) && p.cap_retries < 60 {
+                    // DAILY-CAP: agree the next business day, same time, and send a new CCA.
+                    p.cap_retries += 1;
+                    let next_day = self.calendar.next_business_day(agreed.sydney_date());
+                    let retry = Timestamp::from_sydney_local(next_day.and_time(agreed.sydney().time()));
+                    let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+                    let new_at = eca_time(&self.calendar, &self.rulebook, retry, after_hours);
+                    p.state = GainingState::AwaitEcaTime {
+                        confirmed_at: now,
+                        eca_at: new_at,
+                    };
+                    self.schedule(now, Job::SendEca(port_ref));
+                } else {
+                    p.state = GainingState::Rejected { code: m.code.clone() };
+                }
+            }
+            _ => {
+                tracing::debug!(carrier = %self.code, port = %port_ref, kind = %m.kind, "answer ignored in this state");
+            }
+        }
+    }
+
+    /// Cat C: send the CCA for the agreed time (the job `SendEca` plays this part for Cat C).
+    pub(super) fn send_cca(&mut self, at: Timestamp, port_ref: PortRef, shifted: bool) {
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        let GainingState::AwaitEcaTime { eca_at: agreed, .. } = p.state else {
+            return;
+        };
+        p.state = GainingState::AwaitCcaReply { agreed };
+        let mut m = Message::new(MsgKind::Cca, port_ref);
+        m.category = Some(Category::C);
+        m.numbers.clone_from(&p.req.numbers);
+        m.detail.cutover = Some(agreed);
+        let losing = p.req.losing;
+        let env = lnp_model::Envelope {
+            from: self.code,
+            to: losing,
+            message: m,
+        };
+        self.push_task(at, Task::Emit(Output::Send(env)), shifted);
+    }
+
+    /// Cat C re-targets come after the CCA is confirmed.
+    pub(super) fn next_complex_retarget(&mut self, now: Timestamp, port_ref: PortRef) {
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        let Some(wanted) = p.req.retargets.get(p.retargets_sent).copied() else {
+            return;
+        };
+        p.retargets_sent += 1;
+        let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+        let new_at = eca_time(&self.calendar, &self.rulebook, wanted.max(now), after_hours);
+        let losing = p.req.losing;
+        let mut m = Message::new(MsgKind::Retarget, port_ref);
+        m.category = Some(Category::C);
+        m.numbers.clone_from(&p.req.numbers);
+        m.detail.cutover = Some(new_at);
+        self.send(now, losing, m);
+    }
+}

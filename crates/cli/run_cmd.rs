@@ -1,0 +1,350 @@
+//! `lnpsim run`: play a scenario, print its timeline, check its expectations.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use lnp_model::{TraceFormat, TraceRecord, TraceWriter};
+use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario, TraceSink};
+
+use crate::common::{load_calendar, load_rulebook, read_text};
+
+const EXAMPLES: &str = "\
+Examples:
+  lnpsim run scenarios/cat-a-happy-path.toml
+  lnpsim run scenarios/cat-a-late-answer.toml --trace late.csv --junit late.xml
+  lnpsim run scenarios/market-100k.toml --quiet --trace /tmp/market.jsonl
+  lnpsim run --list scenarios/
+
+Exit status: 0 every expectation holds, 1 one fails (each failure says why), 2 the scenario is invalid.";
+
+#[derive(Args)]
+#[command(after_help = EXAMPLES)]
+pub struct RunArgs {
+    /// Scenario file (TOML), or with --list a folder of them.
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// List the scenarios in the folder with their descriptions instead of running.
+    #[arg(long)]
+    list: bool,
+    /// Write the trace here (.csv or .jsonl).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Write each donor's register files (PLNR-SIM/1) into this folder.
+    #[arg(long, value_name = "DIR")]
+    plnr_dir: Option<PathBuf>,
+    /// Write a JUnit report (one test case per expectation).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Print the summary only, not the timeline.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N", default_value_t = 500_000_000)]
+    max_events: u64,
+}
+
+/// Prints the timeline and writes the trace file as records happen.
+struct CliSink {
+    timeline: Option<BufWriter<io::Stdout>>,
+    trace: Option<TraceWriter<BufWriter<File>>>,
+    error: Option<io::Error>,
+}
+
+impl TraceSink for CliSink {
+    fn record(&mut self, r: &TraceRecord) {
+        if let Some(out) = self.timeline.as_mut() {
+            if let Err(e) = writeln!(out, "{}", timeline_line(r)) {
+                self.error.get_or_insert(e);
+            }
+        }
+        if let Some(w) = self.trace.as_mut() {
+            if let Err(e) = w.write(r) {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+fn timeline_line(r: &TraceRecord) -> String {
+    let local = r.time.sydney();
+    let m = &r.message;
+    let route = match r.to {
+        Some(to) => format!("{} -> {to}", r.from),
+        None => format!("{}        ", r.from),
+    };
+    let mut line = format!(
+        "{:>5}  {}  {route}  {:<24} {:<12} {}",
+        r.seq,
+        local.format("%a %d %b %Y %H:%M:%S %Z"),
+        m.kind.keyword(),
+        m.port_ref.map(|p| p.to_string()).unwrap_or_default(),
+        lnp_model::message::numbers_text(&m.numbers),
+    );
+    if !m.code.is_none() {
+        let _ = write!(line, "  code {}", m.code);
+    }
+    if !m.detail.is_empty() {
+        let _ = write!(line, "  {}", m.detail);
+    }
+    line
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    if args.list {
+        return list(&args.scenario);
+    }
+    let path = &args.scenario;
+    let text = read_text(path)?;
+    let base = path.parent().map(Path::to_path_buf);
+    let scenario = match Scenario::from_toml(&text, base.as_deref()) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", path.display());
+            }
+            eprintln!(
+                "lnpsim: {}: invalid scenario ({} error{})",
+                path.display(),
+                errors.len(),
+                plural(errors.len())
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let rulebook = load_rulebook(scenario.rulebook.as_deref())?;
+    let calendar = load_calendar(&rulebook, scenario.holidays.as_deref())?;
+    let trace = match &args.trace {
+        Some(p) => {
+            let format = TraceFormat::from_path(p)
+                .with_context(|| format!("{}: the trace file must end in .csv or .jsonl", p.display()))?;
+            let file = File::create(p).with_context(|| format!("{}: cannot create", p.display()))?;
+            Some(TraceWriter::new(BufWriter::with_capacity(1 << 20, file), format))
+        }
+        None => None,
+    };
+    let mut sink = CliSink {
+        timeline: (!args.quiet).then(|| BufWriter::new(io::stdout())),
+        trace,
+        error: None,
+    };
+    let options = RunOptions {
+        seed: args.seed,
+        max_events: args.max_events,
+        ..RunOptions::default()
+    };
+    #[allow(clippy::disallowed_methods, reason = "the CLI reports how fast the run went")]
+    let started = std::time::Instant::now(); // allow-clock
+    let report = match run_scenario(&scenario, &rulebook, &calendar, options, &mut sink) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let elapsed = started.elapsed();
+    if let Some(mut t) = sink.timeline.take() {
+        t.flush()?;
+    }
+    if let Some(w) = sink.trace.take() {
+        w.into_inner()?.flush()?;
+    }
+    if let Some(e) = sink.error {
+        bail!("writing output: {e}");
+    }
+    if let Some(dir) = &args.plnr_dir {
+        write_plnr(dir, &report)?;
+    }
+    let summary = summary(&scenario, &report, elapsed);
+    print!("{summary}");
+    if let Some(p) = &args.junit {
+        fs::write(p, junit(&scenario, &report)).with_context(|| format!("{}: cannot write", p.display()))?;
+    }
+    Ok(if report.all_passed() && !report.stats.stopped_by_event_bound {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\n== {} ==", scenario.name);
+    let ports = report.sim.port_summaries();
+    if !ports.is_empty() {
+        let _ = writeln!(s, "Ports:");
+        for (r, t, outcome, stage) in &ports {
+            let cat = t.category.map(|c| c.to_string()).unwrap_or_default();
+            let numbers = lnp_model::message::numbers_text(&t.numbers);
+            let carriers = format!(
+                "{} -> {}",
+                t.losing.map(|c| c.to_string()).unwrap_or_default(),
+                t.gaining.map(|c| c.to_string()).unwrap_or_default()
+            );
+            let mut times = String::new();
+            for (label, v) in [
+                ("submitted", t.submitted),
+                ("confirmed", t.confirmed),
+                ("cutover", t.cutover),
+                ("published", t.published),
+            ] {
+                if let Some(v) = v {
+                    let _ = write!(times, "  {label} {}", v.sydney().format("%d %b %H:%M"));
+                }
+            }
+            let _ = writeln!(
+                s,
+                "  {r:<10} Cat {cat}  {numbers:<12} {carriers}  {outcome:<9} [{stage}]{times}"
+            );
+        }
+    }
+    let st = &report.stats;
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let _ = writeln!(
+        s,
+        "Run: {} ports, {} events, {} trace records; simulated until {}; {:.2}s wall ({:.0} events/s, {:.0} ports/s)",
+        st.ports_submitted,
+        st.events,
+        st.records,
+        st.end,
+        secs,
+        st.events as f64 / secs,
+        st.ports_submitted as f64 / secs
+    );
+    let outcomes = report.sim.outcome_counts();
+    if !outcomes.is_empty() {
+        let parts: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "Outcomes: {}", parts.join(", "));
+    }
+    if st.stopped_by_event_bound {
+        let _ = writeln!(
+            s,
+            "STOPPED: the event bound was reached before the story ended (raise --max-events)"
+        );
+    }
+    let a = &report.audit;
+    if a.findings.is_empty() {
+        let _ = writeln!(s, "Audit: no violations");
+    } else {
+        let _ = writeln!(s, "Audit: {} violation{}", a.findings.len(), plural(a.findings.len()));
+        for f in a.findings.iter().take(20) {
+            let _ = writeln!(s, "  {}: {}", f.rule, f.message);
+        }
+        if a.findings.len() > 20 {
+            let _ = writeln!(
+                s,
+                "  … and {} more (write the trace and run `lnpsim audit` for all)",
+                a.findings.len() - 20
+            );
+        }
+    }
+    if !report.expectations.is_empty() {
+        let passed = report.expectations.iter().filter(|e| e.passed).count();
+        let _ = writeln!(s, "Expectations: {passed} of {} hold", report.expectations.len());
+        for e in &report.expectations {
+            let mark = if e.passed { "ok  " } else { "FAIL" };
+            let _ = writeln!(s, "  {mark} line {}: {}", e.line, e.what);
+            if !e.passed {
+                let _ = writeln!(s, "       {}", e.detail);
+            }
+        }
+    }
+    s
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn junit(scenario: &Scenario, report: &RunReport) -> String {
+    let failures = report.expectations.iter().filter(|e| !e.passed).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">",
+        xml_escape(&scenario.name),
+        report.expectations.len()
+    );
+    for e in &report.expectations {
+        let _ = write!(
+            x,
+            "  <testcase classname=\"{}\" name=\"line {}: {}\"",
+            xml_escape(&scenario.name),
+            e.line,
+            xml_escape(&e.what)
+        );
+        if e.passed {
+            x.push_str("/>\n");
+        } else {
+            let _ = writeln!(
+                x,
+                ">\n    <failure message=\"{}\"/>\n  </testcase>",
+                xml_escape(&e.detail)
+            );
+        }
+    }
+    x.push_str("</testsuite>\n");
+    x
+}
+
+fn write_plnr(dir: &Path, report: &RunReport) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for (name, bytes) in crate::plnr_out::register_files(report.sim.publications(), report.stats.end)? {
+        let p = dir.join(name);
+        fs::write(&p, bytes).with_context(|| format!("{}: cannot write", p.display()))?;
+    }
+    Ok(())
+}
+
+fn list(dir: &Path) -> Result<ExitCode> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot read folder", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    entries.sort();
+    let mut bad = 0;
+    for p in entries {
+        let text = read_text(&p)?;
+        match Scenario::from_toml(&text, p.parent()) {
+            Ok(s) => {
+                let file = p
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                println!(
+                    "{file}\n    {}\n    {}\n",
+                    s.name,
+                    s.description.trim().replace('\n', "\n    ")
+                );
+            }
+            Err(errs) => {
+                bad += 1;
+                println!(
+                    "{}: invalid ({})\n",
+                    p.display(),
+                    errs.first().map(ToString::to_string).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}

@@ -1,0 +1,43 @@
+//! The audit's view of a scenario's market: donors, agreements, caps and services
+//! (`rules.md`, "What the audit needs besides the trace").
+
+use lnp_audit::{Agreement, CarrierInfo, Context, Service, ServiceKind};
+
+use crate::scenario::{self, Scenario};
+
+/// The carriers, agreements and services of a scenario, for the audit.
+pub fn audit_context(s: &Scenario) -> Context {
+    Context {
+        carriers: s
+            .carriers
+            .iter()
+            .map(|c| CarrierInfo {
+                code: c.code,
+                ranges: c.ranges.clone(),
+                daily_cap: c.daily_cap,
+            })
+            .collect(),
+        agreements: s
+            .agreements
+            .iter()
+            .map(|a| Agreement {
+                carriers: a.carriers,
+                after_hours: a.after_hours,
+            })
+            .collect(),
+        services: s
+            .services
+            .iter()
+            .map(|v| Service {
+                numbers: v.numbers.clone(),
+                carrier: v.carrier,
+                kind: match v.kind {
+                    scenario::ServiceKind::Simple => ServiceKind::Simple,
+                    scenario::ServiceKind::Complex => ServiceKind::Complex,
+                    scenario::ServiceKind::Cancelled => ServiceKind::Cancelled,
+                    scenario::ServiceKind::PendingCancellation => ServiceKind::PendingCancellation,
+                },
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,888 @@
+//! The discrete-event engine: a virtual clock that jumps to the next event, a priority queue
+//! with deterministic tie-breaking (time, then insertion order), one seeded ChaCha generator,
+//! and a trace sink.
+//!
+//! The engine delivers messages and commands to the carrier actors and wakes them at their
+//! deadlines; it never looks inside a port. From the actions carriers take (CUTOVER, DTR_START,
+//! DTR_STOP, PLNR_PUBLISH) it keeps the market's routing history and the donors' registers.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service, ServiceKind};
+use lnp_model::{
+    BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, PortRef, PortStatus, Rulebook,
+    TelephoneNumber, Timestamp, TraceRecord,
+};
+use lnp_routing::{Allocations, RoutingHistory};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::load::LoadGenerator;
+use crate::scenario::{ReadsPlnr, Scenario};
+
+/// Where trace records go as they happen.
+pub trait TraceSink {
+    fn record(&mut self, record: &TraceRecord);
+}
+
+impl TraceSink for Vec<TraceRecord> {
+    fn record(&mut self, record: &TraceRecord) {
+        self.push(record.clone());
+    }
+}
+
+/// Limits and switches of one run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Stop after this many events (a bound on every run).
+    pub max_events: u64,
+    /// Stop at this instant (overrides the scenario's `until` when earlier).
+    pub stop_at: Option<Timestamp>,
+    /// Keep routing history only for these numbers (`None`: all). Market-scale runs track the
+    /// numbers their expectations ask about.
+    pub track_routes: Option<BTreeSet<TelephoneNumber>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            max_events: 500_000_000,
+            stop_at: None,
+            track_routes: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum EventKind {
+    Deliver {
+        envelope: Envelope,
+        processing_ms: i64,
+    },
+    Wake(CarrierCode),
+    Command(CarrierCode, Command),
+    /// Carriers that read PLNR at one local time load a published record.
+    PlnrLoad {
+        readers: Vec<CarrierCode>,
+        number: TelephoneNumber,
+        target: Option<CarrierCode>,
+    },
+    /// The next generated port of `[load]` is due.
+    NextLoadPort,
+    /// A scenario port's numbers are disconnected and given back by whoever serves them then.
+    GiveBack(Vec<TelephoneNumber>),
+}
+
+#[derive(Clone, Debug)]
+struct Event {
+    at: Timestamp,
+    seq: u64,
+    kind: EventKind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// A register record as a donor published it (the PLNR-SIM/1 detail record's fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Publication {
+    pub at: Timestamp,
+    pub donor: CarrierCode,
+    pub file_seq: u32,
+    pub number: TelephoneNumber,
+    pub current: CarrierCode,
+    pub losing: CarrierCode,
+    pub status: PortStatus,
+    pub category: Category,
+    pub port_ref: PortRef,
+}
+
+/// Key moments of one port, for the summary.
+#[derive(Clone, Debug, Default)]
+pub struct PortTimes {
+    pub category: Option<Category>,
+    pub numbers: Vec<TelephoneNumber>,
+    pub gaining: Option<CarrierCode>,
+    pub losing: Option<CarrierCode>,
+    pub submitted: Option<Timestamp>,
+    pub confirmed: Option<Timestamp>,
+    pub cutover_requested: Option<Timestamp>,
+    pub cutover: Option<Timestamp>,
+    pub published: Option<Timestamp>,
+}
+
+/// A breach the simulator itself sees and a trace cannot show (`QUARANTINE`: a trace has no
+/// allocation event, so the audit cannot check it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimFinding {
+    pub rule: lnp_model::RuleId,
+    pub seq: u64,
+    pub number: TelephoneNumber,
+    pub message: String,
+}
+
+/// Counters of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    pub events: u64,
+    pub records: u64,
+    pub ports_submitted: u64,
+    pub stopped_by_event_bound: bool,
+    pub end: Timestamp,
+}
+
+/// A simulation of one scenario.
+pub struct Sim {
+    carriers: BTreeMap<CarrierCode, Carrier>,
+    reads_plnr: BTreeMap<CarrierCode, ReadsPlnr>,
+    calendar: BusinessCalendar,
+    queue: BinaryHeap<Reverse<Event>>,
+    event_seq: u64,
+    wake_at: BTreeMap<CarrierCode, Timestamp>,
+    rng: ChaCha8Rng,
+    answers_within_ms: BTreeMap<CarrierCode, i64>,
+    now: Timestamp,
+    until: Option<Timestamp>,
+    trace_seq: u64,
+    routing: RoutingHistory,
+    allocations: Allocations,
+    track_routes: Option<BTreeSet<TelephoneNumber>>,
+    /// Former losing carriers that forward during the donor's transit routing.
+    forwarding: BTreeMap<TelephoneNumber, CarrierCode>,
+    publications: Vec<Publication>,
+    ports: BTreeMap<PortRef, PortTimes>,
+    /// Only ports named in the scenario are summarised one by one.
+    summarised: BTreeSet<PortRef>,
+    load: Option<LoadGenerator>,
+    stats: RunStats,
+    max_events: u64,
+    /// A scenario port split by losing carrier: its parts, in order.
+    parts: BTreeMap<PortRef, Vec<PortRef>>,
+    /// Numbers given back: the donor, when, and when their quarantine ends.
+    given_back: BTreeMap<TelephoneNumber, (CarrierCode, Timestamp, Timestamp)>,
+    quarantine: lnp_model::Span,
+    findings: Vec<SimFinding>,
+}
+
+/// Why a scenario cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(pub String);
+
+fn fault_action(f: &crate::scenario::FaultSpec) -> Result<FaultAction, SetupError> {
+    use crate::scenario::FaultAction as A;
+    let need_by = || {
+        f.by.ok_or_else(|| SetupError(format!("line {}: fault needs `by`", f.line)))
+    };
+    Ok(match f.action {
+        A::Delay => FaultAction::Delay(need_by()?),
+        A::Drop => FaultAction::Drop,
+        A::Reject => FaultAction::Reject(
+            f.code
+                .ok_or_else(|| SetupError(format!("line {}: a reject fault needs `code`", f.line)))?,
+        ),
+        A::Accept => FaultAction::Accept,
+        A::Skip => FaultAction::Skip,
+        A::Shift => FaultAction::Shift(need_by()?),
+    })
+}
+
+impl Sim {
+    /// Sets up the market of a validated scenario.
+    pub fn new(
+        scenario: &Scenario,
+        rulebook: &Rulebook,
+        calendar: &BusinessCalendar,
+        options: RunOptions,
+    ) -> Result<Self, SetupError> {
+        let mut alloc = Vec::new();
+        for c in &scenario.carriers {
+            for r in &c.ranges {
+                alloc.push((*r, c.code));
+            }
+        }
+        let allocations = Allocations::new(alloc.clone()).map_err(|e| SetupError(e.to_string()))?;
+        let mut routing = RoutingHistory::new(allocations.clone());
+        let mut configs: BTreeMap<CarrierCode, CarrierConfig> = BTreeMap::new();
+        for c in &scenario.carriers {
+            configs.insert(
+                c.code,
+                CarrierConfig {
+                    name: c.name.clone(),
+                    ranges: c.ranges.clone(),
+                    daily_cap: c.daily_cap,
+                    allocations: alloc.clone(),
+                    ..CarrierConfig::default()
+                },
+            );
+        }
+        for a in &scenario.agreements {
+            let [x, y] = a.carriers;
+            let ag = Agreement {
+                after_hours: a.after_hours,
+            };
+            if let Some(c) = configs.get_mut(&x) {
+                c.agreements.insert(y, ag);
+            }
+            if let Some(c) = configs.get_mut(&y) {
+                c.agreements.insert(x, ag);
+            }
+        }
+        for s in &scenario.services {
+            let kind = match s.kind {
+                crate::scenario::ServiceKind::Simple => ServiceKind::Simple,
+                crate::scenario::ServiceKind::Complex => ServiceKind::Complex,
+                crate::scenario::ServiceKind::Cancelled => ServiceKind::Cancelled,
+                crate::scenario::ServiceKind::PendingCancellation => ServiceKind::PendingCancellation,
+            };
+            for range in &s.numbers {
+                if range.len() > 1_000_000 {
+                    return Err(SetupError(format!(
+                        "service range {range} holds more than 1,000,000 numbers"
+                    )));
+                }
+                for n in range.iter() {
+                    let service = Service {
+                        customer: s.customer.clone(),
+                        account: s.account.clone(),
+                        kind,
+                    };
+                    if let Some(c) = configs.get_mut(&s.carrier) {
+                        c.services.insert(n, service);
+                    }
+                    // A service away from the number's donor means the number was ported before
+                    // the story starts: the donor knows, and routes, where it is.
+                    if let Some(donor) = allocations.donor_of(n) {
+                        if donor != s.carrier {
+                            if let Some(d) = configs.get_mut(&donor) {
+                                d.ported_out.insert(n, s.carrier);
+                            }
+                            routing.serve(scenario.start, n, s.carrier);
+                            for c in &scenario.carriers {
+                                if c.code != s.carrier {
+                                    routing.learn(scenario.start, c.code, n, Some(s.carrier));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for f in &scenario.faults {
+            let action = fault_action(f)?;
+            if let Some(c) = configs.get_mut(&f.carrier) {
+                c.faults.push(Fault {
+                    on: f.on,
+                    action,
+                    remaining: f.times,
+                });
+            }
+        }
+        let carriers = configs
+            .into_iter()
+            .map(|(code, cfg)| (code, Carrier::new(code, cfg, rulebook.clone(), calendar.clone())))
+            .collect();
+        let seed = options.seed.unwrap_or(scenario.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(0);
+        let until = match (scenario.until, options.stop_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut sim = Self {
+            carriers,
+            reads_plnr: scenario.carriers.iter().map(|c| (c.code, c.reads_plnr)).collect(),
+            calendar: calendar.clone(),
+            queue: BinaryHeap::new(),
+            event_seq: 0,
+            wake_at: BTreeMap::new(),
+            rng,
+            answers_within_ms: scenario
+                .carriers
+                .iter()
+                .map(|c| (c.code, c.answers_within.fixed_millis().unwrap_or(300_000).max(1000)))
+                .collect(),
+            now: scenario.start,
+            until,
+            trace_seq: 0,
+            routing,
+            allocations,
+            track_routes: options.track_routes,
+            forwarding: BTreeMap::new(),
+            publications: Vec::new(),
+            ports: BTreeMap::new(),
+            summarised: BTreeSet::new(),
+            load: None,
+            stats: RunStats::default(),
+            max_events: options.max_events,
+            parts: BTreeMap::new(),
+            given_back: BTreeMap::new(),
+            quarantine: rulebook.quarantine,
+            findings: Vec::new(),
+        };
+        for p in &scenario.ports {
+            sim.schedule_port(scenario, p)?;
+        }
+        if let Some(load) = &scenario.load {
+            let generator = LoadGenerator::new(scenario, load, seed).map_err(SetupError)?;
+            if let Some(first) = generator.peek_time() {
+                sim.push(first, EventKind::NextLoadPort);
+            }
+            sim.load = Some(generator);
+        }
+        Ok(sim)
+    }
+
+    /// Who holds `n` at the start of the story: the carrier of its service, else its donor.
+    fn holder_at_start(&self, scenario: &Scenario, n: TelephoneNumber) -> Option<CarrierCode> {
+        scenario
+            .services
+            .iter()
+            .find(|s| s.numbers.iter().any(|r| r.contains(n)))
+            .map(|s| s.carrier)
+            .or_else(|| self.allocations.donor_of(n))
+    }
+
+    /// Schedules a scenario port. Without an explicit `losing`, numbers held by different
+    /// carriers make one port per losing carrier (`P1-9001`, `P1-9002`), each tracked on its own.
+    fn schedule_port(&mut self, scenario: &Scenario, p: &crate::scenario::PortSpec) -> Result<(), SetupError> {
+        if let Some(losing) = p.losing {
+            return self.schedule_part(p, p.id, losing, p.numbers.clone());
+        }
+        let mut by_losing: BTreeMap<CarrierCode, Vec<TelephoneNumber>> = BTreeMap::new();
+        for n in &p.numbers {
+            let holder = self.holder_at_start(scenario, *n).ok_or_else(|| {
+                SetupError(format!(
+                    "line {}: port {}: cannot tell the losing carrier of {n}",
+                    p.line, p.id
+                ))
+            })?;
+            by_losing.entry(holder).or_default().push(*n);
+        }
+        if by_losing.len() <= 1 {
+            let Some((losing, numbers)) = by_losing.into_iter().next() else {
+                return Err(SetupError(format!(
+                    "line {}: port {}: cannot tell the losing carrier",
+                    p.line, p.id
+                )));
+            };
+            return self.schedule_part(p, p.id, losing, numbers);
+        }
+        let mut refs = Vec::new();
+        for (losing, numbers) in by_losing {
+            let part: PortRef = format!("{}-{losing}", p.id).parse().map_err(|e| {
+                SetupError(format!(
+                    "line {}: port {}: its numbers sit at several losing carriers, and the part's reference \
+                     cannot be made: {e}",
+                    p.line, p.id
+                ))
+            })?;
+            self.schedule_part(p, part, losing, numbers)?;
+            refs.push(part);
+        }
+        self.parts.insert(p.id, refs);
+        Ok(())
+    }
+
+    fn schedule_part(
+        &mut self,
+        p: &crate::scenario::PortSpec,
+        port_ref: PortRef,
+        losing: CarrierCode,
+        numbers: Vec<TelephoneNumber>,
+    ) -> Result<(), SetupError> {
+        let donors = numbers
+            .iter()
+            .filter_map(|n| Some((*n, self.allocations.donor_of(*n)?)))
+            .collect();
+        let req = lnp_actors::PortRequest {
+            port_ref,
+            category: p.category,
+            numbers: numbers.clone(),
+            losing,
+            donors,
+            customer: p.customer.clone(),
+            account: p.account.clone(),
+            ca_date: p.ca_date,
+            cutover: p.cutover,
+            pnv: p.pnv,
+            retargets: p.retarget.clone(),
+            keep: true,
+        };
+        self.summarised.insert(port_ref);
+        self.ports.insert(
+            port_ref,
+            PortTimes {
+                category: Some(p.category),
+                numbers: numbers.clone(),
+                gaining: Some(p.gaining),
+                losing: Some(losing),
+                cutover_requested: Some(p.cutover),
+                ..PortTimes::default()
+            },
+        );
+        self.push(
+            p.submit_at,
+            EventKind::Command(p.gaining, Command::Submit(Box::new(req))),
+        );
+        if let Some(t) = p.withdraw_at {
+            self.push(t, EventKind::Command(p.gaining, Command::Withdraw(port_ref)));
+        }
+        if let Some(t) = p.return_at {
+            self.push(t, EventKind::Command(p.gaining, Command::Return(port_ref)));
+        }
+        if let Some(t) = p.give_back_at {
+            self.push(t, EventKind::GiveBack(numbers));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, at: Timestamp, kind: EventKind) {
+        self.event_seq += 1;
+        self.queue.push(Reverse(Event {
+            at,
+            seq: self.event_seq,
+            kind,
+        }));
+    }
+
+    fn tracks(&self, n: TelephoneNumber) -> bool {
+        self.track_routes.as_ref().is_none_or(|s| s.contains(&n))
+    }
+
+    /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
+    /// to `sink` as it happens.
+    pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
+        while let Some(Reverse(ev)) = self.queue.pop() {
+            if self.until.is_some_and(|u| ev.at > u) {
+                self.now = self.until.unwrap_or(ev.at);
+                break;
+            }
+            if self.stats.events >= self.max_events {
+                self.stats.stopped_by_event_bound = true;
+                break;
+            }
+            self.stats.events += 1;
+            self.now = ev.at;
+            match ev.kind {
+                EventKind::Deliver {
+                    envelope,
+                    processing_ms,
+                } => {
+                    let to = envelope.to;
+                    self.handle(
+                        to,
+                        Input::Receive {
+                            envelope,
+                            processing_ms,
+                        },
+                        sink,
+                    );
+                }
+                EventKind::Wake(code) => {
+                    if self.wake_at.get(&code) == Some(&ev.at) {
+                        self.wake_at.remove(&code);
+                        self.handle(code, Input::Timeout, sink);
+                    }
+                }
+                EventKind::Command(code, cmd) => {
+                    if matches!(cmd, Command::Submit(_)) {
+                        self.stats.ports_submitted += 1;
+                    }
+                    if let Command::Submit(req) = &cmd {
+                        let t = self.ports.entry(req.port_ref).or_default();
+                        t.submitted = Some(ev.at);
+                    }
+                    self.handle(code, Input::Command(cmd), sink);
+                }
+                EventKind::PlnrLoad {
+                    readers,
+                    number,
+                    target,
+                } => {
+                    if self.tracks(number) {
+                        for r in readers {
+                            self.routing.learn(ev.at, r, number, target);
+                        }
+                    }
+                }
+                EventKind::NextLoadPort => self.next_load_port(sink),
+                EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
+            }
+        }
+        if let Some(u) = self.until {
+            if self.queue.is_empty() && self.now < u {
+                self.now = u;
+            }
+        }
+        self.stats.end = self.now;
+        &self.stats
+    }
+
+    fn next_load_port(&mut self, sink: &mut dyn TraceSink) {
+        let Some(generator) = self.load.as_mut() else { return };
+        let Some((req, gaining)) = generator.next_port() else {
+            return;
+        };
+        let next = generator.peek_time();
+        if let Some(t) = next {
+            self.push(t, EventKind::NextLoadPort);
+        }
+        self.stats.ports_submitted += 1;
+        self.handle(gaining, Input::Command(Command::Submit(Box::new(req))), sink);
+    }
+
+    /// The carrier serving each number (other than its donor) disconnects it and gives it back.
+    fn give_back(&mut self, numbers: &[TelephoneNumber], sink: &mut dyn TraceSink) {
+        for n in numbers {
+            let Some(donor) = self.allocations.donor_of(*n) else { continue };
+            let holder = self
+                .carriers
+                .iter()
+                .find(|(code, c)| **code != donor && c.serves(*n))
+                .map(|(code, _)| *code);
+            if let Some(holder) = holder {
+                self.handle(holder, Input::Command(Command::GiveBack { number: *n, donor }), sink);
+            }
+        }
+    }
+
+    fn handle(&mut self, code: CarrierCode, input: Input, sink: &mut dyn TraceSink) {
+        let now = self.now;
+        let Some(carrier) = self.carriers.get_mut(&code) else {
+            return;
+        };
+        let outputs = carrier.handle(now, input);
+        let deadline = carrier.next_deadline();
+        for o in outputs {
+            self.output(code, o, sink);
+        }
+        if let Some(d) = deadline {
+            let d = d.max(now);
+            let current = self.wake_at.get(&code).copied();
+            if current.is_none_or(|c| d < c || c < now) {
+                self.wake_at.insert(code, d);
+                self.push(d, EventKind::Wake(code));
+            }
+        }
+    }
+
+    fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
+        self.trace_seq += 1;
+        let now = self.now;
+        let (to, message) = match &o {
+            Output::Send(e) => (Some(e.to), e.message.clone()),
+            Output::Action(m) => (None, m.clone()),
+        };
+        let record = TraceRecord {
+            seq: self.trace_seq,
+            time: now,
+            from,
+            to,
+            message,
+        };
+        self.stats.records += 1;
+        self.observe(&record);
+        sink.record(&record);
+        match o {
+            Output::Send(envelope) => {
+                let within = self.answers_within_ms.get(&envelope.to).copied().unwrap_or(300_000);
+                // Whole seconds between a fifth of the carrier's answer time and all of it.
+                let low = within / 5;
+                let span_s = ((within - low) / 1000).max(1) as u64;
+                let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
+                self.push(
+                    now,
+                    EventKind::Deliver {
+                        envelope,
+                        processing_ms,
+                    },
+                );
+            }
+            Output::Action(m) => self.action(from, &m),
+        }
+    }
+
+    /// Port summaries from what crosses the wire, and allocations the trace cannot show.
+    fn observe(&mut self, r: &TraceRecord) {
+        if matches!(r.message.kind, MsgKind::SnaConfirm | MsgKind::CnaConfirm) {
+            self.check_quarantine(r);
+        }
+        let Some(port_ref) = r.message.port_ref else { return };
+        let Some(t) = self.ports.get_mut(&port_ref) else { return };
+        match r.message.kind {
+            MsgKind::SnaConfirm | MsgKind::CnaConfirm => t.confirmed = Some(r.time),
+            MsgKind::Cutover if r.message.detail.reason.is_none() => t.cutover = Some(r.time),
+            MsgKind::PlnrPublish if t.published.is_none() => t.published = Some(r.time),
+            _ => {}
+        }
+    }
+
+    /// A donor that confirms a port of a number it holds in quarantine has put the number back
+    /// in service for a customer: it allocated it again too soon (`QUARANTINE`).
+    fn check_quarantine(&mut self, r: &TraceRecord) {
+        for n in &r.message.numbers {
+            let Some((donor, given, until)) = self.given_back.get(n).copied() else {
+                continue;
+            };
+            if donor == r.from && r.time < until {
+                self.findings.push(SimFinding {
+                    rule: lnp_model::RuleId::Quarantine,
+                    seq: r.seq,
+                    number: *n,
+                    message: format!(
+                        "{donor} confirmed a port of {n} at seq {} ({}), which was given back at {given} and is in \
+                         quarantine until {until} ({}): the number was allocated again too soon",
+                        r.seq,
+                        r.time,
+                        self.quarantine.describe()
+                    ),
+                });
+            }
+        }
+    }
+
+    fn action(&mut self, by: CarrierCode, m: &Message) {
+        let now = self.now;
+        match m.kind {
+            MsgKind::GiveBack => {
+                let donor = m.detail.current;
+                for n in &m.numbers {
+                    let Some(donor) = donor.or_else(|| self.allocations.donor_of(*n)) else {
+                        continue;
+                    };
+                    let until = self.calendar.add(now, self.quarantine);
+                    self.given_back.insert(*n, (donor, now, until));
+                    if self.tracks(*n) {
+                        self.routing.serve(now, *n, donor);
+                        self.routing.learn(now, by, *n, None);
+                        if let Some(l) = self.forwarding.remove(n) {
+                            self.routing.stop_transit(now, l, *n);
+                        }
+                    }
+                    self.push(now, EventKind::Command(donor, Command::TakeBack { number: *n, from: by }));
+                }
+            }
+            MsgKind::Cutover => {
+                let Some(current) = m.detail.current else { return };
+                for n in &m.numbers {
+                    if !self.tracks(*n) {
+                        continue;
+                    }
+                    self.routing.serve(now, *n, current);
+                    if current == by {
+                        // A return: the number is back with `by`; forwarding ends.
+                        self.routing.stop_transit(now, by, *n);
+                        self.forwarding.remove(n);
+                    } else {
+                        self.routing.learn(now, by, *n, Some(current));
+                        if self.allocations.donor_of(*n) != Some(by) {
+                            self.routing.start_transit(now, by, *n, current);
+                            self.forwarding.insert(*n, by);
+                        }
+                    }
+                }
+                if let Some(port_ref) = m.port_ref {
+                    if let Some(g) = self.ports.get(&port_ref).and_then(|p| p.gaining) {
+                        for n in &m.numbers {
+                            if self.tracks(*n) && g != current {
+                                self.routing.learn(now, g, *n, Some(current));
+                            }
+                        }
+                    }
+                }
+            }
+            MsgKind::DtrStart => {
+                let Some(current) = m.detail.current else { return };
+                for n in &m.numbers {
+                    if self.tracks(*n) {
+                        self.routing.start_transit(now, by, *n, current);
+                        self.routing.learn(now, by, *n, Some(current));
+                    }
+                }
+            }
+            MsgKind::DtrStop => {
+                for n in &m.numbers {
+                    if self.tracks(*n) {
+                        self.routing.stop_transit(now, by, *n);
+                        if let Some(l) = self.forwarding.remove(n) {
+                            self.routing.stop_transit(now, l, *n);
+                        }
+                    }
+                }
+            }
+            MsgKind::PlnrPublish => self.publish(by, m),
+            _ => {}
+        }
+    }
+
+    fn publish(&mut self, donor: CarrierCode, m: &Message) {
+        let now = self.now;
+        let (Some(status), Some(current), Some(port_ref)) = (m.detail.status, m.detail.current, m.port_ref) else {
+            return;
+        };
+        let losing = m
+            .detail
+            .extra
+            .iter()
+            .find(|(k, _)| k == "losing")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(donor);
+        for n in &m.numbers {
+            self.publications.push(Publication {
+                at: now,
+                donor,
+                file_seq: m.detail.file_seq.unwrap_or(1),
+                number: *n,
+                current,
+                losing,
+                status,
+                category: m.category.unwrap_or(Category::A),
+                port_ref,
+            });
+            if !self.tracks(*n) {
+                continue;
+            }
+            let target = match status {
+                PortStatus::C => Some(current),
+                PortStatus::R | PortStatus::N => None,
+                PortStatus::P => continue,
+            };
+            // Other carriers load it at their reading time.
+            let mut by_time: BTreeMap<Timestamp, Vec<CarrierCode>> = BTreeMap::new();
+            for (code, reads) in &self.reads_plnr {
+                if *code == donor {
+                    continue;
+                }
+                if let ReadsPlnr::NextBusinessDay { hour, minute } = reads {
+                    let day = self.calendar.next_business_day(now.sydney_date());
+                    let time = chrono::NaiveTime::from_hms_opt(*hour, *minute, 0).unwrap_or(chrono::NaiveTime::MIN);
+                    by_time
+                        .entry(Timestamp::from_sydney_local(day.and_time(time)))
+                        .or_default()
+                        .push(*code);
+                }
+            }
+            for (at, readers) in by_time {
+                self.push(
+                    at,
+                    EventKind::PlnrLoad {
+                        readers,
+                        number: *n,
+                        target,
+                    },
+                );
+            }
+        }
+    }
+
+    // ----- results -----------------------------------------------------------------------
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    pub fn routing(&self) -> &RoutingHistory {
+        &self.routing
+    }
+
+    /// Breaches the simulator saw that a trace cannot show (`QUARANTINE`).
+    pub fn findings(&self) -> &[SimFinding] {
+        &self.findings
+    }
+
+    pub fn publications(&self) -> &[Publication] {
+        &self.publications
+    }
+
+    /// The gaining carrier's view of a port named in the scenario. A port split by losing
+    /// carrier has its parts' outcome when they all agree, else `partial`.
+    pub fn port_outcome(&self, port_ref: &PortRef) -> Option<(&'static str, String)> {
+        if let Some(parts) = self.parts.get(port_ref) {
+            let outcomes: Vec<(PortRef, &'static str, String)> = parts
+                .iter()
+                .map(|r| {
+                    let (o, st) = self
+                        .port_outcome(r)
+                        .unwrap_or(("pending", "not submitted before the end".to_string()));
+                    (*r, o, st)
+                })
+                .collect();
+            let first = outcomes.first().map_or("pending", |o| o.1);
+            let outcome = if outcomes.iter().all(|o| o.1 == first) { first } else { "partial" };
+            let stage = outcomes
+                .iter()
+                .map(|(r, _, st)| format!("{r}: {st}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Some((outcome, stage));
+        }
+        let g = self.ports.get(port_ref)?.gaining?;
+        let state = self.carriers.get(&g)?.gaining_state(port_ref)?;
+        Some((state.outcome(), state.stage()))
+    }
+
+    /// The ports named in the scenario, with their times, in reference order.
+    pub fn port_summaries(&self) -> Vec<(PortRef, &PortTimes, &'static str, String)> {
+        self.summarised
+            .iter()
+            .filter_map(|r| {
+                let t = self.ports.get(r)?;
+                let (outcome, stage) = self
+                    .port_outcome(r)
+                    .unwrap_or(("pending", "not submitted before the end".to_string()));
+                Some((*r, t, outcome, stage))
+            })
+            .collect()
+    }
+
+    /// Outcome counts over every port, generated ones included.
+    pub fn outcome_counts(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+        for c in self.carriers.values() {
+            for (outcome, n) in c.outcome_counts() {
+                *counts.entry(outcome).or_insert(0) += n;
+            }
+        }
+        counts
+    }
+
+    /// The donor's register at `at`: every number ported out of its ranges and not back, with
+    /// the latest published record.
+    pub fn register_at(&self, donor: CarrierCode, at: Timestamp) -> BTreeMap<TelephoneNumber, &Publication> {
+        let mut reg = BTreeMap::new();
+        for p in self.publications.iter().filter(|p| p.donor == donor && p.at <= at) {
+            match p.status {
+                PortStatus::C | PortStatus::P if p.current != donor => {
+                    reg.insert(p.number, p);
+                }
+                _ => {
+                    reg.remove(&p.number);
+                }
+            }
+        }
+        reg
+    }
+}

@@ -1,0 +1,165 @@
+//! End-to-end: every bundled scenario runs through `lnpsim run` with its expectations holding,
+//! runs are byte-for-byte reproducible, and a wrong expectation fails the run with a reason.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn lnpsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .expect("scenarios/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_bundled_scenario_passes() {
+    let all = scenarios();
+    assert!(all.len() >= 4, "expected the bundled scenarios, found {}", all.len());
+    let mut failures = Vec::new();
+    for s in &all {
+        let out = lnpsim().arg("run").arg(s).arg("--quiet").output().expect("run lnpsim");
+        if out.status.code() != Some(0) {
+            failures.push(format!(
+                "{}: exit {:?}\n{}{}",
+                s.display(),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "scenarios failed:\n{}", failures.join("\n"));
+}
+
+fn trace_of(scenario: &Path, dir: &Path, name: &str, seed: Option<&str>) -> Vec<u8> {
+    let trace = dir.join(name);
+    let mut cmd = lnpsim();
+    cmd.arg("run").arg(scenario).arg("--quiet").arg("--trace").arg(&trace);
+    if let Some(s) = seed {
+        cmd.arg("--seed").arg(s);
+    }
+    let out = cmd.output().expect("run lnpsim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    std::fs::read(&trace).expect("trace written")
+}
+
+#[test]
+fn same_scenario_and_seed_give_a_byte_identical_trace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = root().join("scenarios/cat-a-happy-path.toml");
+    let a = trace_of(&s, dir.path(), "a.csv", None);
+    let b = trace_of(&s, dir.path(), "b.csv", None);
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "two runs of the same scenario and seed differ");
+    let c = trace_of(&s, dir.path(), "c.csv", Some("99"));
+    assert_ne!(a, c, "a different seed should change answer delays");
+}
+
+#[test]
+fn a_wrong_expectation_exits_1_and_says_which_and_why() {
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("tests/fixtures/wrong-expectation.toml"))
+        .arg("--quiet")
+        .output()
+        .expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAIL line 30: port P1 is rejected"), "{stdout}");
+    assert!(stdout.contains("port P1 is completed"), "{stdout}");
+}
+
+#[test]
+fn an_invalid_scenario_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = dir.path().join("bad.toml");
+    std::fs::write(
+        &p,
+        "name = \"x\"\ndescription = \"y\"\nstart = \"2026-03-02T08:00:00+11:00\"\ncolour = \"red\"\n",
+    )
+    .expect("write");
+    let out = lnpsim().arg("run").arg(&p).output().expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("colour"), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+}
+
+#[test]
+fn the_timeline_and_junit_and_plnr_outputs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junit = dir.path().join("r.xml");
+    let plnr = dir.path().join("plnr");
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("scenarios/cat-a-happy-path.toml"))
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--plnr-dir")
+        .arg(&plnr)
+        .output()
+        .expect("run lnpsim");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "9002 -> 9001  SNA",
+        "ECA_CONFIRM",
+        "CUTOVER",
+        "DTR_START",
+        "PLNR_PUBLISH",
+        "DTR_STOP",
+    ] {
+        assert!(stdout.contains(needle), "timeline lacks {needle}:\n{stdout}");
+    }
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert_eq!(xml.matches("<testcase").count(), 8, "{xml}");
+    let mut files: Vec<String> = std::fs::read_dir(&plnr)
+        .expect("plnr dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        vec!["9001-000001-U.plnr".to_string(), "9001-000002-F.plnr".to_string()]
+    );
+    for f in files {
+        let v = lnpsim()
+            .arg("plnr")
+            .arg("validate")
+            .arg(plnr.join(&f))
+            .output()
+            .expect("validate");
+        assert!(v.status.success(), "{f}: {}", String::from_utf8_lossy(&v.stdout));
+    }
+}
+
+#[test]
+fn route_answers_from_a_scenario_played_up_to_the_instant() {
+    let s = root().join("scenarios/cat-a-happy-path.toml");
+    let at = |t: &str| {
+        let out = lnpsim()
+            .args(["route", "0255501234", "--from", "9003", "--at", t, "--scenario"])
+            .arg(&s)
+            .output()
+            .expect("run lnpsim");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Before the cutover, through donor transit routing, then direct once Charlie loaded PLNR.
+    assert!(at("2026-03-09T09:00:00+11:00").contains(": 9003 -> 9001\n"));
+    let via_donor = at("2026-03-09T12:00:00+11:00");
+    assert!(via_donor.contains(": 9003 -> 9001 -> 9002\n"), "{via_donor}");
+    assert!(via_donor.contains("transit routing"), "{via_donor}");
+    assert!(at("2026-03-10T09:00:00+11:00").contains(": 9003 -> 9002\n"));
+}
