@@ -59,7 +59,6 @@ pub struct AuditArgs {
     output: Option<PathBuf>,
 }
 
-
 /// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
 fn load_context(path: &Path) -> Result<Context> {
     let text = read_text(path)?;

@@ -287,7 +287,10 @@ fn run_scenario_route(path: &Path, from: CarrierCode, at: Option<Timestamp>, arg
     })?;
     let rulebook = crate::common::load_rulebook(scenario.rulebook.as_deref())?;
     let calendar = crate::common::load_calendar(&rulebook, scenario.holidays.as_deref())?;
-    let options = lnp_sim::RunOptions { stop_at: at, ..lnp_sim::RunOptions::default() };
+    let options = lnp_sim::RunOptions {
+        stop_at: at,
+        ..lnp_sim::RunOptions::default()
+    };
     let mut discard: Vec<lnp_model::TraceRecord> = Vec::new();
     let report = lnp_sim::run_scenario(&scenario, &rulebook, &calendar, options, &mut discard)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

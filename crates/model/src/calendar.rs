@@ -132,7 +132,9 @@ fn holiday_bits(year: i32) -> [u64; 6] {
 impl BusinessCalendar {
     /// National holidays only, Standard Hours 08:00–17:00.
     pub fn new() -> Self {
-        let cache = (CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS).map(holiday_bits).collect();
+        let cache = (CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS)
+            .map(holiday_bits)
+            .collect();
         Self {
             extra: BTreeMap::new(),
             cache: Arc::new(cache),
@@ -496,7 +498,11 @@ mod tests {
         for year in [1950, 1989, 1990, 2026, 2139, 2140, 2300] {
             let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
             while d.year() == year {
-                assert_eq!(cal.is_national_holiday(d), BusinessCalendar::compute_is_national_holiday(d), "{d}");
+                assert_eq!(
+                    cal.is_national_holiday(d),
+                    BusinessCalendar::compute_is_national_holiday(d),
+                    "{d}"
+                );
                 d = d.succ_opt().unwrap();
             }
         }

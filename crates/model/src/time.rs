@@ -137,7 +137,10 @@ impl Timestamp {
     /// Sydney's UTC offset in seconds at this instant.
     pub fn sydney_offset_secs(self) -> i32 {
         use chrono::Offset;
-        Sydney.offset_from_utc_datetime(&self.utc().naive_utc()).fix().local_minus_utc()
+        Sydney
+            .offset_from_utc_datetime(&self.utc().naive_utc())
+            .fix()
+            .local_minus_utc()
     }
 
     /// Appends RFC 3339 text with the given UTC offset (seconds) to `out`, without chrono's
