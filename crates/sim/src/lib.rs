@@ -7,7 +7,7 @@
 //! scenario's expectations.
 //!
 //! What this crate does not do: no file I/O (the caller reads scenario text and writes the
-//! trace), no wall clock; all randomness comes from one ChaCha generator seeded by the scenario.
+//! trace), no wall clock; all randomness comes from one `ChaCha8` generator seeded by the scenario.
 
 pub mod context;
 pub mod engine;
