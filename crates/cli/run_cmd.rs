@@ -37,7 +37,7 @@ pub struct RunArgs {
     /// Write each donor's register files (PLNR-SIM/1) into this folder.
     #[arg(long, value_name = "DIR")]
     plnr_dir: Option<PathBuf>,
-    /// Write a JUnit report (one test case per expectation).
+    /// Write a `JUnit` report (one test case per expectation).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Override the scenario's seed.
@@ -190,7 +190,11 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
         let _ = writeln!(s, "Ports:");
         for (r, t, outcome, stage) in &ports {
             let cat = t.category.map(|c| c.to_string()).unwrap_or_default();
-            let numbers = lnp_model::message::numbers_text(&t.numbers);
+            // A long Cat C batch shows as its first and last number and a count.
+            let numbers = match t.numbers.as_slice() {
+                [first, .., last] if t.numbers.len() > 2 => format!("{first}..{last} ({})", t.numbers.len()),
+                all => lnp_model::message::numbers_text(all),
+            };
             let carriers = format!(
                 "{} -> {}",
                 t.losing.map(|c| c.to_string()).unwrap_or_default(),
@@ -252,6 +256,9 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
                 a.findings.len() - 20
             );
         }
+    }
+    for f in report.sim.findings().iter().take(20) {
+        let _ = writeln!(s, "Simulator: {}: {}", f.rule, f.message);
     }
     if !report.expectations.is_empty() {
         let passed = report.expectations.iter().filter(|e| e.passed).count();

@@ -266,7 +266,10 @@ pub struct Carrier {
     pending: BTreeSet<TelephoneNumber>,
     donor: BTreeMap<TelephoneNumber, DonorEntry>,
     /// Confirmed ECAs/CCAs per Sydney cutover date (`DAILY-CAP`).
-    cap_used: BTreeMap<chrono::NaiveDate, u32>,
+    /// Per Sydney cutover date: confirmed ECAs/CCAs (`DAILY-CAP`) and when the last confirmation
+    /// goes out, so that a `106` for that date never reaches the wire before the confirmations
+    /// that filled it.
+    cap_used: BTreeMap<chrono::NaiveDate, (u32, Timestamp)>,
     /// Boxed for the same reason: a task can hold a whole message.
     agenda: BTreeMap<(Timestamp, u64), Box<(Task, bool)>>,
     agenda_seq: u64,
@@ -277,6 +280,9 @@ pub struct Carrier {
     no_shift: bool,
     /// Outcomes of ended ports that were not kept (see `PortRequest::keep`).
     finished: BTreeMap<&'static str, u64>,
+    /// References of cut-over ports this (losing) carrier has since forgotten: a late
+    /// withdrawal of one is still refused (107), not mistaken for an unknown port.
+    forgotten_cutovers: BTreeSet<PortRef>,
     /// Donor: numbers given back to it, held until the instant their quarantine ends.
     quarantine: BTreeMap<TelephoneNumber, Timestamp>,
 }
@@ -302,6 +308,7 @@ impl Carrier {
             plnr_file: None,
             no_shift: false,
             finished: BTreeMap::new(),
+            forgotten_cutovers: BTreeSet::new(),
             quarantine: BTreeMap::new(),
         }
     }
@@ -358,7 +365,6 @@ impl Carrier {
     pub fn open_ports(&self) -> usize {
         self.gaining.values().filter(|p| p.state.outcome() == "pending").count()
     }
-
 
     fn owns_range(&self, n: TelephoneNumber) -> bool {
         self.config.ranges.iter().any(|r| r.contains(n))
@@ -558,14 +564,12 @@ impl Carrier {
         );
         // An `accept` fault on the request it sends: the gaining carrier starts a port its own
         // checks should have refused (no agreement, a stale authority).
-        let first = if !req.category.is_simple() {
-            if req.pnv {
-                MsgKind::Pnv
-            } else {
-                MsgKind::Cna
-            }
-        } else {
+        let first = if req.category.is_simple() {
             MsgKind::Sna
+        } else if req.pnv {
+            MsgKind::Pnv
+        } else {
+            MsgKind::Cna
         };
         let unchecked = self.take_fault_exact(first, FaultAction::Accept).is_some();
         // An `accept` fault on SNA with a Cat C port: the check that keeps a port of more than one
@@ -974,14 +978,18 @@ impl Carrier {
             }
         });
         if let Some(code) = problem {
+            let at = if code == RejectCode::DAILY_CAP {
+                self.cap_reject_at(now.sydney_date(), at)
+            } else {
+                at
+            };
             self.reply(at, from, MsgKind::EcaReject, m, Some(code));
             if code == RejectCode::SNA_EXPIRED {
                 self.abandon_losing(at, port_ref);
             }
             return;
         }
-        let cutover_day = now.sydney_date();
-        *self.cap_used.entry(cutover_day).or_insert(0) += 1;
+        self.use_capacity(now.sydney_date(), at);
         self.reply(at, from, MsgKind::EcaConfirm, m, None);
         let category = m.category.unwrap_or(Category::A);
         self.notify_pending(at, port_ref, category, &m.numbers, from);
@@ -1015,11 +1023,23 @@ impl Carrier {
             return Some(RejectCode::OUTSIDE_HOURS);
         }
         if let Some(cap) = self.config.daily_cap {
-            if self.cap_used.get(&now.sydney_date()).copied().unwrap_or(0) >= cap {
+            if self.cap_used.get(&now.sydney_date()).map_or(0, |c| c.0) >= cap {
                 return Some(RejectCode::DAILY_CAP);
             }
         }
         None
+    }
+
+    /// Counts one confirmed cutover on `day`, confirmed at `at`.
+    pub(super) fn use_capacity(&mut self, day: chrono::NaiveDate, at: Timestamp) {
+        let e = self.cap_used.entry(day).or_insert((0, at));
+        e.0 += 1;
+        e.1 = e.1.max(at);
+    }
+
+    /// When a `106` for `day` may go out: not before the last confirmation that filled it.
+    pub(super) fn cap_reject_at(&self, day: chrono::NaiveDate, at: Timestamp) -> Timestamp {
+        self.cap_used.get(&day).map_or(at, |c| c.1.max(at))
     }
 
     fn close_losing(&mut self, port_ref: PortRef) {
@@ -1048,7 +1068,10 @@ impl Carrier {
         }
         if let Some(p) = self.losing.get_mut(&port_ref) {
             p.state = LosingState::CutOver { at };
-            let forget_at = self.calendar.add(at, self.rulebook.return_window).plus_millis(60_000);
+            // Kept past the return window (so that a late return can still be answered, with 108
+            // or, under an `accept` fault, confirmed) until donor transit routing would end.
+            let window_end = self.calendar.add(at, self.rulebook.return_window).plus_millis(60_000);
+            let forget_at = self.calendar.add(at, self.rulebook.dtr_duration).max(window_end);
             self.schedule(forget_at, Job::ForgetLosing(port_ref));
         }
         let own: Vec<TelephoneNumber> = m.numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
@@ -1102,6 +1125,9 @@ impl Carrier {
     ) {
         let state = self.losing.get(&port_ref).map(|p| p.state);
         let code = forced.or(match state {
+            // Nothing pending under this reference (an SNA it never received or already
+            // refused): there is nothing to stop, so the withdrawal is simply confirmed.
+            None if !self.forgotten_cutovers.contains(&port_ref) => None,
             Some(LosingState::AwaitEca { .. } | LosingState::AwaitCca) => None,
             _ if accept => None,
             _ => Some(RejectCode::WITHDRAW_TOO_LATE),
@@ -1177,7 +1203,14 @@ impl Carrier {
     /// The donor's side of a reversal or emergency return: transit routing stops, and the return
     /// is published (status `R`) where the completed port already was; otherwise the record that
     /// was waiting for the return window is simply never published.
-    fn donor_return(&mut self, at: Timestamp, n: TelephoneNumber, port_ref: PortRef, category: Category, now_with: CarrierCode) {
+    fn donor_return(
+        &mut self,
+        at: Timestamp,
+        n: TelephoneNumber,
+        port_ref: PortRef,
+        category: Category,
+        now_with: CarrierCode,
+    ) {
         let mut stop = Message::new(MsgKind::DtrStop, port_ref);
         stop.category = Some(category);
         stop.numbers = vec![n];
@@ -1187,7 +1220,10 @@ impl Carrier {
             !matches!(&b.0, Task::Job(Job::DtrStop { number, .. } | Job::PlnrPublish { number }) if *number == n)
         });
         let code = self.code;
-        let published = self.donor.get(&n).is_some_and(|e| e.published && e.port_ref == port_ref);
+        let published = self
+            .donor
+            .get(&n)
+            .is_some_and(|e| e.published && e.port_ref == port_ref);
         if published {
             if let Some(e) = self.donor.get_mut(&n) {
                 e.status = PortStatus::R;
@@ -1451,7 +1487,10 @@ impl Carrier {
 
     // ----- jobs --------------------------------------------------------------------------
 
-    #[allow(clippy::needless_pass_by_value, reason = "a job is consumed by running it; most variants are Copy-sized")]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "a job is consumed by running it; most variants are Copy-sized"
+    )]
     fn run_job(&mut self, at: Timestamp, job: Job, shifted: bool) {
         match job {
             Job::SendEca(port_ref) => {
@@ -1525,8 +1564,12 @@ impl Carrier {
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
             }
             Job::ForgetLosing(port_ref) => {
-                if matches!(self.losing.get(&port_ref).map(|p| p.state), Some(LosingState::CutOver { .. })) {
+                if matches!(
+                    self.losing.get(&port_ref).map(|p| p.state),
+                    Some(LosingState::CutOver { .. })
+                ) {
                     self.losing.remove(&port_ref);
+                    self.forgotten_cutovers.insert(port_ref);
                 }
             }
             Job::CatCCutover { port_ref, gen } => self.complex_cutover(at, port_ref, gen, shifted),
@@ -1570,7 +1613,10 @@ impl Carrier {
                         let mut m = Message::new(MsgKind::Withdraw, port_ref);
                         m.category = Some(p.req.category);
                         m.numbers.clone_from(&p.req.numbers);
-                        m.detail.reason = Some(format!("no answer to the SNA within {}", self.rulebook.sna_response.describe()));
+                        m.detail.reason = Some(format!(
+                            "no answer to the SNA within {}",
+                            self.rulebook.sna_response.describe()
+                        ));
                         self.send(at, losing, m);
                     }
                     (GainingState::AwaitEcaReply, MsgKind::Eca) => {

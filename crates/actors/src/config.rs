@@ -122,8 +122,5 @@ pub enum Command {
     },
     /// The donor takes back a number `from` gave back (`GIVE_BACK`): it deletes the register
     /// record and holds the number in quarantine (`QUARANTINE`).
-    TakeBack {
-        number: TelephoneNumber,
-        from: CarrierCode,
-    },
+    TakeBack { number: TelephoneNumber, from: CarrierCode },
 }

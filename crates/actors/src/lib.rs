@@ -8,8 +8,10 @@
 //!
 //! What this crate does not do: no I/O, no clock, no randomness (the engine passes each
 //! message's processing time in), no routing tables (the engine derives them from the actions).
-//! Flows carried: Cat A and Cat D (SNA, ECA, COMPLETION), withdrawal, reversal, give-back,
-//! donor transit routing and register publication for ports out of the donor's own ranges.
+//! Flows carried: Cat A and Cat D (SNA, ECA, COMPLETION); Cat C (PNV, CNA with receipt and
+//! project managers, CCA, cutover at the agreed time); re-targets, withdrawal, reversal and
+//! emergency return; third-party ports (`DONOR_NOTIFY` P, C, N, R); daily capacity; give-back and
+//! quarantine; donor transit routing and register publication.
 
 mod carrier;
 mod config;

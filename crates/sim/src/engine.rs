@@ -1,10 +1,10 @@
 //! The discrete-event engine: a virtual clock that jumps to the next event, a priority queue
-//! with deterministic tie-breaking (time, then insertion order), one seeded ChaCha generator,
+//! with deterministic tie-breaking (time, then insertion order), one seeded `ChaCha` generator,
 //! and a trace sink.
 //!
 //! The engine delivers messages and commands to the carrier actors and wakes them at their
-//! deadlines; it never looks inside a port. From the actions carriers take (CUTOVER, DTR_START,
-//! DTR_STOP, PLNR_PUBLISH) it keeps the market's routing history and the donors' registers.
+//! deadlines; it never looks inside a port. From the actions carriers take (`CUTOVER`, `DTR_START`,
+//! `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) it keeps the market's routing history and the donors' registers.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -365,7 +365,8 @@ impl Sim {
     /// carriers make one port per losing carrier (`P1-9001`, `P1-9002`), each tracked on its own.
     fn schedule_port(&mut self, scenario: &Scenario, p: &crate::scenario::PortSpec) -> Result<(), SetupError> {
         if let Some(losing) = p.losing {
-            return self.schedule_part(p, p.id, losing, p.numbers.clone());
+            self.schedule_part(p, p.id, losing, p.numbers.clone());
+            return Ok(());
         }
         let mut by_losing: BTreeMap<CarrierCode, Vec<TelephoneNumber>> = BTreeMap::new();
         for n in &p.numbers {
@@ -384,7 +385,8 @@ impl Sim {
                     p.line, p.id
                 )));
             };
-            return self.schedule_part(p, p.id, losing, numbers);
+            self.schedule_part(p, p.id, losing, numbers);
+            return Ok(());
         }
         let mut refs = Vec::new();
         for (losing, numbers) in by_losing {
@@ -395,7 +397,7 @@ impl Sim {
                     p.line, p.id
                 ))
             })?;
-            self.schedule_part(p, part, losing, numbers)?;
+            self.schedule_part(p, part, losing, numbers);
             refs.push(part);
         }
         self.parts.insert(p.id, refs);
@@ -408,7 +410,7 @@ impl Sim {
         port_ref: PortRef,
         losing: CarrierCode,
         numbers: Vec<TelephoneNumber>,
-    ) -> Result<(), SetupError> {
+    ) {
         let donors = numbers
             .iter()
             .filter_map(|n| Some((*n, self.allocations.donor_of(*n)?)))
@@ -452,7 +454,6 @@ impl Sim {
         if let Some(t) = p.give_back_at {
             self.push(t, EventKind::GiveBack(numbers));
         }
-        Ok(())
     }
 
     fn push(&mut self, at: Timestamp, kind: EventKind) {
@@ -553,7 +554,9 @@ impl Sim {
     /// The carrier serving each number (other than its donor) disconnects it and gives it back.
     fn give_back(&mut self, numbers: &[TelephoneNumber], sink: &mut dyn TraceSink) {
         for n in numbers {
-            let Some(donor) = self.allocations.donor_of(*n) else { continue };
+            let Some(donor) = self.allocations.donor_of(*n) else {
+                continue;
+            };
             let holder = self
                 .carriers
                 .iter()
@@ -678,7 +681,10 @@ impl Sim {
                             self.routing.stop_transit(now, l, *n);
                         }
                     }
-                    self.push(now, EventKind::Command(donor, Command::TakeBack { number: *n, from: by }));
+                    self.push(
+                        now,
+                        EventKind::Command(donor, Command::TakeBack { number: *n, from: by }),
+                    );
                 }
             }
             MsgKind::Cutover => {
@@ -831,7 +837,11 @@ impl Sim {
                 })
                 .collect();
             let first = outcomes.first().map_or("pending", |o| o.1);
-            let outcome = if outcomes.iter().all(|o| o.1 == first) { first } else { "partial" };
+            let outcome = if outcomes.iter().all(|o| o.1 == first) {
+                first
+            } else {
+                "partial"
+            };
             let stage = outcomes
                 .iter()
                 .map(|(r, _, st)| format!("{r}: {st}"))

@@ -2,6 +2,7 @@
 //! expectations.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use lnp_audit::{Auditor, Report, StatStatus};
 use lnp_model::{BusinessCalendar, CarrierCode, RuleId, Rulebook, TraceRecord};
@@ -164,10 +165,10 @@ fn check_expectations(scenario: &Scenario, sim: &mut Sim, audit: &Report) -> Vec
                 } else {
                     let mut w = format!("{donor}'s register at {at} lists {number}");
                     if let Some(c) = current {
-                        w.push_str(&format!(" with {c}"));
+                        let _ = write!(w, " with {c}");
                     }
                     if let Some(s) = status {
-                        w.push_str(&format!(" status {s}"));
+                        let _ = write!(w, " status {s}");
                     }
                     w
                 };
@@ -211,15 +212,15 @@ fn check_expectations(scenario: &Scenario, sim: &mut Sim, audit: &Report) -> Vec
                 let missing: BTreeSet<_> = want.difference(&got).copied().collect();
                 let extra: BTreeSet<_> = got.difference(&want).copied().collect();
                 if !missing.is_empty() {
-                    detail.push_str(&format!("; expected but not found: {}", names(&missing)));
+                    let _ = write!(detail, "; expected but not found: {}", names(&missing));
                 }
                 if !extra.is_empty() {
-                    detail.push_str(&format!("; found but not expected: {}", names(&extra)));
+                    let _ = write!(detail, "; found but not expected: {}", names(&extra));
                     for f in audit.findings.iter().filter(|f| extra.contains(&f.rule)).take(3) {
-                        detail.push_str(&format!(" [{}: {}]", f.rule, f.message));
+                        let _ = write!(detail, " [{}: {}]", f.rule, f.message);
                     }
                     for f in sim.findings().iter().filter(|f| extra.contains(&f.rule)).take(3) {
-                        detail.push_str(&format!(" [{}: {}]", f.rule, f.message));
+                        let _ = write!(detail, " [{}: {}]", f.rule, f.message);
                     }
                 }
                 ExpectResult {

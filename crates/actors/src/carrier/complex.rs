@@ -1,8 +1,8 @@
 //! Cat C: PNV, CNA, CCA and the cutover at the agreed time (clauses 4.3 and 4.4).
 
 use lnp_model::{
-    Category, Code, Detail, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortRef, RejectCode,
-    TelephoneNumber, Timestamp, WholeCode,
+    Category, Code, Detail, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortRef, RejectCode, TelephoneNumber,
+    Timestamp, WholeCode,
 };
 
 use super::{eca_time, sanitize, Carrier, GainingState, Job, LosingPort, LosingState, Output, Task};
@@ -235,7 +235,7 @@ impl Carrier {
                 return Some(RejectCode::OUTSIDE_HOURS);
             }
             let cap = self.config.daily_cap?;
-            (self.cap_used.get(&cutover_at.sydney_date()).copied().unwrap_or(0) >= cap).then_some(RejectCode::DAILY_CAP)
+            (self.cap_used.get(&cutover_at.sydney_date()).map_or(0, |c| c.0) >= cap).then_some(RejectCode::DAILY_CAP)
         });
         let mut reply = Message::new(
             if problem.is_some() {
@@ -250,10 +250,15 @@ impl Carrier {
         reply.detail.cutover = Some(cutover_at);
         if let Some(c) = problem {
             reply.code = Code::whole(c);
+            let at = if c == RejectCode::DAILY_CAP {
+                self.cap_reject_at(cutover_at.sydney_date(), at)
+            } else {
+                at
+            };
             self.send(at, from, reply);
             return;
         }
-        *self.cap_used.entry(cutover_at.sydney_date()).or_insert(0) += 1;
+        self.use_capacity(cutover_at.sydney_date(), at);
         self.send(at, from, reply);
         if !self.losing.contains_key(&port_ref) {
             // Accepted without a confirmed CNA (an `accept` fault): the port exists from here.
@@ -305,7 +310,9 @@ impl Carrier {
         // An `accept` fault on CNA_REJECT: the gaining carrier carries on as if confirmed.
         let ignore_reject = m.kind == MsgKind::CnaReject
             && self.gaining.contains_key(&port_ref)
-            && self.take_fault_exact(MsgKind::CnaReject, crate::config::FaultAction::Accept).is_some();
+            && self
+                .take_fault_exact(MsgKind::CnaReject, crate::config::FaultAction::Accept)
+                .is_some();
         let Some(p) = self.gaining.get_mut(&port_ref) else {
             return;
         };
@@ -337,9 +344,12 @@ impl Carrier {
             }
             (MsgKind::CnaConfirm, GainingState::AwaitCnaReply) => {
                 // The project managers agree the customer's preferred cutover, moved into Standard
-                // Hours where the pair has no after-hours agreement.
+                // Hours where the pair has no after-hours agreement, and never sooner than two
+                // business days out: the CCA goes a business day after the confirmation, and its
+                // answer (CCA-RESPONSE) must be able to arrive before the cutover.
                 let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
-                let agreed = eca_time(&self.calendar, &self.rulebook, p.req.cutover.max(now), after_hours);
+                let earliest = self.calendar.add_business_days(now, 2);
+                let agreed = eca_time(&self.calendar, &self.rulebook, p.req.cutover.max(earliest), after_hours);
                 p.state = GainingState::AwaitEcaTime {
                     confirmed_at: now,
                     eca_at: agreed,
@@ -348,9 +358,8 @@ impl Carrier {
                     self.withdraw(now, port_ref);
                     return;
                 }
-                // The CCA goes a business day after the confirmation (the managers' call), and
-                // never later than the agreed cutover itself.
-                let send_at = self.calendar.add_business_days(now, 1).min(agreed).max(now);
+                // The CCA goes a business day after the confirmation (the managers' call).
+                let send_at = self.calendar.add_business_days(now, 1).max(now);
                 self.schedule(send_at, Job::SendEca(port_ref));
             }
             (MsgKind::CcaConfirm, GainingState::AwaitCcaReply { agreed }) => {
@@ -415,7 +424,10 @@ impl Carrier {
         };
         p.retargets_sent += 1;
         let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
-        let new_at = eca_time(&self.calendar, &self.rulebook, wanted.max(now), after_hours);
+        // A confirmed Cat C cutover moves no sooner than a business day out, so that the
+        // re-target is answered before the old or the new time comes.
+        let earliest = self.calendar.add_business_days(now, 1);
+        let new_at = eca_time(&self.calendar, &self.rulebook, wanted.max(earliest), after_hours);
         let losing = p.req.losing;
         let mut m = Message::new(MsgKind::Retarget, port_ref);
         m.category = Some(Category::C);
