@@ -11,20 +11,16 @@
 //! `LNPSIM_PROPTEST_CASES=N` sets the number of random markets (default 16); each breach
 //! generator runs a quarter of that (at least 4).
 //!
-//! # Actor issues the generators steer around (reported; remove the steering once fixed)
+//! # Actor issues these properties found (fixed)
 //!
-//! 1. *Cat C re-target after the cutover*: the gaining carrier sends its re-targets as soon as the
-//!    CCA is confirmed, even when the CCA went at the agreed time (agreed cutover within a
-//!    business day of the CNA confirmation) and the port has already cut over; the losing carrier
-//!    then rejects the re-target with 102, a code not listed for RETARGET (`RETARGET-LIMIT`).
-//! 2. *Cat C re-target into the past*: a re-target whose time has passed when it is sent becomes
-//!    "now"; the losing carrier cuts over at that time, before its own `RETARGET_CONFIRM`, so the
-//!    audit judges the cutover against the CCA's time (`CUTOVER-AT-AGREED`).
-//!    Random markets therefore keep a Cat C port with re-targets 8+ days out, and its re-targets
-//!    after that.
-//! 3. *Withdrawal of a port the losing carrier never saw*: after an unanswered SNA the gaining
-//!    carrier withdraws; a losing carrier that dropped the SNA answers 107, which the audit
-//!    charges as `WITHDRAW-BEFORE-ECA`. The `SNA-RESPONSE` generator drops that withdrawal too.
+//! 1. A Cat C CCA sent at the agreed time itself, so that the cutover came before its answer and
+//!    re-targets came after the cutover: the agreed cutover is now at least two business days
+//!    after the CNA confirmation, the CCA a business day after it.
+//! 2. A Cat C re-target to a time already past was cut over before it was confirmed: a confirmed
+//!    Cat C cutover now moves no sooner than a business day out.
+//! 3. A losing carrier answered the withdrawal of a port it never saw with 107: it now confirms it
+//!    (there is nothing to stop), while a withdrawal of a cut-over port it has since forgotten is
+//!    still refused.
 
 #[path = "props-support/market.rs"]
 mod market;
@@ -305,14 +301,7 @@ fn add_background_port(m: &mut Market, raw: &RawMarket, k: usize, p: &RawPort) {
         kind,
     });
     let submit_at = m.start.plus_millis(minutes(p.submit_min));
-    // Actor issue 1 (module docs): a Cat C port's re-targets go out right after the CCA is
-    // confirmed, so keep its agreed cutover well after the CCA (a business day after the CNA).
-    let lead_min = if category == 'C' && !p.retargets.is_empty() {
-        p.lead_min.max(8 * 24 * 60)
-    } else {
-        p.lead_min
-    };
-    let cutover = submit_at.plus_millis(minutes(lead_min));
+    let cutover = submit_at.plus_millis(minutes(p.lead_min));
     let retargets = &p.retargets;
     let submit_date = submit_at.sydney_date();
     let ca_date = match p.twist {
@@ -320,13 +309,7 @@ fn add_background_port(m: &mut Market, raw: &RawMarket, k: usize, p: &RawPort) {
         Twist::FutureAuthority => submit_date + Days::new(1 + p.ca_age % 5),
         _ => submit_date - Days::new(p.ca_age),
     };
-    // Actor issue 2 (module docs): a Cat C re-target to a time already past when it is sent is
-    // cut over before it is confirmed; keep Cat C re-targets after the CCA.
-    let earliest = if category == 'C' { 8 * 24 * 60 + 60 } else { 0 };
-    let retarget: Vec<_> = retargets
-        .iter()
-        .map(|r| submit_at.plus_millis(minutes((*r).max(earliest))))
-        .collect();
+    let retarget: Vec<_> = retargets.iter().map(|r| submit_at.plus_millis(minutes(*r))).collect();
     let last_planned = retarget.last().copied().unwrap_or(cutover).max(cutover);
     m.ports.push(Port {
         id: format!("P{}", k + 1),
@@ -622,10 +605,8 @@ fn gen_sna_response(m: &mut Market, v: &Victim) {
                 .times(1),
         );
     } else {
-        // The SNA is lost; so is the gaining carrier's withdrawal when no answer comes (a
-        // losing carrier that never saw the port answers it 107: actor issue 3 in the module docs).
+        // The SNA is lost: the gaining carrier's SNA-RESPONSE timer fires and it withdraws.
         m.faults.push(Fault::new(VL, "SNA", "drop").times(1));
-        m.faults.push(Fault::new(VL, "WITHDRAW", "drop").times(1));
         add_follower(m, v, 10);
     }
 }

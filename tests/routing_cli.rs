@@ -266,7 +266,10 @@ fn export_round_trips_through_plnr_convert_to_feed() {
             }
         }
     }
-    let applied: String = table.iter().map(|(n, c)| format!("{n};{c}\n")).collect();
+    let applied: String = table
+        .iter()
+        .flat_map(|(n, c)| [n.as_str(), ";", c.as_str(), "\n"])
+        .collect();
     let market = fixture("market");
     let export = stdout_of(&[
         "route",
