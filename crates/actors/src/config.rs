@@ -12,14 +12,7 @@ pub struct Agreement {
     pub after_hours: bool,
 }
 
-/// What kind of service a number is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceKind {
-    Simple,
-    Complex,
-    Cancelled,
-    PendingCancellation,
-}
+pub use lnp_model::ServiceKind;
 
 /// A customer service a carrier holds for a number.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -33,14 +33,7 @@ pub struct Agreement {
     pub after_hours: bool,
 }
 
-/// What kind of service a number is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceKind {
-    Simple,
-    Complex,
-    Cancelled,
-    PendingCancellation,
-}
+pub use lnp_model::ServiceKind;
 
 /// A customer service: its numbers, the carrier holding it when the scenario starts, its kind.
 #[derive(Clone, Debug)]

@@ -126,6 +126,33 @@ impl fmt::Display for Category {
     }
 }
 
+/// What kind of service a number is, as far as porting cares.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ServiceKind {
+    /// A simple service: Cat A may port it.
+    Simple,
+    /// A complex service: only Cat C may port it (code `005` on an SNA).
+    Complex,
+    /// Cancelled: not portable (code `004`).
+    Cancelled,
+    /// Pending cancellation: not portable (code `004`).
+    PendingCancellation,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 4] = [Self::Simple, Self::Complex, Self::Cancelled, Self::PendingCancellation];
+
+    /// The keyword as written in a scenario (`pending-cancellation`).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Simple => "simple",
+            Self::Complex => "complex",
+            Self::Cancelled => "cancelled",
+            Self::PendingCancellation => "pending-cancellation",
+        }
+    }
+}
+
 /// The reference that ties the rows of one port together (`SNA-000001`, a batch number, a PNV
 /// sequence number). Up to [`PortRef::MAX_LEN`] printable ASCII characters other than the
 /// trace's separators; stored inline so that it is `Copy`.

@@ -16,7 +16,7 @@ pub mod time;
 pub mod trace;
 
 pub use calendar::{BusinessCalendar, Holiday};
-pub use carrier::{CarrierCode, Category, PortRef};
+pub use carrier::{CarrierCode, Category, PortRef, ServiceKind};
 pub use message::{
     Code, Detail, Envelope, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortStatus, RejectCode, WholeCode,
 };

@@ -1,9 +1,9 @@
 //! The audit's view of a scenario's market: donors, agreements, caps and services
 //! (`rules.md`, "What the audit needs besides the trace").
 
-use lnp_audit::{Agreement, CarrierInfo, Context, Service, ServiceKind};
+use lnp_audit::{Agreement, CarrierInfo, Context, Service};
 
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 
 /// The carriers, agreements and services of a scenario, for the audit.
 pub fn audit_context(s: &Scenario) -> Context {
@@ -31,12 +31,7 @@ pub fn audit_context(s: &Scenario) -> Context {
             .map(|v| Service {
                 numbers: v.numbers.clone(),
                 carrier: v.carrier,
-                kind: match v.kind {
-                    scenario::ServiceKind::Simple => ServiceKind::Simple,
-                    scenario::ServiceKind::Complex => ServiceKind::Complex,
-                    scenario::ServiceKind::Cancelled => ServiceKind::Cancelled,
-                    scenario::ServiceKind::PendingCancellation => ServiceKind::PendingCancellation,
-                },
+                kind: v.kind,
             })
             .collect(),
     }

@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
-use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service, ServiceKind};
+use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, PortRef, PortStatus, Rulebook,
     TelephoneNumber, Timestamp, TraceRecord,
@@ -247,12 +247,7 @@ impl Sim {
             }
         }
         for s in &scenario.services {
-            let kind = match s.kind {
-                crate::scenario::ServiceKind::Simple => ServiceKind::Simple,
-                crate::scenario::ServiceKind::Complex => ServiceKind::Complex,
-                crate::scenario::ServiceKind::Cancelled => ServiceKind::Cancelled,
-                crate::scenario::ServiceKind::PendingCancellation => ServiceKind::PendingCancellation,
-            };
+            let kind = s.kind;
             for range in &s.numbers {
                 if range.len() > 1_000_000 {
                     return Err(SetupError(format!(

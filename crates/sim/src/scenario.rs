@@ -74,27 +74,7 @@ pub struct AgreementSpec {
     pub after_hours: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServiceKind {
-    Simple,
-    Complex,
-    Cancelled,
-    PendingCancellation,
-}
-
-impl ServiceKind {
-    pub const ALL: [ServiceKind; 4] = [Self::Simple, Self::Complex, Self::Cancelled, Self::PendingCancellation];
-
-    /// The keyword as written in a scenario (`pending-cancellation`).
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Self::Simple => "simple",
-            Self::Complex => "complex",
-            Self::Cancelled => "cancelled",
-            Self::PendingCancellation => "pending-cancellation",
-        }
-    }
-}
+pub use lnp_model::ServiceKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceSpec {
