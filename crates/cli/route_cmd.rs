@@ -268,9 +268,9 @@ fn load_file(builder: &mut TableBuilder, file: &FileInfo, layout: &Layout) -> Re
     let mut reader = PlnrReader::new(BufReader::with_capacity(1 << 20, f), &file.name, layout)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut line = 1u64;
-    while let Some(record) = reader.next_record().map_err(|e| anyhow::anyhow!("{e}"))? {
+    while let Some(record) = reader.next_brief().map_err(|e| anyhow::anyhow!("{e}"))? {
         line += 1;
-        let change = Change::from(&record);
+        let change = Change::from(record);
         builder
             .apply(&change, || format!("{}:{line}", file.name))
             .with_context(|| format!("{}:{line}", file.name))?;

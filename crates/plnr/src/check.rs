@@ -222,9 +222,51 @@ fn code1(f: &Field) -> Option<(usize, [u8; 256])> {
     }
 }
 
-/// Reads digits already known to be digits.
-fn digits_value(d: &[u8]) -> u64 {
-    d.iter().fold(0u64, |v, &c| v * 10 + u64::from(c.wrapping_sub(b'0')))
+/// Eight ASCII digits (known to be digits) as four two-digit numbers, one per 16-bit lane (the
+/// first pair in the lowest lane).
+#[inline]
+fn digit_pairs(b: [u8; 8]) -> u64 {
+    const LANES: u64 = 0x00FF_00FF_00FF_00FF;
+    let x = u64::from_le_bytes(b).wrapping_sub(0x3030_3030_3030_3030);
+    // Each lane's low byte is the first (tens) digit.
+    (x & LANES) * 10 + ((x >> 8) & LANES)
+}
+
+/// Eight ASCII digits (known to be digits) as a number, combining lanes pairwise.
+#[inline]
+fn eight_digits(b: [u8; 8]) -> u64 {
+    const LANES: u64 = 0x0000_FFFF_0000_FFFF;
+    let x = digit_pairs(b);
+    let x = (x & LANES) * 100 + ((x >> 16) & LANES);
+    (x & 0xFFFF_FFFF) * 10_000 + (x >> 32)
+}
+
+/// Four ASCII digits (known to be digits) as a number.
+#[inline]
+fn four_digits(b: [u8; 4]) -> u16 {
+    let x = u32::from_le_bytes(b).wrapping_sub(0x3030_3030);
+    let x = (x & 0x00FF_00FF) * 10 + ((x >> 8) & 0x00FF_00FF);
+    ((x & 0xFFFF) * 100 + (x >> 16)) as u16
+}
+
+/// `N` bytes at `at`.
+#[inline]
+fn array_at<const N: usize>(rec: &[u8], at: usize) -> Option<[u8; N]> {
+    rec.get(at..at + N)?.try_into().ok()
+}
+
+/// A detail record whose columns are all in range, read field by field with its own checks
+/// (codes, the number's area, the date and time, the port reference).
+#[derive(Clone, Copy)]
+struct Quick {
+    action: Action,
+    status: PortStatus,
+    category: Category,
+    number: TelephoneNumber,
+    current: CarrierCode,
+    losing: CarrierCode,
+    effective_at: u64,
+    ref_len: usize,
 }
 
 impl DetailFast {
@@ -245,47 +287,70 @@ impl DetailFast {
 
     /// The fields of a detail record whose columns are all in range; `None` if one is wrong
     /// after all (a code, the number's area, the date or time, the port reference).
-    fn parse(&self, rec: &[u8]) -> Option<Fields> {
+    #[inline]
+    fn quick(&self, rec: &[u8]) -> Option<Quick> {
         let code = |(at, table): &(usize, [u8; 256])| match table[usize::from(*rec.get(*at)?)] {
             0 => None,
-            i => Some(u64::from(i - 1)),
+            i => Some(usize::from(i - 1)),
         };
+        let action = Action::from_index(code(&self.action)?)?;
+        let status = *STATUS_ORDER.get(code(&self.status)?)?;
+        let category = *CATEGORY_ORDER.get(code(&self.category)?)?;
+        // `0`, the area, then eight digits.
+        let [zero, area]: [u8; 2] = array_at(rec, self.number)?;
+        if zero != b'0' || !matches!(area, b'2' | b'3' | b'7' | b'8') {
+            return None;
+        }
+        let nsn = u32::from(area - b'0') * 100_000_000 + eight_digits(array_at(rec, self.number + 2)?) as u32;
+        let number = TelephoneNumber::from_nsn(nsn).ok()?;
+        let current = CarrierCode::new(four_digits(array_at(rec, self.current)?))?;
+        let losing = CarrierCode::new(four_digits(array_at(rec, self.losing)?))?;
+        // YYYYMMDDHHMMSS: the pairs of YYYYMMDD, then those of DDHHMMSS.
+        let date = digit_pairs(array_at(rec, self.effective)?);
+        let time = digit_pairs(array_at(rec, self.effective + 6)?);
+        let lane = |x: u64, i: u32| (x >> (16 * i)) & 0xFFFF;
+        let ymd = (lane(date, 0) * 100 + lane(date, 1), lane(date, 2), lane(date, 3));
+        let hms = (lane(time, 1), lane(time, 2), lane(time, 3));
+        let v = ((ymd.0 * 100 + ymd.1) * 100 + ymd.2) * 1_000_000 + (hms.0 * 100 + hms.1) * 100 + hms.2;
+        if !field::real_sydney_time(v, ymd, hms) {
+            return None;
+        }
+        let (at, w) = self.port_ref;
+        let ref_len = field::text_len(rec.get(at..at + w)?)?;
+        Some(Quick {
+            action,
+            status,
+            category,
+            number,
+            current,
+            losing,
+            effective_at: v,
+            ref_len: ref_len as usize,
+        })
+    }
+
+    /// [`Self::quick`] as field values by role.
+    fn parse(&self, rec: &[u8]) -> Option<Fields> {
+        let q = self.quick(rec)?;
         let mut out = Fields {
             vals: [0; ROLES],
             set: 0,
             errors: false,
-            number_digits: None,
+            number_digits: Some(u64::from(q.number.nsn())),
         };
         let mut put = |r: Role, v: u64| {
             let i = role_index(r);
             out.vals[i] = v;
             out.set |= 1 << i;
         };
-        put(Role::Action, code(&self.action)?);
-        put(Role::Status, code(&self.status)?);
-        put(Role::Category, code(&self.category)?);
-        let number: &[u8; 10] = rec.get(self.number..self.number + 10)?.try_into().ok()?;
-        if !matches!(number, [b'0', b'2' | b'3' | b'7' | b'8', ..]) {
-            return None;
-        }
-        let nsn = digits_value(number);
-        put(Role::Number, nsn);
-        put(Role::Current, digits_value(rec.get(self.current..self.current + 4)?));
-        put(Role::Losing, digits_value(rec.get(self.losing..self.losing + 4)?));
-        // YYYYMMDDHHMMSS, read pair by pair (the digits are known to be digits).
-        let ts: &[u8; 14] = rec.get(self.effective..self.effective + 14)?.try_into().ok()?;
-        let d = |i: usize| u64::from(ts[i].wrapping_sub(b'0'));
-        let pair = |i: usize| d(i) * 10 + d(i + 1);
-        let date = (pair(0) * 100 + pair(2), pair(4), pair(6));
-        let time = (pair(8), pair(10), pair(12));
-        let v = ((date.0 * 100 + date.1) * 100 + date.2) * 1_000_000 + (time.0 * 100 + time.1) * 100 + time.2;
-        if !field::real_sydney_time(v, date, time) {
-            return None;
-        }
-        put(Role::EffectiveAt, v);
-        let (at, w) = self.port_ref;
-        put(Role::PortRef, field::text_len(rec.get(at..at + w)?)?);
-        out.number_digits = Some(nsn % 1_000_000_000);
+        put(Role::Action, q.action.index() as u64);
+        put(Role::Status, crate::types::status_index(q.status) as u64);
+        put(Role::Category, crate::types::category_index(q.category) as u64);
+        put(Role::Number, u64::from(q.number.nsn()));
+        put(Role::Current, u64::from(q.current.get()));
+        put(Role::Losing, u64::from(q.losing.get()));
+        put(Role::EffectiveAt, q.effective_at);
+        put(Role::PortRef, q.ref_len as u64);
         Some(out)
     }
 }
@@ -422,8 +487,79 @@ impl Checker {
         }
     }
 
+    /// A good detail record in the body of a file, checked in one straight pass; `None` when the
+    /// line is anything else or has anything wrong with it (nothing is changed then, and
+    /// [`Self::line`] checks it the full way for its diagnostics).
+    #[inline]
+    fn quick_detail<'a>(&mut self, raw: &RawLine<'a>) -> Option<RawDetail<'a>> {
+        let fast = self.detail_fast.as_ref()?;
+        // Past the header, before any trailer, the usual line end and length.
+        if self.line_no == 0
+            || self.trailer_line.is_some()
+            || raw.len != self.record_length
+            || self.first_end != Some(raw.ending)
+        {
+            return None;
+        }
+        let content = raw.content;
+        // The record type's columns are among those checked.
+        if !self.detail_fields.in_range(content) {
+            return None;
+        }
+        let q = fast.quick(content)?;
+        let donor = self.donor?;
+        if self.kind == Some(FileKind::Full)
+            && (q.action == Action::D || matches!(q.status, PortStatus::N | PortStatus::R))
+        {
+            return None;
+        }
+        let donor_error = match q.action {
+            Action::A | Action::C if q.current == donor => true,
+            Action::C => q.losing == donor,
+            Action::D => q.current != donor,
+            Action::A => false,
+        };
+        if donor_error {
+            return None;
+        }
+        if let Some(set) = self.numbers.as_mut() {
+            // A number already there is left as it is, for the full check to report.
+            if !set.insert(q.number) {
+                return None;
+            }
+        }
+        let (at, _) = self.port_ref_at;
+        let port_ref = content.get(at..at + q.ref_len)?;
+        self.line_no += 1;
+        self.last_end = raw.ending;
+        self.body += 1;
+        self.hash += u64::from(q.number.nsn());
+        if self.hash >= 1 << 62 {
+            self.hash %= self.hash_modulus;
+        }
+        Some(RawDetail {
+            action: q.action,
+            number: q.number,
+            current: q.current,
+            losing: q.losing,
+            status: q.status,
+            effective_at: q.effective_at,
+            category: q.category,
+            port_ref,
+        })
+    }
+
     /// Checks one line; errors go to `errs`.
+    #[inline]
     pub fn line<'a>(&mut self, raw: &RawLine<'a>, errs: &mut Vec<Diagnostic>) -> Parsed<'a> {
+        if let Some(d) = self.quick_detail(raw) {
+            return Parsed::Detail(d);
+        }
+        self.line_slow(raw, errs)
+    }
+
+    #[inline(never)]
+    fn line_slow<'a>(&mut self, raw: &RawLine<'a>, errs: &mut Vec<Diagnostic>) -> Parsed<'a> {
         self.line_no += 1;
         self.last_end = raw.ending;
         match self.first_end {

@@ -36,5 +36,5 @@ pub use layout::{Field, FieldKind, Layout, LayoutError, RecordLayout, Role};
 pub use reader::{validate, PlnrReader, ReadError, Report, SequenceCheck};
 pub use register::{diff, Register};
 pub use stats::Stats;
-pub use types::{Action, FileKind, Header, LineEnd, Record, Trailer};
+pub use types::{Action, FileKind, Header, LineEnd, Record, RecordBrief, Trailer};
 pub use writer::{write_file, PlnrWriter};

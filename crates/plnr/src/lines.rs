@@ -28,23 +28,52 @@ pub(crate) struct LineSource<R> {
     scratch: Vec<u8>,
     pending: usize,
     keep: usize,
+    /// The usual length of a line (the record length): a line of that length is recognised by
+    /// looking at its end instead of searching for it.
+    hint: usize,
+}
+
+/// The position of the LF ending a line of `rest` that is `hint` bytes long before its line end
+/// (LF or CRLF), if it is one; `None` says "search".
+#[inline]
+fn line_end_at_hint(rest: &[u8], hint: usize) -> Option<usize> {
+    let (head, tail) = rest.split_at_checked(hint)?;
+    let at = match tail {
+        [b'\n', ..] => hint,
+        [b'\r', b'\n', ..] => hint + 1,
+        _ => return None,
+    };
+    // No LF inside the line (one pass without an early exit, so it vectorises).
+    let mut lf = false;
+    for &b in head {
+        lf |= b == b'\n';
+    }
+    (!lf).then_some(at)
+}
+
+/// The position of the LF ending the first line of `rest`.
+#[inline]
+fn line_end(rest: &[u8], hint: usize) -> Option<usize> {
+    line_end_at_hint(rest, hint).or_else(|| memchr(b'\n', rest))
 }
 
 impl<R: BufRead> LineSource<R> {
     /// `keep`: how many bytes of an over-long line to keep.
+    /// `keep`: how many bytes of an over-long line to keep (one more than the usual length).
     pub fn new(src: R, keep: usize) -> Self {
         Self {
             src,
             scratch: Vec::with_capacity(keep + 2),
             pending: 0,
             keep,
+            hint: keep.saturating_sub(1),
         }
     }
 
     fn fill(&mut self) -> io::Result<(Option<usize>, usize)> {
         loop {
             match self.src.fill_buf() {
-                Ok(buf) => return Ok((memchr(b'\n', buf), buf.len())),
+                Ok(buf) => return Ok((line_end(buf, self.hint), buf.len())),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -137,7 +166,8 @@ impl<R: BufRead> LineSource<R> {
                 }
                 let mut pos = 0;
                 let mut stop = false;
-                while let Some(i) = buf.get(pos..).and_then(|rest| memchr(b'\n', rest)) {
+                let hint = self.hint;
+                while let Some(i) = buf.get(pos..).and_then(|rest| line_end(rest, hint)) {
                     let line = buf.get(pos..pos + i).unwrap_or_default();
                     let (content, ending) = match line.split_last() {
                         Some((b'\r', rest)) => (rest, Ending::CrLf),

@@ -7,11 +7,11 @@ use std::io::{self, BufRead};
 use lnp_model::CarrierCode;
 use thiserror::Error;
 
-use crate::check::{Checker, Parsed};
+use crate::check::{Checker, Parsed, RawDetail};
 use crate::diag::{quote, Diagnostic, ErrorKind, Subject};
 use crate::layout::{Layout, LayoutError, Role};
 use crate::lines::LineSource;
-use crate::types::{Header, LineEnd, Record, Trailer};
+use crate::types::{Header, LineEnd, Record, RecordBrief, Trailer};
 
 /// Why a file could not be read.
 #[derive(Debug, Error)]
@@ -82,6 +82,32 @@ impl<R: BufRead> PlnrReader<R> {
     /// The next detail record; `None` after the trailer, once the end of the file has been
     /// checked (detail count, hash total, nothing after the trailer).
     pub fn next_record(&mut self) -> Result<Option<Record>, ReadError> {
+        #[allow(
+            clippy::redundant_closure_for_method_calls,
+            reason = "the method's lifetime is fixed by its impl, the closure's is not"
+        )]
+        match self.next_detail(|d| d.to_record())? {
+            None => Ok(None),
+            Some(Some(r)) => Ok(Some(r)),
+            Some(None) => Err(io::Error::other("a checked time did not convert: this is a bug in lnp-plnr").into()),
+        }
+    }
+
+    /// [`Self::next_record`] without building the record: the fields routing reads, checked
+    /// exactly as strictly (every field of every line is checked), with nothing allocated per
+    /// record.
+    pub fn next_brief(&mut self) -> Result<Option<RecordBrief>, ReadError> {
+        self.next_detail(|d| RecordBrief {
+            action: d.action,
+            number: d.number,
+            current: d.current,
+            losing: d.losing,
+            status: d.status,
+        })
+    }
+
+    /// The next good detail record, as `f` makes it.
+    fn next_detail<T>(&mut self, f: impl FnOnce(RawDetail<'_>) -> T) -> Result<Option<T>, ReadError> {
         if self.done {
             return Ok(None);
         }
@@ -100,14 +126,7 @@ impl<R: BufRead> PlnrReader<R> {
                 return Err(e);
             }
             match parsed {
-                Parsed::Detail(d) => {
-                    return match d.to_record() {
-                        Some(r) => Ok(Some(r)),
-                        None => {
-                            Err(io::Error::other("a checked time did not convert: this is a bug in lnp-plnr").into())
-                        }
-                    }
-                }
+                Parsed::Detail(d) => return Ok(Some(f(d))),
                 Parsed::Trailer(t) => self.trailer = Some(t),
                 Parsed::Header(_) | Parsed::Nothing => {}
             }

@@ -175,3 +175,26 @@ pub struct Trailer {
     pub detail_count: u64,
     pub hash_total: u64,
 }
+
+/// The fields of a detail record that say where its number routes (what routing tables read),
+/// without its time and port reference: see [`crate::PlnrReader::next_brief`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct RecordBrief {
+    pub action: Action,
+    pub number: TelephoneNumber,
+    pub current: CarrierCode,
+    pub losing: CarrierCode,
+    pub status: PortStatus,
+}
+
+impl From<&Record> for RecordBrief {
+    fn from(r: &Record) -> Self {
+        Self {
+            action: r.action,
+            number: r.number,
+            current: r.current,
+            losing: r.losing,
+            status: r.status,
+        }
+    }
+}

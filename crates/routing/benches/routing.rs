@@ -42,6 +42,15 @@ fn number(nsn: u32) -> TelephoneNumber {
     TelephoneNumber::from_nsn(nsn).unwrap_or_else(|e| panic!("nsn {nsn}: {e}"))
 }
 
+/// CPU time this thread has run, in seconds (`/proc/thread-self/schedstat`, nanoseconds): on a
+/// shared machine, CPU time is steadier than wall time.
+fn cpu_secs() -> f64 {
+    fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(f64::NAN, |ns| ns as f64 / 1e9)
+}
+
 /// Peak resident memory of this process so far, from `/proc/self/status` (kB), if available.
 fn vm_hwm_kb() -> Option<u64> {
     let status = fs::read_to_string("/proc/self/status").ok()?;
@@ -219,6 +228,7 @@ fn main() {
     // 1a. The table build alone, from records generated on the fly.
     let rss_before = vm_rss_kb();
     let t0 = now();
+    let c0 = cpu_secs();
     let mut builder = TableBuilder::new(allocations.clone());
     let mut last = None;
     let mut applied = 0usize;
@@ -236,14 +246,16 @@ fn main() {
     let table = builder.build();
     let build_alone = t0.elapsed();
     println!(
-        "build from {applied} records in memory: {:.3} s, {} ported numbers in the table",
+        "build from {applied} records in memory: wall {:.3} s, CPU {:.3} s, {} ported numbers in the table",
         build_alone.as_secs_f64(),
+        cpu_secs() - c0,
         table.len()
     );
     println!(
-        "table structure: {} bytes = {:.2} bytes per ported number (u32 entries: position low bits + carrier; u32 bucket index)",
+        "table structure: {} bytes = {:.2} bytes per ported number (16-byte bitmap block per 64 allocated numbers, u16 carrier per ported number); allocations with their page directory: {} bytes more",
         table.heap_bytes(),
-        table.heap_bytes() as f64 / table.len().max(1) as f64
+        table.heap_bytes() as f64 / table.len().max(1) as f64,
+        table.allocations().heap_bytes()
     );
     if let (Some(hwm), Some(before)) = (vm_hwm_kb(), rss_before) {
         println!(
@@ -272,12 +284,14 @@ fn main() {
     drop(ported_list);
 
     for round in 1..=2 {
+        let c = cpu_secs();
         let t = now();
         let mut acc = 0u64;
         for &p in &probes {
             acc = acc.wrapping_add(u64::from(table.ported(black_box(p)).map_or(0, CarrierCode::get)));
         }
         let table_ported = t.elapsed();
+        let table_ported_cpu = cpu_secs() - c;
         black_box(acc);
 
         let t = now();
@@ -288,6 +302,7 @@ fn main() {
         let table_route = t.elapsed();
         black_box(acc);
 
+        let c = cpu_secs();
         let t = now();
         let mut acc = 0u64;
         for &p in &probes {
@@ -296,6 +311,7 @@ fn main() {
             ));
         }
         let map = t.elapsed();
+        let map_cpu = cpu_secs() - c;
         black_box(acc);
 
         let t = now();
@@ -315,11 +331,13 @@ fn main() {
         black_box(acc);
 
         println!(
-            "lookups round {round} ({probes_n} random probes, half ported, one core):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s",
+            "lookups round {round} ({probes_n} random probes, half ported, one core):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s\n  per CPU second: table.ported {:.1} M/s, HashMap baseline {:.1} M/s",
             per_second(probes_n, table_ported) / 1e6,
             per_second(probes_n, table_route) / 1e6,
             per_second(probes_n, table_batch) / 1e6,
-            per_second(probes_n, map) / 1e6
+            per_second(probes_n, map) / 1e6,
+            probes_n as f64 / table_ported_cpu / 1e6,
+            probes_n as f64 / map_cpu / 1e6
         );
     }
     if let Some(hwm) = vm_hwm_kb() {
@@ -347,6 +365,7 @@ fn files_phase(m: &Market, ported: u64, seed: u64, allocations: &Allocations, ex
     );
     let layout = lnp_plnr::Layout::builtin();
     let t = now();
+    let c = cpu_secs();
     let mut builder = TableBuilder::new(allocations.clone());
     let mut records = 0usize;
     for path in &paths {
@@ -358,19 +377,21 @@ fn files_phase(m: &Market, ported: u64, seed: u64, allocations: &Allocations, ex
         builder
             .begin_file(h.donor, h.file_seq, h.kind)
             .unwrap_or_else(|e| panic!("{e}"));
-        while let Some(r) = reader.next_record().unwrap_or_else(|e| panic!("{e}")) {
+        while let Some(r) = reader.next_brief().unwrap_or_else(|e| panic!("{e}")) {
             builder
-                .apply(&Change::from(&r), String::new)
+                .apply(&Change::from(r), String::new)
                 .unwrap_or_else(|e| panic!("{e}"));
             records += 1;
         }
     }
     let table = builder.build();
     let took = t.elapsed();
+    let cpu = cpu_secs() - c;
     println!(
-        "build from PLNR files (read, parse, apply, build): {:.3} s for {records} records, {:.1} M records/s",
+        "build from PLNR files (read, parse, apply, build): wall {:.3} s for {records} records, {:.1} M records/s; CPU {cpu:.3} s, {:.1} M records/s",
         took.as_secs_f64(),
-        per_second(records, took) / 1e6
+        per_second(records, took) / 1e6,
+        records as f64 / cpu / 1e6
     );
     assert_eq!(
         table.len(),

@@ -21,12 +21,22 @@ pub struct AllocationLineError {
     pub message: String,
 }
 
-/// Every allocated range with its donor, sorted by first number and disjoint, so that
-/// [`Allocations::donor_of`] is a binary search over a compact array of range starts.
+/// Every allocated range with its donor, sorted by first number and disjoint. A directory keyed
+/// by the number's page (a power-of-two run of NSNs, sized to give each allocation a few pages)
+/// says which allocations can hold a page's numbers, so [`Allocations::donor_of`] reads one
+/// directory word and searches the one or two allocations it names.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Allocations {
     /// First NSN of each range, searched on its own for cache density.
     starts: Vec<u32>,
+    /// Last NSN of each range.
+    lasts: Vec<u32>,
+    /// Per page: the first allocation whose last number is at or after the page's first number
+    /// (one more word at the end: the number of allocations).
+    pages: Vec<u32>,
+    /// The first page's first NSN and log2 of a page's size.
+    page_base: u32,
+    page_shift: u32,
     /// Each range's position in the concatenation of all ranges (the sum of the lengths before
     /// it): routing tables index ported numbers by position, so their index follows the
     /// allocated space rather than the whole numbering plan.
@@ -59,11 +69,58 @@ impl Allocations {
                 at
             })
             .collect();
+        let starts: Vec<u32> = ranges.iter().map(|(r, _)| r.first.nsn()).collect();
+        let lasts: Vec<u32> = ranges.iter().map(|(r, _)| r.last.nsn()).collect();
+        let (page_base, page_shift, pages) = Self::directory(&starts, &lasts);
         Ok(Self {
-            starts: ranges.iter().map(|(r, _)| r.first.nsn()).collect(),
+            starts,
+            lasts,
+            pages,
+            page_base,
+            page_shift,
             positions,
             ranges,
         })
+    }
+
+    /// The page directory over sorted, disjoint ranges: about eight pages per allocation at most.
+    fn directory(starts: &[u32], lasts: &[u32]) -> (u32, u32, Vec<u32>) {
+        let (Some(&base), Some(&end)) = (starts.first(), lasts.last()) else {
+            return (0, 0, Vec::new());
+        };
+        let span = u64::from(end - base) + 1;
+        let most = (starts.len() as u64 * 8).max(64);
+        let mut shift = 0;
+        while shift < 31 && (span >> shift) > most {
+            shift += 1;
+        }
+        let count = ((end - base) >> shift) as usize + 1;
+        let mut pages = Vec::with_capacity(count + 1);
+        let mut i = 0;
+        for p in 0..count {
+            let first = base + ((p as u32) << shift);
+            while lasts.get(i).is_some_and(|&l| l < first) {
+                i += 1;
+            }
+            pages.push(i as u32);
+        }
+        pages.push(lasts.len() as u32);
+        (base, shift, pages)
+    }
+
+    /// The allocation holding `nsn`, by its index.
+    #[inline]
+    fn index_of_nsn(&self, nsn: u32) -> Option<usize> {
+        let page = (nsn.wrapping_sub(self.page_base) >> self.page_shift) as usize;
+        let lo = *self.pages.get(page)? as usize;
+        let hi = *self.pages.get(page + 1)? as usize;
+        // The holder, if any, is the first allocation from `lo` on whose last number is at or
+        // after `nsn`; it is at most `hi` (which may be one past the last allocation).
+        let mut i = lo;
+        while i < hi && self.lasts.get(i).is_some_and(|&l| l < nsn) {
+            i += 1;
+        }
+        (*self.starts.get(i)? <= nsn && nsn <= *self.lasts.get(i)?).then_some(i)
     }
 
     /// Reads `range_start,range_end,donor` lines (e.g. `0255500000,0255509999,9001`). An optional
@@ -122,17 +179,15 @@ impl Allocations {
 
     #[inline]
     pub(crate) fn donor_of_nsn(&self, nsn: u32) -> Option<CarrierCode> {
-        let i = self.starts.partition_point(|&s| s <= nsn).checked_sub(1)?;
-        let (range, donor) = self.ranges[i];
-        (nsn <= range.last.nsn()).then_some(donor)
+        let i = self.index_of_nsn(nsn)?;
+        self.ranges.get(i).map(|&(_, donor)| donor)
     }
 
     /// The allocation holding `nsn` (its index) and the number's position in the allocated space.
     #[inline]
     pub(crate) fn position_of_nsn(&self, nsn: u32) -> Option<(usize, u32)> {
-        let i = self.starts.partition_point(|&s| s <= nsn).checked_sub(1)?;
-        let (range, _) = self.ranges[i];
-        (nsn <= range.last.nsn()).then(|| (i, self.positions[i] + (nsn - self.starts[i])))
+        let i = self.index_of_nsn(nsn)?;
+        Some((i, self.positions.get(i)? + (nsn - self.starts.get(i)?)))
     }
 
     /// The NSN at a position of the allocated space.
@@ -181,6 +236,8 @@ impl Allocations {
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.starts.capacity() * 4
+            + self.lasts.capacity() * 4
+            + self.pages.capacity() * 4
             + self.positions.capacity() * 4
             + self.ranges.capacity() * std::mem::size_of::<(NumberRange, CarrierCode)>()
     }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use lnp_model::{CarrierCode, PortStatus, TelephoneNumber};
-use lnp_plnr::{Action, FileKind, Record};
+use lnp_plnr::{Action, FileKind, Record, RecordBrief};
 
 /// The routing-relevant fields of a PLNR detail record.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -38,6 +38,18 @@ pub enum Effect {
 
 impl From<&Record> for Change {
     fn from(r: &Record) -> Self {
+        Self {
+            action: r.action,
+            number: r.number,
+            current: r.current,
+            losing: r.losing,
+            status: r.status,
+        }
+    }
+}
+
+impl From<RecordBrief> for Change {
+    fn from(r: RecordBrief) -> Self {
         Self {
             action: r.action,
             number: r.number,

@@ -1,6 +1,7 @@
 //! The market-scale routing table: every ported number with the carrier that serves it, built from
-//! allocations and PLNR records, compact enough for a national market (8 bytes per ported number)
-//! and fast to look up (a bucket index over the sorted numbers, then a short search).
+//! allocations and PLNR records, compact enough for a national market (2 bytes per ported number
+//! and a quarter of a byte per allocated one) and fast to look up (a page directory to the
+//! allocation, then a bitmap block with a rank, then the carrier: no search over the numbers).
 
 use std::collections::BTreeMap;
 
@@ -178,19 +179,27 @@ impl TableBuilder {
 }
 
 /// Every ported number with its carrier, indexed by the number's position in the allocated space
-/// (the allocations laid end to end). Positions are cut into buckets of `2^shift` (at most 2^16)
-/// sized so that a bucket holds about two ported numbers; `index[b]` is where bucket `b` starts
-/// in `entries`, and an entry packs the low 16 bits of the position with the carrier code. A
-/// lookup finds the allocation (a binary search over a small, cache-resident array), reads two
-/// index words and scans a few entries: 6 bytes per ported number (4 for the entry, about 2 for
-/// the index).
+/// (the allocations laid end to end). Positions are cut into blocks of 64; each block holds a bit
+/// per position (set: ported) and how many ported numbers come before the block, so a ported
+/// number's carrier is `carriers[before + ported positions before it in its block]`. A lookup
+/// finds the allocation (one word of the allocations' page directory, then one or two ranges),
+/// reads one 16-byte block (a number not ported stops there) and one carrier: 2 bytes per ported
+/// number plus a quarter of a byte per allocated number.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     allocations: Allocations,
-    entries: Vec<u32>,
-    index: Vec<u32>,
-    shift: u32,
+    blocks: Vec<Block>,
+    carriers: Vec<u16>,
     explanation: Vec<String>,
+}
+
+/// 64 positions: which are ported, and how many ported positions come before them. Aligned so
+/// that a block never straddles two cache lines.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(16))]
+struct Block {
+    ported: u64,
+    before: u32,
 }
 
 /// Where a number routes in a [`RoutingTable`].
@@ -217,33 +226,28 @@ impl RoutingTable {
     /// From `(nsn << 32) | carrier` words sorted by number without duplicates; numbers outside
     /// every allocation are dropped (no call can reach them).
     fn from_sorted_log(allocations: Allocations, log: &[u64]) -> Self {
-        let total = allocations.total_numbers().max(1);
-        let target_buckets = (log.len() as u64 / 2).max(1);
-        let mut shift = 0;
-        while shift < 16 && (total >> shift) > target_buckets {
-            shift += 1;
-        }
-        let buckets = (total >> shift) as usize + 1;
-        let mut index = Vec::with_capacity(buckets + 1);
-        let mut entries = Vec::with_capacity(log.len());
+        let total = allocations.total_numbers();
+        let mut blocks = vec![Block::default(); total.div_ceil(64) as usize];
+        let mut carriers = Vec::with_capacity(log.len());
         for &w in log {
             let Some((_, pos)) = allocations.position_of_nsn((w >> 32) as u32) else {
                 continue;
             };
-            let bucket = (pos >> shift) as usize;
-            while index.len() <= bucket {
-                index.push(entries.len() as u32);
+            // Sorted numbers are sorted positions, so carriers go in position order.
+            if let Some(block) = blocks.get_mut((pos >> 6) as usize) {
+                block.ported |= 1 << (pos & 63);
+                carriers.push((w & 0xFFFF) as u16);
             }
-            entries.push(((pos & 0xFFFF) << 16) | (w & 0xFFFF) as u32);
         }
-        while index.len() <= buckets {
-            index.push(entries.len() as u32);
+        let mut before = 0u32;
+        for block in &mut blocks {
+            block.before = before;
+            before += block.ported.count_ones();
         }
         Self {
             allocations,
-            entries,
-            index,
-            shift,
+            blocks,
+            carriers,
             explanation: Vec::new(),
         }
     }
@@ -280,15 +284,13 @@ impl RoutingTable {
     /// The carrier a position's entry names, if the position holds a ported number.
     #[inline]
     fn entry_at(&self, pos: u32) -> Option<u16> {
-        let b = (pos >> self.shift) as usize;
-        let lo = *self.index.get(b)? as usize;
-        let hi = *self.index.get(b + 1)? as usize;
-        let key = pos & 0xFFFF;
-        self.entries
-            .get(lo..hi)?
-            .iter()
-            .find(|&&e| e >> 16 == key)
-            .map(|&e| (e & 0xFFFF) as u16)
+        let block = self.blocks.get((pos >> 6) as usize)?;
+        let bit = 1u64 << (pos & 63);
+        if block.ported & bit == 0 {
+            return None;
+        }
+        let rank = block.before + (block.ported & (bit - 1)).count_ones();
+        self.carriers.get(rank as usize).copied()
     }
 
     /// The carrier a ported number now sits with, or `None` for a number not ported.
@@ -310,46 +312,11 @@ impl RoutingTable {
         }
     }
 
-    /// [`Self::route`] for many numbers, appended to `out` in order. Works in groups so that the
-    /// memory reads of a group's lookups overlap instead of waiting on each other.
+    /// [`Self::route`] for many numbers, appended to `out` in order (independent lookups, so
+    /// their memory reads overlap).
     pub fn route_many(&self, numbers: &[TelephoneNumber], out: &mut Vec<Route>) {
-        const GROUP: usize = 16;
         out.reserve(numbers.len());
-        for group in numbers.chunks(GROUP) {
-            let mut found = [(usize::MAX, 0u32, 0u32, 0u32); GROUP];
-            // Stage 1: allocation, position and bucket bounds (independent index reads).
-            for (slot, n) in found.iter_mut().zip(group) {
-                if let Some((alloc, pos)) = self.allocations.position_of_nsn(n.nsn()) {
-                    let b = (pos >> self.shift) as usize;
-                    let lo = self.index.get(b).copied().unwrap_or(0);
-                    let hi = self.index.get(b + 1).copied().unwrap_or(lo);
-                    *slot = (alloc, pos, lo, hi);
-                }
-            }
-            // Stage 2: each bucket's first entry (independent entry reads), then the scan.
-            let mut first = [0u32; GROUP];
-            for (f, &(_, _, lo, _)) in first.iter_mut().zip(&found) {
-                *f = self.entries.get(lo as usize).copied().unwrap_or(0);
-            }
-            for (i, &(alloc, pos, lo, hi)) in found.iter().enumerate().take(group.len()) {
-                if alloc == usize::MAX {
-                    out.push(Route::Unallocated);
-                    continue;
-                }
-                let key = pos & 0xFFFF;
-                let hit = if lo < hi && first[i] >> 16 == key {
-                    Some(first[i])
-                } else {
-                    self.entries
-                        .get(lo as usize..hi as usize)
-                        .and_then(|b| b.iter().find(|&&e| e >> 16 == key).copied())
-                };
-                out.push(match hit.and_then(|e| CarrierCode::new((e & 0xFFFF) as u16)) {
-                    Some(c) => Route::Ported(c),
-                    None => Route::Donor(self.allocations.donor_at(alloc)),
-                });
-            }
-        }
+        out.extend(numbers.iter().map(|&n| self.route(n)));
     }
 
     /// The path of a call from `from`, for a carrier whose table is this one (it has loaded every
@@ -399,31 +366,40 @@ impl RoutingTable {
 
     /// How many ported numbers the table holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.carriers.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.carriers.is_empty()
     }
 
     /// Every ported number with its carrier, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (TelephoneNumber, CarrierCode)> + '_ {
-        let mask = (1u32 << self.shift) - 1;
-        self.index.windows(2).enumerate().flat_map(move |(b, w)| {
-            let bucket = self.entries.get(w[0] as usize..w[1] as usize).unwrap_or(&[]);
-            bucket.iter().filter_map(move |&e| {
-                let pos = ((b as u32) << self.shift) | ((e >> 16) & mask);
-                let nsn = self.allocations.nsn_at(pos)?;
-                Some((
-                    TelephoneNumber::from_nsn(nsn).ok()?,
-                    CarrierCode::new((e & 0xFFFF) as u16)?,
-                ))
+        self.blocks.iter().enumerate().flat_map(move |(b, block)| {
+            let mut bits = block.ported;
+            let mut rank = block.before as usize;
+            std::iter::from_fn(move || {
+                while bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let carrier = self.carriers.get(rank).copied();
+                    rank += 1;
+                    let pos = ((b as u32) << 6) | bit;
+                    let found = self
+                        .allocations
+                        .nsn_at(pos)
+                        .and_then(|nsn| Some((TelephoneNumber::from_nsn(nsn).ok()?, CarrierCode::new(carrier?)?)));
+                    if found.is_some() {
+                        return found;
+                    }
+                }
+                None
             })
         })
     }
 
-    /// Heap bytes of the ported-number structure (entries and index; not the allocations).
+    /// Heap bytes of the ported-number structure (blocks and carriers; not the allocations).
     pub fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * 4 + self.index.capacity() * 4
+        self.blocks.capacity() * std::mem::size_of::<Block>() + self.carriers.capacity() * 2
     }
 }
