@@ -14,6 +14,7 @@ use lnp_model::{
     TelephoneNumber, Timestamp, TraceRecord, WholeCode,
 };
 
+use crate::clock::Clock;
 use crate::context::{Context, ContextIndex, ServiceKind};
 use crate::report::{Finding, MalformedRow, NotChecked, Report, StatStatus, Statistic, Summary};
 
@@ -171,7 +172,7 @@ struct PnvOpen {
 /// [`Auditor::push_malformed`] for rows that could not be read), then call [`Auditor::finish`].
 pub struct Auditor<'a> {
     book: &'a Rulebook,
-    cal: &'a BusinessCalendar,
+    clock: Clock<'a>,
     ctx: Option<ContextIndex>,
     ports: FastMap<PortRef, Box<Port>>,
     pnvs: FastMap<PortRef, PnvOpen>,
@@ -284,7 +285,7 @@ impl<'a> Auditor<'a> {
     pub fn new(rulebook: &'a Rulebook, calendar: &'a BusinessCalendar, context: Option<&Context>) -> Self {
         Self {
             book: rulebook,
-            cal: calendar,
+            clock: Clock::new(calendar),
             ctx: context.map(ContextIndex::new),
             ports: FastMap::default(),
             pnvs: FastMap::default(),
@@ -389,7 +390,7 @@ impl<'a> Auditor<'a> {
     }
 
     fn add(&self, t: Timestamp, span: Span) -> Timestamp {
-        self.cal.add(t, span)
+        self.clock.add(t, span)
     }
 
     fn handle(&mut self, line: u64, r: &TraceRecord) {
@@ -430,9 +431,8 @@ impl<'a> Auditor<'a> {
 
     fn ca_stale(&self, ca_date: Option<NaiveDate>, at: Timestamp) -> Option<bool> {
         let ca = ca_date?;
-        let date = at.sydney_date();
-        let ca_start = Timestamp::from_sydney_local(ca.and_time(chrono::NaiveTime::MIN));
-        let oldest_ok = self.add(ca_start, self.book.ca_age).sydney_date();
+        let date = self.clock.sydney_date(at);
+        let oldest_ok = self.clock.date_after(ca, self.book.ca_age);
         Some(ca > date || date > oldest_ok)
     }
 
@@ -885,14 +885,14 @@ impl<'a> Auditor<'a> {
     }
 
     fn cutover_allowed(&self, port: &Port, t: Timestamp) -> bool {
-        self.cal.in_standard_hours(t) || self.after_hours_ok(port.gaining, port.losing)
+        self.clock.in_standard_hours(t) || self.after_hours_ok(port.gaining, port.losing)
     }
 
     fn count_daily(&mut self, key: PortRef, port: &Port, cutover: Timestamp, r: &TraceRecord) {
         let Some(cap) = self.ctx.as_ref().and_then(|c| c.daily_cap(r.from)) else {
             return;
         };
-        let date = cutover.sydney_date();
+        let date = self.clock.sydney_date(cutover);
         let count = self.confirmed_per_day.entry((r.from, date)).or_insert(0);
         *count += 1;
         let count = *count;
@@ -1290,7 +1290,7 @@ impl<'a> Auditor<'a> {
             RejectCode::OUTSIDE_HOURS => {
                 if let Some(t) = req.cutover {
                     if self.cutover_allowed(port, t) {
-                        let why = if self.cal.in_standard_hours(t) {
+                        let why = if self.clock.in_standard_hours(t) {
                             format!("its cutover {t} is inside Standard Hours")
                         } else {
                             format!("the carriers' agreement allows after-hours ports (cutover {t})")
@@ -1316,7 +1316,7 @@ impl<'a> Auditor<'a> {
                 };
                 let count = self
                     .confirmed_per_day
-                    .get(&(r.from, t.sydney_date()))
+                    .get(&(r.from, self.clock.sydney_date(t)))
                     .copied()
                     .unwrap_or(0);
                 let why = match ctx.daily_cap(r.from) {

@@ -77,6 +77,7 @@
 //! | `DAILY-CAP` | Context only: confirmed ECAs and CCAs counted per losing carrier per Sydney date of their requested cutover (re-targets do not move a count); the confirmation that exceeds the carrier's cap; a `106` reject while under the cap (or with no cap). |
 
 mod auditor;
+mod clock;
 mod context;
 mod report;
 

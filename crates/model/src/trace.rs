@@ -11,7 +11,8 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::carrier::{CarrierCode, Category, PortRef};
-use crate::message::{parse_numbers, Code, Detail, Message, MsgKind};
+use crate::message::{Code, Detail, Message, MsgKind};
+use crate::number::TelephoneNumber;
 use crate::time::Timestamp;
 
 /// The columns, in the order the writer emits them.
@@ -99,25 +100,134 @@ fn row_err(line: u64, column: &str, message: impl Into<String>) -> RowError {
     }
 }
 
+/// Parses RFC 3339 text as [`Timestamp::parse_rfc3339`] does. The form the writer emits
+/// (`2026-03-02T09:15:00+11:00`, optionally with a fraction of a second) is read by hand, without
+/// chrono's parser; anything else goes to [`Timestamp::parse_rfc3339`].
+fn parse_time(s: &str) -> Result<Timestamp, ()> {
+    fast_rfc3339(s.trim().as_bytes()).map_or_else(|| Timestamp::parse_rfc3339(s).map_err(|_| ()), Ok)
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the days-to-civil
+/// conversion, after Howard Hinnant's description of the algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn fast_rfc3339(text: &[u8]) -> Option<Timestamp> {
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        let mut v = 0i64;
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    if text.len() < 25 || text[4] != b'-' || text[7] != b'-' || text[10] != b'T' || text[13] != b':' || text[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year < 1000 || day < 1 || day > month_days || hour > 23 || mi > 59 || se > 59 {
+        return None;
+    }
+    let mut pos = 19;
+    let mut ms = 0i64;
+    if text[pos] == b'.' {
+        let start = pos + 1;
+        let mut end = start;
+        while end < text.len() && text[end].is_ascii_digit() {
+            end += 1;
+        }
+        let count = end - start;
+        if count == 0 || count > 9 {
+            return None;
+        }
+        // Milliseconds: the first three digits, padded with zeros; the rest is truncated.
+        for k in 0..3 {
+            ms = ms * 10
+                + if k < count {
+                    i64::from(text[start + k] - b'0')
+                } else {
+                    0
+                };
+        }
+        pos = end;
+    }
+    if text.len() != pos + 6 || text[pos + 3] != b':' {
+        return None;
+    }
+    let sign = match text[pos] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (oh, om) = (num(pos + 1..pos + 3)?, num(pos + 4..pos + 6)?);
+    if oh > 23 || om > 59 || (sign < 0 && oh == 0 && om == 0) {
+        return None;
+    }
+    let local_secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + mi * 60 + se;
+    let utc_secs = local_secs - sign * (oh * 3600 + om * 60);
+    Some(Timestamp::from_millis(utc_secs * 1000 + ms))
+}
+
+/// The `numbers` field, as [`crate::message::parse_numbers`] reads it; a plain ten-digit number (the writer's
+/// form) is read without building its digits as text.
+fn csv_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberError> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::with_capacity(1);
+    for part in s.split(';') {
+        let part = part.trim();
+        let b = part.as_bytes();
+        let n = if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
+            TelephoneNumber::from_national_digits(b)?
+        } else {
+            part.parse()?
+        };
+        out.push(n);
+    }
+    Ok(out)
+}
+
+/// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
+type Fields<'a> = [&'a str; 10];
+
 /// Builds a record from its ten text fields (shared by both encodings).
 fn record_from_fields(
     line: u64,
-    get: &dyn Fn(&str) -> Option<String>,
+    fields: &Fields<'_>,
     numbers: Option<Vec<String>>,
     detail: Option<Detail>,
 ) -> Result<TraceRecord, RowError> {
-    let field = |name: &str| get(name).unwrap_or_default();
-    let seq_s = field("seq");
+    let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
     let seq: u64 = seq_s
         .trim()
         .parse()
         .map_err(|_| row_err(line, "seq", format!("{seq_s:?} is not a sequence number")))?;
-    let time = Timestamp::parse_rfc3339(&field("time")).map_err(|_| row_err(line, "time", "not RFC 3339"))?;
-    let from: CarrierCode = field("from")
+    let time = parse_time(time_s).map_err(|()| row_err(line, "time", "not RFC 3339"))?;
+    let from: CarrierCode = from_s
         .trim()
         .parse()
         .map_err(|e| row_err(line, "from", format!("{e}")))?;
-    let to_s = field("to");
     let to = if to_s.trim().is_empty() {
         None
     } else {
@@ -127,10 +237,7 @@ fn record_from_fields(
                 .map_err(|e| row_err(line, "to", format!("{e}")))?,
         )
     };
-    let kind: MsgKind = field("msg")
-        .trim()
-        .parse()
-        .map_err(|e| row_err(line, "msg", format!("{e}")))?;
+    let kind: MsgKind = msg_s.trim().parse().map_err(|e| row_err(line, "msg", format!("{e}")))?;
     if kind.is_action() && to.is_some() {
         return Err(row_err(line, "to", format!("{kind} is an action: `to` must be empty")));
     }
@@ -141,7 +248,6 @@ fn record_from_fields(
             format!("{kind} is a message: `to` names the receiver"),
         ));
     }
-    let ref_s = field("ref");
     let port_ref = if ref_s.trim().is_empty() {
         None
     } else {
@@ -152,7 +258,6 @@ fn record_from_fields(
                 .map_err(|e| row_err(line, "ref", format!("{e}")))?,
         )
     };
-    let cat_s = field("category");
     let category = if cat_s.trim().is_empty() {
         None
     } else {
@@ -169,14 +274,12 @@ fn record_from_fields(
             .map(|n| n.trim().parse())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
-        None => parse_numbers(&field("numbers")).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
+        None => csv_numbers(numbers_s).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
     };
-    let code: Code = field("code")
-        .parse()
-        .map_err(|e| row_err(line, "code", format!("{e}")))?;
+    let code: Code = code_s.parse().map_err(|e| row_err(line, "code", format!("{e}")))?;
     let detail = match detail {
         Some(d) => d,
-        None => Detail::parse(&field("detail")).map_err(|e| row_err(line, "detail", format!("{e}")))?,
+        None => Detail::parse(detail_s).map_err(|e| row_err(line, "detail", format!("{e}")))?,
     };
     Ok(TraceRecord {
         seq,
@@ -205,7 +308,7 @@ enum Inner<R: BufRead> {
     Csv {
         rdr: csv::Reader<R>,
         index: [usize; 10],
-        record: csv::StringRecord,
+        record: csv::ByteRecord,
     },
     Jsonl {
         src: R,
@@ -247,7 +350,7 @@ impl<R: BufRead> TraceReader<R> {
                 Inner::Csv {
                     rdr,
                     index,
-                    record: csv::StringRecord::new(),
+                    record: csv::ByteRecord::new(),
                 }
             }
             TraceFormat::Jsonl => Inner::Jsonl {
@@ -335,8 +438,13 @@ fn jsonl_record(line: u64, text: &str) -> Result<TraceRecord, RowError> {
         Some(Value::String(s)) => Some(Detail::parse(s).map_err(|e| row_err(line, "detail", e.to_string()))?),
         Some(other) => return Err(row_err(line, "detail", format!("expected an object, found {other}"))),
     };
-    let get = |name: &str| texts.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
-    record_from_fields(line, &get, numbers, detail)
+    let mut fields: Fields<'_> = [""; 10];
+    for (name, text) in &texts {
+        if let Some(pos) = COLUMNS.iter().position(|c| c == name) {
+            fields[pos] = text.as_str();
+        }
+    }
+    record_from_fields(line, &fields, numbers, detail)
 }
 
 impl<R: BufRead> Iterator for TraceReader<R> {
@@ -348,11 +456,33 @@ impl<R: BufRead> Iterator for TraceReader<R> {
         }
         match &mut self.inner {
             Inner::Csv { rdr, index, record } => loop {
-                match rdr.read_record(record) {
+                // Where `csv` would report a row that is not UTF-8: the reader's position before it.
+                let before = rdr.position().line();
+                let read = rdr.read_byte_record(record);
+                // Validated as `csv::StringRecord` does it: the whole row if ASCII, else each field.
+                let utf8 = record.as_slice().is_ascii() || record.iter().all(|f| std::str::from_utf8(f).is_ok());
+                match read {
                     Ok(false) => return None,
+                    Ok(true) if !utf8 => {
+                        return Some(Err(RowError {
+                            line: before,
+                            column: None,
+                            message: "not valid UTF-8".into(),
+                        }));
+                    }
                     Ok(true) => {
                         let line = record.position().map_or(0, csv::Position::line);
-                        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
+                        // Every field is UTF-8, so the whole row is, and each field's bounds are
+                        // character boundaries in it.
+                        let all = std::str::from_utf8(record.as_slice()).unwrap_or_default();
+                        let mut bounds = [(0usize, 0usize); 10];
+                        let mut end = 0;
+                        for (b, f) in bounds.iter_mut().zip(record.iter()) {
+                            *b = (end, end + f.len());
+                            end += f.len();
+                        }
+                        let text = |i: usize| bounds.get(i).and_then(|(a, b)| all.get(*a..*b));
+                        if record.len() == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
                             continue; // a blank line
                         }
                         if record.len() != COLUMNS.len() {
@@ -362,16 +492,11 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                                 message: format!("{} fields, expected {}", record.len(), COLUMNS.len()),
                             }));
                         }
-                        let idx = *index;
-                        let rec = &*record;
-                        let get = |name: &str| {
-                            COLUMNS
-                                .iter()
-                                .position(|c| *c == name)
-                                .and_then(|p| rec.get(idx[p]))
-                                .map(String::from)
-                        };
-                        return Some(record_from_fields(line, &get, None, None));
+                        let mut fields: Fields<'_> = [""; 10];
+                        for (f, i) in fields.iter_mut().zip(index.iter()) {
+                            *f = text(*i).unwrap_or_default();
+                        }
+                        return Some(record_from_fields(line, &fields, None, None));
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, csv::Position::line);
@@ -625,6 +750,37 @@ mod tests {
     }
 
     #[test]
+    fn fast_time_parse_agrees_with_chrono() {
+        for text in [
+            "2026-03-02T09:00:00+11:00",
+            " 2026-03-02T09:00:00.123+11:00 ",
+            "2026-03-02T09:00:00.5-03:30",
+            "2026-03-02T09:00:00.123456789+00:00",
+            "2026-03-02T09:00:00.1234567891+00:00",
+            "2026-03-02T09:00:00-00:00",
+            "2026-03-02T09:00:00Z",
+            "2026-03-02t09:00:00+11:00",
+            "2026-02-29T09:00:00+11:00",
+            "2024-02-29T23:59:59+14:00",
+            "2026-13-02T09:00:00+11:00",
+            "2026-04-31T09:00:00+11:00",
+            "2026-03-02T24:00:00+11:00",
+            "2026-03-02T09:00:60+11:00",
+            "2026-03-02T09:00:00+24:00",
+            "2026-03-02T09:00:00.+11:00",
+            "0999-03-02T09:00:00+11:00",
+            "1900-02-29T09:00:00+11:00",
+            "2000-02-29T09:00:00+11:00",
+            "2026-03-02T09:00:00+11:00x",
+            "2026-03-02T09:00:00+1100",
+            "2026-03-02 09:00",
+            "",
+        ] {
+            assert_eq!(parse_time(text).ok(), Timestamp::parse_rfc3339(text).ok(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn header_problems_are_fatal() {
         assert!(matches!(
             TraceReader::new("seq,time\n".as_bytes(), TraceFormat::Csv),
@@ -727,6 +883,17 @@ mod tests {
                 prop_assert!(bad.is_empty(), "{:?}", bad);
                 prop_assert_eq!(&back, &records);
             }
+        }
+
+        #[test]
+        fn fast_time_parse_agrees(ms in -5_000_000_000_000i64..9_000_000_000_000, off in -(23 * 60)..(23 * 60 + 1i32), frac in 0u32..4) {
+            let t = Timestamp::from_millis(ms);
+            let mut text = String::new();
+            t.write_rfc3339_with_offset(off * 60, &mut text);
+            if frac == 0 && text.contains('.') {
+                text = text.replacen('.', ".0", 1);
+            }
+            prop_assert_eq!(parse_time(&text).ok(), Timestamp::parse_rfc3339(&text).ok(), "{}", text);
         }
 
         #[test]
