@@ -11,6 +11,7 @@ use lnp_model::{
     RuleId, Rulebook, Span, TelephoneNumber, Timestamp,
 };
 
+mod agenda;
 mod complex;
 
 use crate::config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortRequest, Service, ServiceKind};
@@ -271,8 +272,7 @@ pub struct Carrier {
     /// that filled it.
     cap_used: BTreeMap<chrono::NaiveDate, (u32, Timestamp)>,
     /// Boxed for the same reason: a task can hold a whole message.
-    agenda: BTreeMap<(Timestamp, u64), Box<(Task, bool)>>,
-    agenda_seq: u64,
+    agenda: agenda::Agenda,
     faults: Vec<Fault>,
     /// The donor's PLNR file sequence and the Sydney date of its current file.
     plnr_file: Option<(chrono::NaiveDate, u32)>,
@@ -303,8 +303,7 @@ impl Carrier {
             pending: BTreeSet::new(),
             donor: BTreeMap::new(),
             cap_used: BTreeMap::new(),
-            agenda: BTreeMap::new(),
-            agenda_seq: 0,
+            agenda: agenda::Agenda::default(),
             plnr_file: None,
             no_shift: false,
             finished: BTreeMap::new(),
@@ -323,7 +322,7 @@ impl Carrier {
 
     /// The earliest instant at which something is due.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.agenda.keys().next().map(|(t, _)| *t)
+        self.agenda.next_time()
     }
 
     /// The gaining side's state of a port this carrier started.
@@ -372,14 +371,16 @@ impl Carrier {
 
     /// The service this carrier holds for `n`: an explicit one, or a plain simple service for a
     /// number of its own ranges that is not ported away.
-    fn service_of(&self, n: TelephoneNumber) -> Option<Service> {
+    fn service_of(&self, n: TelephoneNumber) -> Option<std::borrow::Cow<'_, Service>> {
         if let Some(s) = self.services.get(&n) {
-            return Some(s.clone());
+            return Some(std::borrow::Cow::Borrowed(s));
         }
-        (self.owns_range(n) && !self.ported_out.contains_key(&n)).then(|| Service {
-            customer: String::new(),
-            account: String::new(),
-            kind: ServiceKind::Simple,
+        (self.owns_range(n) && !self.ported_out.contains_key(&n)).then(|| {
+            std::borrow::Cow::Owned(Service {
+                customer: String::new(),
+                account: String::new(),
+                kind: ServiceKind::Simple,
+            })
         })
     }
 
@@ -410,8 +411,7 @@ impl Carrier {
     }
 
     fn push_task(&mut self, at: Timestamp, task: Task, shifted: bool) {
-        self.agenda_seq += 1;
-        self.agenda.insert((at, self.agenda_seq), Box::new((task, shifted)));
+        self.agenda.push(at, task, shifted);
     }
 
     /// Puts an output on the agenda at `at`, applying this carrier's `shift` faults.
@@ -479,12 +479,7 @@ impl Carrier {
 
     fn drain(&mut self, now: Timestamp) -> Vec<Output> {
         let mut out = Vec::new();
-        while let Some(entry) = self.agenda.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let ((at, _), boxed) = entry.remove_entry();
-            let (task, shifted) = *boxed;
+        while let Some((at, task, shifted)) = self.agenda.pop_due(now) {
             match task {
                 Task::Emit(o) => {
                     if matches!(self.take_skip(o.kind()), Some(FaultAction::Skip)) {
@@ -737,10 +732,9 @@ impl Carrier {
         let code = self.code;
         let dtr_running = self
             .agenda
-            .values()
-            .any(|b| matches!(&b.0, Task::Job(Job::DtrStop { number: n, .. }) if *n == number));
-        self.agenda.retain(|_, b| {
-            !matches!(&b.0, Task::Job(Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n }) if *n == number)
+            .any(|t| matches!(t, Task::Job(Job::DtrStop { number: n, .. }) if *n == number));
+        self.agenda.retain(|t| {
+            !matches!(t, Task::Job(Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n }) if *n == number)
         });
         self.ported_out.remove(&number);
         self.services.remove(&number);
@@ -1216,9 +1210,9 @@ impl Carrier {
         stop.numbers = vec![n];
         stop.detail.current = Some(now_with);
         self.act(at, stop);
-        self.agenda.retain(|_, b| {
-            !matches!(&b.0, Task::Job(Job::DtrStop { number, .. } | Job::PlnrPublish { number }) if *number == n)
-        });
+        self.agenda.retain(
+            |t| !matches!(t, Task::Job(Job::DtrStop { number, .. } | Job::PlnrPublish { number }) if *number == n),
+        );
         let code = self.code;
         let published = self
             .donor
@@ -1272,7 +1266,7 @@ impl Carrier {
                     p.cap_retries += 1;
                     let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
                     let next_day = self.calendar.next_business_day(now.sydney_date());
-                    let local_time = p.req.cutover.sydney().time();
+                    let local_time = p.req.cutover.sydney_naive().time();
                     let retry = Timestamp::from_sydney_local(next_day.and_time(local_time));
                     let eca_at = eca_time(&self.calendar, &self.rulebook, retry, after_hours);
                     p.state = GainingState::AwaitEcaTime {
@@ -1646,7 +1640,7 @@ pub fn eca_time(
     let margin_ms = rulebook.eca_response.fixed_millis().unwrap_or(15 * 60_000) + 60_000;
     let mut t = calendar.next_standard_hours(preferred);
     for _ in 0..400 {
-        let local = t.sydney().naive_local();
+        let local = t.sydney_naive();
         let end = Timestamp::from_sydney_local(local.date().and_time(rulebook.standard_hours_end));
         if t.plus_millis(margin_ms) <= end {
             return t;

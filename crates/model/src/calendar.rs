@@ -283,7 +283,7 @@ impl BusinessCalendar {
 
     /// Whether `t` is inside Standard Hours: a business day, 08:00 to 17:00 inclusive (local).
     pub fn in_standard_hours(&self, t: Timestamp) -> bool {
-        let local = t.sydney().naive_local();
+        let local = t.sydney_naive();
         self.is_business_day(local.date()) && local.time() >= self.hours_start && local.time() <= self.hours_end
     }
 
@@ -292,7 +292,7 @@ impl BusinessCalendar {
         if self.in_standard_hours(t) {
             return t;
         }
-        let local = t.sydney().naive_local();
+        let local = t.sydney_naive();
         let date = if self.is_business_day(local.date()) && local.time() < self.hours_start {
             local.date()
         } else {
@@ -306,7 +306,7 @@ impl BusinessCalendar {
     /// for negative N), keeping the local time of day. A wall time that does not exist (DST gap)
     /// gives the first instant after the gap.
     pub fn add_business_days(&self, t: Timestamp, n: i64) -> Timestamp {
-        let local = t.sydney().naive_local();
+        let local = t.sydney_naive();
         let (mut date, time) = if self.is_business_day(local.date()) {
             (local.date(), local.time())
         } else {
@@ -331,7 +331,7 @@ impl BusinessCalendar {
         if let Some(ms) = span.fixed_millis() {
             return t.plus_millis(ms);
         }
-        let local = t.sydney().naive_local();
+        let local = t.sydney_naive();
         let shifted = match span {
             Span::Days(n) => {
                 if n >= 0 {
@@ -533,9 +533,9 @@ mod tests {
         fn add_business_days_laws(t0 in any_instant(), n in 0i64..30) {
             let cal = BusinessCalendar::new();
             let r = cal.add_business_days(t0, n);
-            let local = r.sydney().naive_local();
+            let local = r.sydney_naive();
             prop_assert!(cal.is_business_day(local.date()), "{} is not a business day", r);
-            let start = t0.sydney().naive_local();
+            let start = t0.sydney_naive();
             if cal.is_business_day(start.date()) {
                 prop_assert_eq!(local.time(), start.time());
             } else {

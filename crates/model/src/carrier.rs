@@ -53,15 +53,33 @@ impl FromStr for CarrierCode {
     }
 }
 
+impl CarrierCode {
+    /// Four digits, zero-padded (`{:04}`), without the formatting machinery: every trace row
+    /// prints one or more codes.
+    fn write_code(self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = u32::from(self.0);
+        if v > 9999 {
+            return write!(f, "{v:04}");
+        }
+        let digits = [
+            b'0' + (v / 1000) as u8,
+            b'0' + (v / 100 % 10) as u8,
+            b'0' + (v / 10 % 10) as u8,
+            b'0' + (v % 10) as u8,
+        ];
+        f.write_str(std::str::from_utf8(&digits).unwrap_or("0000"))
+    }
+}
+
 impl fmt::Display for CarrierCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.0)
+        self.write_code(f)
     }
 }
 
 impl fmt::Debug for CarrierCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.0)
+        self.write_code(f)
     }
 }
 
@@ -190,6 +208,41 @@ impl PortRef {
     }
 }
 
+impl PortRef {
+    /// `prefix` followed by `n` in decimal, zero-padded to at least `width` digits: what
+    /// `format!("{prefix}{n:0width$}").parse()` gives, without the formatting (a generated
+    /// market names millions of ports). `None` when `prefix` is not a valid character or the
+    /// reference would be too long.
+    pub fn numbered(prefix: u8, n: u64, width: usize) -> Option<Self> {
+        if !prefix.is_ascii_graphic() || matches!(prefix, b',' | b';' | b':' | b'=' | b'"') {
+            return None;
+        }
+        let mut digits = [0u8; 20];
+        let mut count = 0;
+        let mut rest = n;
+        loop {
+            digits[count] = b'0' + (rest % 10) as u8;
+            count += 1;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let shown = count.max(width);
+        let len = 1 + shown;
+        if len > Self::MAX_LEN {
+            return None;
+        }
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[0] = prefix;
+        for (i, b) in bytes[1..len].iter_mut().enumerate() {
+            let from_right = shown - 1 - i;
+            *b = if from_right < count { digits[from_right] } else { b'0' };
+        }
+        Some(Self { len: len as u8, bytes })
+    }
+}
+
 impl FromStr for PortRef {
     type Err = PortRefError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -244,6 +297,15 @@ impl<'de> Deserialize<'de> for PortRef {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbered_port_refs_match_formatting() {
+        for n in [0u64, 7, 42, 999_999_999, 1_000_000_000, 123_456_789_012, u64::MAX] {
+            let want: Option<PortRef> = format!("L{n:09}").parse().ok();
+            assert_eq!(PortRef::numbered(b'L', n, 9), want, "{n}");
+        }
+        assert_eq!(PortRef::numbered(b' ', 1, 9), None);
+    }
+
     use super::*;
 
     #[test]

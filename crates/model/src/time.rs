@@ -71,13 +71,33 @@ impl Timestamp {
 
     /// The Sydney local date.
     pub fn sydney_date(self) -> NaiveDate {
-        self.sydney().date_naive()
+        self.sydney_naive().date()
+    }
+
+    /// The Sydney wall-clock time at this instant (what `sydney().naive_local()` gives, without
+    /// a time-zone lookup in the years of the current daylight-saving rule).
+    pub fn sydney_naive(self) -> NaiveDateTime {
+        let local = self.0.saturating_add(i64::from(self.sydney_offset_secs()) * 1000);
+        DateTime::from_timestamp_millis(local).map_or_else(|| self.sydney().naive_local(), |d| d.naive_utc())
     }
 
     /// The first instant at or after the given Sydney wall-clock time. A wall-clock time in the
     /// spring-forward gap gives the first instant after the gap; an ambiguous one (autumn) gives
     /// the earlier of the two.
     pub fn from_sydney_local(local: NaiveDateTime) -> Self {
+        let wall = local.and_utc().timestamp_millis();
+        if fast_rule_applies(wall) {
+            // Either daylight time (+11) or standard time (+10) explains the wall time; both
+            // do in the autumn overlap (the earlier instant wins), neither in the spring gap.
+            let daylight = Self(wall - i64::from(DAYLIGHT_SECS) * 1000);
+            if daylight.sydney_offset_secs() == DAYLIGHT_SECS {
+                return daylight;
+            }
+            let standard = Self(wall - i64::from(STANDARD_SECS) * 1000);
+            if standard.sydney_offset_secs() == STANDARD_SECS {
+                return standard;
+            }
+        }
         match Sydney.from_local_datetime(&local) {
             LocalResult::Single(dt) => Self::from_datetime(&dt),
             LocalResult::Ambiguous(a, b) => Self::from_datetime(&a.min(b)),
@@ -133,10 +153,74 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Sydney's standard (AEST) and daylight (AEDT) offsets.
+const STANDARD_SECS: i32 = 10 * 3600;
+const DAYLIGHT_SECS: i32 = 11 * 3600;
+const DAY_MS: i64 = 86_400_000;
+/// 2009-01-01T00:00:00Z and 2099-01-01T00:00:00Z: well inside the years of New South Wales's
+/// current rule (since 2008: daylight time from 02:00 standard time on the first Sunday of
+/// October to 03:00 daylight time on the first Sunday of April), which the time-zone database
+/// gives to the end of its table. Outside them the time-zone database is asked.
+const FAST_FROM_MS: i64 = 1_230_768_000_000;
+const FAST_UNTIL_MS: i64 = 4_070_908_800_000;
+
+fn fast_rule_applies(ms: i64) -> bool {
+    (FAST_FROM_MS..FAST_UNTIL_MS).contains(&ms)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC instant (ms) of 02:00 Sydney standard time on the first Sunday of `month`: the
+/// Saturday before, 16:00 UTC.
+const fn first_sunday_change_ms(year: i64, month: i64) -> i64 {
+    let first = days_from_civil(year, month, 1);
+    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
+    let sunday = first + (7 - (first + 4).rem_euclid(7)) % 7;
+    sunday * DAY_MS - STANDARD_SECS as i64 * 1000 + 2 * 3_600_000
+}
+
+const FAST_FIRST_YEAR: i64 = 2009;
+const FAST_YEARS: usize = 90;
+
+/// The changes of the fast range in order: the end of daylight time (April), then its start
+/// (October), of each year.
+const CHANGES: [i64; 2 * FAST_YEARS] = {
+    let mut t = [0i64; 2 * FAST_YEARS];
+    let mut i = 0;
+    while i < FAST_YEARS {
+        let year = FAST_FIRST_YEAR + i as i64;
+        t[2 * i] = first_sunday_change_ms(year, 4);
+        t[2 * i + 1] = first_sunday_change_ms(year, 10);
+        i += 1;
+    }
+    t
+};
+
+/// Sydney's offset by the current rule, for an instant where [`fast_rule_applies`]: the range
+/// starts in daylight time (January), and each change flips it.
+fn fast_sydney_offset_secs(ms: i64) -> i32 {
+    if CHANGES.partition_point(|c| *c <= ms) % 2 == 0 {
+        DAYLIGHT_SECS
+    } else {
+        STANDARD_SECS
+    }
+}
+
 impl Timestamp {
     /// Sydney's UTC offset in seconds at this instant.
     pub fn sydney_offset_secs(self) -> i32 {
         use chrono::Offset;
+        if fast_rule_applies(self.0) {
+            return fast_sydney_offset_secs(self.0);
+        }
         Sydney
             .offset_from_utc_datetime(&self.utc().naive_utc())
             .fix()
@@ -153,13 +237,45 @@ impl Timestamp {
         let secs = ms_of_day / 1000;
         let (h, mi, se) = (secs / 3600, (secs / 60) % 60, secs % 60);
         let ms = ms_of_day % 1000;
-        let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}");
-        if ms != 0 {
-            let _ = write!(out, ".{ms:03}");
-        }
         let sign = if offset_secs < 0 { '-' } else { '+' };
         let off = offset_secs.unsigned_abs() / 60;
-        let _ = write!(out, "{sign}{:02}:{:02}", off / 60, off % 60);
+        if !(0..=9999).contains(&y) || off / 60 > 99 {
+            let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{se:02}");
+            if ms != 0 {
+                let _ = write!(out, ".{ms:03}");
+            }
+            let _ = write!(out, "{sign}{:02}:{:02}", off / 60, off % 60);
+            return;
+        }
+        // The common case without the formatting machinery (every trace row writes one or two).
+        // Every value below is in range of its digits: y < 10000, the rest < 1000.
+        let digit = |v: i64| char::from(b'0' + (v % 10) as u8);
+        let two = |out: &mut String, v: i64| {
+            out.push(digit(v / 10));
+            out.push(digit(v));
+        };
+        out.reserve(29);
+        two(out, y / 100);
+        two(out, y % 100);
+        out.push('-');
+        two(out, i64::from(mo));
+        out.push('-');
+        two(out, i64::from(d));
+        out.push('T');
+        two(out, h);
+        out.push(':');
+        two(out, mi);
+        out.push(':');
+        two(out, se);
+        if ms != 0 {
+            out.push('.');
+            out.push(digit(ms / 100));
+            two(out, ms % 100);
+        }
+        out.push(sign);
+        two(out, i64::from(off / 60));
+        out.push(':');
+        two(out, i64::from(off % 60));
     }
 }
 
@@ -330,6 +446,62 @@ impl<'de> Deserialize<'de> for Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
+
+    fn slow_offset(ms: i64) -> i32 {
+        use chrono::Offset;
+        Sydney
+            .offset_from_utc_datetime(&Timestamp(ms).utc().naive_utc())
+            .fix()
+            .local_minus_utc()
+    }
+
+    #[test]
+    fn fast_sydney_offset_matches_the_time_zone_database() {
+        // Every hour of the fast range, and a second either side of each change.
+        let mut ms = FAST_FROM_MS - DAY_MS;
+        while ms < FAST_UNTIL_MS + DAY_MS {
+            assert_eq!(Timestamp(ms).sydney_offset_secs(), slow_offset(ms), "at {ms}");
+            ms += 3_600_000;
+        }
+        for year in 2009..2099 {
+            for month in [4, 10] {
+                let change = first_sunday_change_ms(year, month);
+                for d in [-1000, -1, 0, 1, 1000] {
+                    let t = change + d;
+                    assert_eq!(Timestamp(t).sydney_offset_secs(), slow_offset(t), "at {t}");
+                    assert_eq!(Timestamp(t).sydney_naive(), Timestamp(t).sydney().naive_local());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_from_sydney_local_matches_the_time_zone_database() {
+        let slow = |local: NaiveDateTime| match Sydney.from_local_datetime(&local) {
+            LocalResult::Single(dt) => Some(Timestamp::from_datetime(&dt)),
+            LocalResult::Ambiguous(a, b) => Some(Timestamp::from_datetime(&a.min(b))),
+            LocalResult::None => None,
+        };
+        // Every quarter hour of wall time around each change, and every day at noon.
+        for year in 2009..2099 {
+            for month in [4, 10] {
+                let change = Timestamp(first_sunday_change_ms(year, month)).sydney_naive();
+                for q in -12..12 {
+                    let local = change + chrono::Duration::minutes(15 * q) + chrono::Duration::seconds(q);
+                    if let Some(want) = slow(local) {
+                        assert_eq!(Timestamp::from_sydney_local(local), want, "{local}");
+                    }
+                }
+            }
+        }
+        let mut day = NaiveDate::from_ymd_opt(2009, 1, 1).unwrap();
+        while day.year() < 2099 {
+            let local = day.and_hms_opt(12, 0, 0).unwrap();
+            assert_eq!(Some(Timestamp::from_sydney_local(local)), slow(local));
+            day = day.succ_opt().unwrap();
+        }
+    }
 
     #[test]
     fn rfc3339_round_trip_in_sydney() {

@@ -7,7 +7,7 @@
 //! `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) it keeps the market's routing history and the donors' registers.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service};
 use lnp_model::{
@@ -154,7 +154,15 @@ pub struct Sim {
     carriers: BTreeMap<CarrierCode, Carrier>,
     reads_plnr: BTreeMap<CarrierCode, ReadsPlnr>,
     calendar: BusinessCalendar,
-    queue: BinaryHeap<Reverse<Event>>,
+    /// Future events as small keys (time, insertion order, slot); the events themselves sit
+    /// in `slots` and never move while the heap reorders.
+    queue: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
+    slots: Vec<Option<EventKind>>,
+    free_slots: Vec<usize>,
+    /// Events due at the current instant, in insertion order. Most events (every delivery) are
+    /// due the instant they are scheduled; they skip the heap. Merged with `queue` by
+    /// (time, insertion order), so the order of events is exactly that of one queue.
+    due_now: VecDeque<Event>,
     event_seq: u64,
     wake_at: BTreeMap<CarrierCode, Timestamp>,
     rng: ChaCha8Rng,
@@ -307,6 +315,9 @@ impl Sim {
             reads_plnr: scenario.carriers.iter().map(|c| (c.code, c.reads_plnr)).collect(),
             calendar: calendar.clone(),
             queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            due_now: VecDeque::new(),
             event_seq: 0,
             wake_at: BTreeMap::new(),
             rng,
@@ -453,11 +464,47 @@ impl Sim {
 
     fn push(&mut self, at: Timestamp, kind: EventKind) {
         self.event_seq += 1;
-        self.queue.push(Reverse(Event {
+        let ev = Event {
             at,
             seq: self.event_seq,
             kind,
-        }));
+        };
+        // `due_now` stays sorted: its events share one instant (the clock never goes back, and
+        // it only moves on once `due_now` is empty) and have increasing sequence numbers.
+        if at == self.now && self.due_now.back().is_none_or(|b| b.at == at) {
+            self.due_now.push_back(ev);
+        } else {
+            let slot = if let Some(i) = self.free_slots.pop() {
+                if let Some(s) = self.slots.get_mut(i) {
+                    *s = Some(ev.kind);
+                }
+                i
+            } else {
+                self.slots.push(Some(ev.kind));
+                self.slots.len() - 1
+            };
+            self.queue.push(Reverse((ev.at, ev.seq, slot)));
+        }
+    }
+
+    /// The next event by (time, insertion order) from the heap and `due_now`.
+    fn pop_event(&mut self) -> Option<Event> {
+        loop {
+            let take_heap = match (self.queue.peek(), self.due_now.front()) {
+                (Some(Reverse((at, seq, _))), Some(d)) => (*at, *seq) < (d.at, d.seq),
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !take_heap {
+                return self.due_now.pop_front();
+            }
+            let Reverse((at, seq, slot)) = self.queue.pop()?;
+            let kind = self.slots.get_mut(slot).and_then(Option::take);
+            self.free_slots.push(slot);
+            if let Some(kind) = kind {
+                return Some(Event { at, seq, kind });
+            }
+        }
     }
 
     fn tracks(&self, n: TelephoneNumber) -> bool {
@@ -467,7 +514,7 @@ impl Sim {
     /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
     /// to `sink` as it happens.
     pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
-        while let Some(Reverse(ev)) = self.queue.pop() {
+        while let Some(ev) = self.pop_event() {
             if self.until.is_some_and(|u| ev.at > u) {
                 self.now = self.until.unwrap_or(ev.at);
                 break;
@@ -525,7 +572,7 @@ impl Sim {
             }
         }
         if let Some(u) = self.until {
-            if self.queue.is_empty() && self.now < u {
+            if self.queue.is_empty() && self.due_now.is_empty() && self.now < u {
                 self.now = u;
             }
         }
@@ -586,9 +633,10 @@ impl Sim {
     fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
         self.trace_seq += 1;
         let now = self.now;
-        let (to, message) = match &o {
-            Output::Send(e) => (Some(e.to), e.message.clone()),
-            Output::Action(m) => (None, m.clone()),
+        // The message moves into the record and back out of it: no copy per record.
+        let (to, sender, message) = match o {
+            Output::Send(e) => (Some(e.to), e.from, e.message),
+            Output::Action(m) => (None, from, m),
         };
         let record = TraceRecord {
             seq: self.trace_seq,
@@ -600,8 +648,13 @@ impl Sim {
         self.stats.records += 1;
         self.observe(&record);
         sink.record(&record);
-        match o {
-            Output::Send(envelope) => {
+        match record.to {
+            Some(to) => {
+                let envelope = Envelope {
+                    from: sender,
+                    to,
+                    message: record.message,
+                };
                 let within = self.answers_within_ms.get(&envelope.to).copied().unwrap_or(300_000);
                 // Whole seconds between a fifth of the carrier's answer time and all of it.
                 let low = within / 5;
@@ -615,7 +668,7 @@ impl Sim {
                     },
                 );
             }
-            Output::Action(m) => self.action(from, &m),
+            None => self.action(from, &record.message),
         }
     }
 

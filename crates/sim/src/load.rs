@@ -192,7 +192,7 @@ impl LoadGenerator {
             let minute = (self.rng.next_u64() % 420) as u32;
             let local = day.and_hms_opt(9 + minute / 60, minute % 60, 0).unwrap_or_default();
             let cutover = Timestamp::from_sydney_local(local);
-            let port_ref: PortRef = format!("L{i:09}").parse().ok()?;
+            let port_ref = PortRef::numbered(b'L', i, 9)?;
             let req = PortRequest {
                 port_ref,
                 category,

@@ -374,7 +374,7 @@ impl Carrier {
                     // DAILY-CAP: agree the next business day, same time, and send a new CCA.
                     p.cap_retries += 1;
                     let next_day = self.calendar.next_business_day(agreed.sydney_date());
-                    let retry = Timestamp::from_sydney_local(next_day.and_time(agreed.sydney().time()));
+                    let retry = Timestamp::from_sydney_local(next_day.and_time(agreed.sydney_naive().time()));
                     let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
                     let new_at = eca_time(&self.calendar, &self.rulebook, retry, after_hours);
                     p.state = GainingState::AwaitEcaTime {
