@@ -111,3 +111,27 @@ fn version_and_help() {
     assert_eq!(code, Some(0));
     assert!(out.contains("Examples:"));
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Like `lnpsim plnr gen ... | head -c 100`: the reader goes away after a few bytes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(["plnr", "gen", "--records", "200000", "--donor", "9001", "--seed", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn lnpsim");
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("read");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

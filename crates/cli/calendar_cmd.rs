@@ -67,19 +67,19 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
             let t = Timestamp::parse_rfc3339(instant).map_err(|e| anyhow!("INSTANT: {e}"))?;
             let span: Span = duration.parse().map_err(|e| anyhow!("DURATION: {e}"))?;
-            println!("{}", cal.add(t, span));
+            outln!("{}", cal.add(t, span));
         }
         CalendarCmd::BusinessDay { date, opts } => {
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
             let d = parse_date(date).map_err(|e| anyhow!("DATE: {e}"))?;
             if cal.is_business_day(d) {
-                println!("yes");
+                outln!("yes");
             } else {
                 let names = cal.holiday_names(d);
                 if names.is_empty() {
-                    println!("no ({})", d.format("%A"));
+                    outln!("no ({})", d.format("%A"));
                 } else {
-                    println!("no ({})", names.join(" and "));
+                    outln!("no ({})", names.join(" and "));
                 }
             }
         }
@@ -89,7 +89,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             }
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
             for h in cal.holidays(*year) {
-                println!("{}  {}  {}", h.date, h.date.format("%a"), h.name);
+                outln!("{}  {}  {}", h.date, h.date.format("%a"), h.name);
             }
         }
     }

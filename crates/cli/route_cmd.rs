@@ -120,14 +120,14 @@ pub fn run(args: &RouteArgs) -> Result<ExitCode> {
     let table = load(&args.source, at, Some(number))?;
     let path = table.path(from, number);
     let when = at.map_or_else(String::new, |t| format!(" at {t}"));
-    println!("{number} from {from}{when}: {path}");
+    outln!("{number} from {from}{when}: {path}");
     for (hop, why) in path.hops.iter().zip(&path.reasons) {
-        println!("  {hop}: {why}");
+        outln!("  {hop}: {why}");
     }
     if table.explain().len() > 1 {
-        println!("  records for {number}, in the order loaded:");
+        outln!("  records for {number}, in the order loaded:");
         for note in table.explain() {
-            println!("    {note}");
+            outln!("    {note}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -303,17 +303,17 @@ fn run_scenario_route(path: &Path, from: CarrierCode, at: Option<Timestamp>, arg
     let mut bad = false;
     for text in numbers.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
         let Ok(number) = text.parse::<TelephoneNumber>() else {
-            println!("{text} error: not a telephone number");
+            outln!("{text} error: not a telephone number");
             bad = true;
             continue;
         };
         let path = report.sim.routing().path(from, number, at);
         if args.batch {
-            println!("{number} {path}");
+            outln!("{number} {path}");
         } else {
-            println!("{number} from {from} at {at}: {path}");
+            outln!("{number} from {from} at {at}: {path}");
             for (hop, why) in path.hops.iter().zip(&path.reasons) {
-                println!("  {hop}: {why}");
+                outln!("  {hop}: {why}");
             }
         }
     }

@@ -30,8 +30,8 @@ pub struct RulesArgs {
 pub fn run(args: &RulesArgs) -> Result<ExitCode> {
     let book = load_rulebook(args.rulebook.as_deref())?;
     match args.format {
-        RulesFormat::Text => print!("{}", text(&book)),
-        RulesFormat::Json => println!("{}", serde_json::to_string_pretty(&json(&book))?),
+        RulesFormat::Text => out!("{}", text(&book)),
+        RulesFormat::Json => outln!("{}", serde_json::to_string_pretty(&json(&book))?),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use lnp_model::{TraceFormat, TraceRecord, TraceWriter};
 use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario, TraceSink};
@@ -157,13 +157,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         w.into_inner()?.flush()?;
     }
     if let Some(e) = sink.error {
-        bail!("writing output: {e}");
+        return Err(anyhow::Error::new(e).context("writing output"));
     }
     if let Some(dir) = &args.plnr_dir {
         write_plnr(dir, &report)?;
     }
     let summary = summary(&scenario, &report, elapsed);
-    print!("{summary}");
+    out!("{summary}");
     if let Some(p) = &args.junit {
         fs::write(p, junit(&scenario, &report)).with_context(|| format!("{}: cannot write", p.display()))?;
     }
@@ -337,7 +337,7 @@ fn list(dir: &Path) -> Result<ExitCode> {
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{file}\n    {}\n    {}\n",
                     s.name,
                     s.description.trim().replace('\n', "\n    ")
@@ -345,7 +345,7 @@ fn list(dir: &Path) -> Result<ExitCode> {
             }
             Err(errs) => {
                 bad += 1;
-                println!(
+                outln!(
                     "{}: invalid ({})\n",
                     p.display(),
                     errs.first().map(ToString::to_string).unwrap_or_default()
