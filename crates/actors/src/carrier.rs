@@ -855,21 +855,13 @@ impl Carrier {
             self.reply(at, from, MsgKind::SnaReject, m, Some(code));
             return;
         }
-        let services = m.numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
-        for n in &m.numbers {
-            self.pending.insert(*n);
-        }
-        self.losing.insert(
+        self.open_losing(
             port_ref,
-            LosingPort {
-                gaining: from,
-                category: m.category.unwrap_or(Category::A),
-                numbers: m.numbers.clone(),
-                state: LosingState::AwaitEca { confirmed_at: at },
-                retargets: 0,
-                services,
-                notified: false,
-            },
+            from,
+            m.category.unwrap_or(Category::A),
+            &m.numbers,
+            LosingState::AwaitEca { confirmed_at: at },
+            true,
         );
         self.reply(at, from, MsgKind::SnaConfirm, m, None);
         self.notify_pending(at, port_ref, m.category.unwrap_or(Category::A), &m.numbers, from);
@@ -904,6 +896,34 @@ impl Carrier {
             let code = self.code;
             self.notify_donors(at, port_ref, category, &numbers, PortStatus::N, code);
         }
+    }
+
+    /// Losing carrier: a port it has confirmed (SNA or CNA), remembering the services as they
+    /// are so that a reversal can restore them. `mark_pending` makes its numbers count for
+    /// `PORT-PENDING`.
+    fn open_losing(
+        &mut self,
+        port_ref: PortRef,
+        gaining: CarrierCode,
+        category: Category,
+        numbers: &[TelephoneNumber],
+        state: LosingState,
+        mark_pending: bool,
+    ) {
+        let services = numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
+        if mark_pending {
+            self.pending.extend(numbers.iter().copied());
+        }
+        let port = LosingPort {
+            gaining,
+            category,
+            numbers: numbers.to_vec(),
+            state,
+            services,
+            retargets: 0,
+            notified: false,
+        };
+        self.losing.insert(port_ref, port);
     }
 
     fn sna_problem(&self, at: Timestamp, m: &Message) -> Option<RejectCode> {

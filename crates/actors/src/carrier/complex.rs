@@ -5,7 +5,7 @@ use lnp_model::{
     Timestamp, WholeCode,
 };
 
-use super::{eca_time, sanitize, Carrier, GainingState, Job, LosingPort, LosingState, Output, Task};
+use super::{eca_time, sanitize, Carrier, GainingState, Job, LosingState, Output, Task};
 use crate::config::{PortRequest, ServiceKind};
 use lnp_model::CarrierCode;
 
@@ -183,22 +183,7 @@ impl Carrier {
             self.send(answer_at, from, rej);
             return;
         }
-        let services = m.numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
-        for n in &m.numbers {
-            self.pending.insert(*n);
-        }
-        self.losing.insert(
-            port_ref,
-            LosingPort {
-                gaining: from,
-                category: Category::C,
-                numbers: m.numbers.clone(),
-                state: LosingState::AwaitCca,
-                services,
-                retargets: 0,
-                notified: false,
-            },
-        );
+        self.open_losing(port_ref, from, Category::C, &m.numbers, LosingState::AwaitCca, true);
         let mut ok = Message::new(MsgKind::CnaConfirm, port_ref);
         ok.category = Some(Category::C);
         ok.numbers.clone_from(&m.numbers);
@@ -262,19 +247,7 @@ impl Carrier {
         self.send(at, from, reply);
         if !self.losing.contains_key(&port_ref) {
             // Accepted without a confirmed CNA (an `accept` fault): the port exists from here.
-            let services = m.numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
-            self.losing.insert(
-                port_ref,
-                LosingPort {
-                    gaining: from,
-                    category: Category::C,
-                    numbers: m.numbers.clone(),
-                    state: LosingState::AwaitCca,
-                    services,
-                    retargets: 0,
-                    notified: false,
-                },
-            );
+            self.open_losing(port_ref, from, Category::C, &m.numbers, LosingState::AwaitCca, false);
         }
         let numbers = self
             .losing
