@@ -710,6 +710,15 @@ fn gen_cat_a_not_rejectable(m: &mut Market, v: &Victim) {
     m.faults.push(Fault::new(VL, "SNA", "reject").code("005"));
 }
 
+/// `SNA-ONE-NUMBER`: a two-number port sent down the Cat A path (the gaining carrier's own check
+/// switched off by `accept` on SNA) and confirmed by a losing carrier whose checks are off too.
+fn gen_sna_one_number(m: &mut Market, v: &Victim) {
+    add_victims(m, true, false);
+    add_port(m, v, "V1", 'C', VG, VL, VL);
+    m.faults.push(Fault::new(VG, "SNA", "accept"));
+    m.faults.push(Fault::new(VL, "SNA", "accept"));
+}
+
 /// `NO-CONTRACT-REJECT`: an SNA rejected for an outstanding contract (009) or an account
 /// mismatch (010).
 fn gen_no_contract_reject(m: &mut Market, v: &Victim) {
@@ -932,8 +941,8 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::SnaOneNumber,
-        fault: "none: see KNOWN_GAPS",
-        generator: None,
+        fault: "a two-number port: gaining `accept` SNA (sends it as Cat A) + losing `accept` SNA",
+        generator: Some(gen_sna_one_number),
     },
     Breach {
         rule: RuleId::PortPending,
@@ -1068,19 +1077,12 @@ const TABLE: &[Breach] = &[
 ];
 
 /// Checked rules that have no generator, and why. Each is a gap to close, kept visible here.
-const KNOWN_GAPS: &[(RuleId, &str)] = &[
-    (
-        RuleId::SnaOneNumber,
-        "the scenario loader refuses a Cat A/D port with other than one number (ports[i].numbers), and no \
-         fault adds numbers to an SNA, so no scenario can make a losing carrier confirm a multi-number SNA",
-    ),
-    (
-        RuleId::CnaAllOrNothing,
-        "cutting over a rejected batch needs the gaining carrier to `accept` CNA_REJECT and the losing \
+const KNOWN_GAPS: &[(RuleId, &str)] = &[(
+    RuleId::CnaAllOrNothing,
+    "cutting over a rejected batch needs the gaining carrier to `accept` CNA_REJECT and the losing \
          carrier to `accept` the CCA that follows, which the audit also (rightly) charges as CCA-NEEDS-CNA; \
          no fault confirms only part of a batch or both confirms and rejects one",
-    ),
-];
+)];
 
 macro_rules! breach_tests {
     ($($name:ident => $rule:ident),* $(,)?) => {
@@ -1097,6 +1099,7 @@ macro_rules! breach_tests {
 
 breach_tests! {
     breach_ca_age => CaAge,
+    breach_sna_one_number => SnaOneNumber,
     breach_port_pending => PortPending,
     breach_sna_response => SnaResponse,
     breach_sna_validity => SnaValidity,
