@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Code, Detail, Envelope, Message, MsgKind, PortRef, PortStatus, RejectCode,
-    RuleId, Rulebook, Span, TelephoneNumber, Timestamp,
+    BusinessCalendar, CarrierCode, Category, Code, Detail, Envelope, Message, MsgKind, PnvReject, PnvResponse, PortRef,
+    PortStatus, RejectCode, RuleId, Rulebook, Span, TelephoneNumber, Timestamp,
 };
 
 mod agenda;
@@ -937,31 +937,14 @@ impl Carrier {
             return Some(RejectCode::INSUFFICIENT_INFO);
         }
         let n = m.numbers[0];
-        if self.quarantined(n, at) {
-            return Some(RejectCode::NOT_FOUND);
-        }
-        let Some(service) = self.service_of(n) else {
-            return Some(if self.owns_range(n) {
-                RejectCode::NOT_WITH_LOSING
-            } else {
-                RejectCode::NOT_FOUND
-            });
-        };
-        let customer = m
-            .detail
-            .extra
-            .iter()
-            .find(|(k, _)| k == "customer")
-            .map(|(_, v)| v.as_str());
-        if let Some(c) = customer {
-            if !service.customer.is_empty() && !service.customer.eq_ignore_ascii_case(c.trim()) {
-                return Some(RejectCode::DIFFERENT_CUSTOMER);
-            }
-        }
-        match service.kind {
-            ServiceKind::Cancelled | ServiceKind::PendingCancellation => return Some(RejectCode::CANCELLED),
-            ServiceKind::Complex => return Some(RejectCode::COMPLEX_SERVICE),
-            ServiceKind::Simple => {}
+        // The same validation as a PNV's (clause 4.3.8), answered with the SNA's reject codes.
+        match self.number_problem(at, n, Self::customer_of(m)) {
+            Ok(PnvResponse::Standalone) => {}
+            Ok(_) => return Some(RejectCode::COMPLEX_SERVICE),
+            Err(PnvReject::OTHER_PROVIDER) => return Some(RejectCode::NOT_WITH_LOSING),
+            Err(PnvReject::DIFFERENT_CUSTOMER) => return Some(RejectCode::DIFFERENT_CUSTOMER),
+            Err(PnvReject::CANCELLED) => return Some(RejectCode::CANCELLED),
+            Err(_) => return Some(RejectCode::NOT_FOUND),
         }
         if self.pending.contains(&n) {
             return Some(RejectCode::PORT_PENDING);

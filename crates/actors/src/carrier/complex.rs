@@ -53,7 +53,7 @@ impl Carrier {
     }
 
     /// The PNV reject code for one number, if it cannot be ported (clause 4.3.8).
-    fn number_problem(
+    pub(super) fn number_problem(
         &self,
         at: Timestamp,
         n: TelephoneNumber,
@@ -89,7 +89,7 @@ impl Carrier {
         }
     }
 
-    fn customer_of(m: &Message) -> Option<&str> {
+    pub(super) fn customer_of(m: &Message) -> Option<&str> {
         m.detail
             .extra
             .iter()
