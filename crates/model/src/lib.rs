@@ -9,6 +9,7 @@
 
 pub mod calendar;
 pub mod carrier;
+pub mod duty;
 pub mod message;
 pub mod number;
 pub mod rulebook;
@@ -17,6 +18,7 @@ pub mod trace;
 
 pub use calendar::{BusinessCalendar, Holiday};
 pub use carrier::{CarrierCode, Category, PortRef, ServiceKind};
+pub use duty::{Duties, Reckoner};
 pub use message::{
     Code, Detail, Envelope, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortStatus, RejectCode, WholeCode,
 };

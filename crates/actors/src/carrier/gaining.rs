@@ -1,0 +1,317 @@
+//! The gaining carrier: it starts ports for its customers, sends their requests and follows the
+//! answers (clauses 4.2 and 4.4 from the gaining side).
+
+use lnp_model::{
+    CarrierCode, Category, Code, Detail, Message, MsgKind, PortRef, RejectCode, RuleId, TelephoneNumber, Timestamp,
+};
+
+use super::{eca_time, sanitize, Carrier, GainingPort, GainingState, Job};
+use crate::config::{FaultAction, PortRequest, Service, ServiceKind};
+
+impl Carrier {
+    /// A port that has ended and need not be kept is counted and forgotten.
+    pub(super) fn settle(&mut self, port_ref: PortRef) {
+        let Some(p) = self.gaining.get(&port_ref) else { return };
+        let outcome = p.state.outcome();
+        if !p.req.keep && outcome != "pending" {
+            *self.finished.entry(outcome).or_insert(0) += 1;
+            self.gaining.remove(&port_ref);
+        }
+    }
+
+    pub(super) fn submit(&mut self, now: Timestamp, req: PortRequest) {
+        let refuse = |rule: RuleId, reason: String| GainingState::Refused {
+            rule: Some(rule),
+            reason,
+        };
+        let mut parties = vec![req.losing];
+        parties.extend(
+            req.donors
+                .iter()
+                .map(|(_, d)| *d)
+                .filter(|d| *d != req.losing && *d != self.code),
+        );
+        // An `accept` fault on the request it sends: the gaining carrier starts a port its own
+        // checks should have refused (no agreement, a stale authority).
+        let first = if req.category.is_simple() {
+            MsgKind::Sna
+        } else if req.pnv {
+            MsgKind::Pnv
+        } else {
+            MsgKind::Cna
+        };
+        let unchecked = self.take_fault_exact(first, FaultAction::Accept).is_some();
+        // An `accept` fault on SNA with a Cat C port: the check that keeps a port of more than one
+        // number out of the Cat A flow is off, and the batch goes as one SNA (SNA-ONE-NUMBER).
+        let mut req = req;
+        let mut unchecked = unchecked;
+        if !req.category.is_simple() && self.take_fault_exact(MsgKind::Sna, FaultAction::Accept).is_some() {
+            req.category = Category::A;
+            req.pnv = false;
+            unchecked = true;
+        }
+        let state = if unchecked && req.category.is_simple() {
+            GainingState::AwaitSnaReply
+        } else if unchecked {
+            self.submit_complex(now, req);
+            return;
+        } else if let Some(missing) = parties.iter().find(|c| self.agreement(**c).is_none()) {
+            refuse(
+                RuleId::Bilateral,
+                format!("no bilateral agreement between {} and {missing}", self.code),
+            )
+        } else if !self.ca_date_ok(req.ca_date, now) {
+            refuse(
+                RuleId::CaAge,
+                format!(
+                    "Customer Authority dated {} is more than {} old or in the future",
+                    req.ca_date,
+                    self.rulebook.ca_age.describe()
+                ),
+            )
+        } else if req.category.is_simple() && req.numbers.len() != 1 {
+            refuse(
+                RuleId::SnaOneNumber,
+                format!("a Cat {} port carries exactly one number", req.category),
+            )
+        } else if !req.category.is_simple() {
+            self.submit_complex(now, req);
+            return;
+        } else {
+            GainingState::AwaitSnaReply
+        };
+        let port_ref = req.port_ref;
+        if state == GainingState::AwaitSnaReply {
+            let mut m = Message::new(MsgKind::Sna, port_ref);
+            m.category = Some(req.category);
+            m.numbers.clone_from(&req.numbers);
+            m.detail = Detail {
+                ca_date: Some(req.ca_date),
+                account: Some(req.account.clone()),
+                cutover: Some(req.cutover),
+                ..Detail::default()
+            };
+            if !req.customer.is_empty() {
+                m.detail.extra.push(("customer".into(), sanitize(&req.customer)));
+            }
+            self.send(now, req.losing, m);
+            // A minute's grace past SNA-RESPONSE, so that an answer on the deadline is in time.
+            let deadline = self.calendar.add(now, self.rulebook.sna_response).plus_millis(60_000);
+            self.schedule(
+                deadline,
+                Job::AnswerDeadline {
+                    port_ref,
+                    rule: RuleId::SnaResponse,
+                    awaiting: MsgKind::Sna,
+                },
+            );
+        } else if let GainingState::Refused { rule, reason } = &state {
+            if !req.keep {
+                *self.finished.entry("rejected").or_insert(0) += 1;
+                return;
+            }
+            tracing::info!(carrier = %self.code, port = %port_ref, ?rule, %reason, "port refused");
+        }
+        self.gaining.insert(
+            port_ref,
+            Box::new(GainingPort {
+                req,
+                state,
+                withdraw_wanted: false,
+                cap_retries: 0,
+                retargets_sent: 0,
+                gen: 0,
+            }),
+        );
+    }
+
+    pub(super) fn withdraw(&mut self, now: Timestamp, port_ref: PortRef) {
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        match p.state.clone() {
+            GainingState::AwaitEcaTime { confirmed_at, eca_at } => {
+                p.state = GainingState::AwaitWithdrawReply { confirmed_at, eca_at };
+                let losing = p.req.losing;
+                let mut m = Message::new(MsgKind::Withdraw, port_ref);
+                m.category = Some(p.req.category);
+                m.numbers.clone_from(&p.req.numbers);
+                self.send(now, losing, m);
+            }
+            GainingState::AwaitSnaReply | GainingState::AwaitRetargetReply { .. } => p.withdraw_wanted = true,
+            GainingState::AwaitEcaReply | GainingState::AwaitCompletion | GainingState::Completed { .. } => {
+                // After the ECA the customer's request still goes to the losing carrier, which
+                // must refuse it (107): the trace shows the Code at work.
+                let losing = p.req.losing;
+                let mut m = Message::new(MsgKind::Withdraw, port_ref);
+                m.category = Some(p.req.category);
+                m.numbers.clone_from(&p.req.numbers);
+                self.send(now, losing, m);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn ask_return(&mut self, now: Timestamp, port_ref: PortRef) {
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        if let GainingState::Completed { cutover_at } = p.state {
+            let kind = if p.req.category.is_simple() {
+                MsgKind::Reversal
+            } else {
+                MsgKind::EmergencyReturn
+            };
+            p.state = GainingState::AwaitReturnReply { cutover_at };
+            let losing = p.req.losing;
+            let mut m = Message::new(kind, port_ref);
+            m.category = Some(p.req.category);
+            m.numbers.clone_from(&p.req.numbers);
+            self.send(now, losing, m);
+        }
+    }
+
+    pub(super) fn give_back(&mut self, now: Timestamp, number: TelephoneNumber, donor: CarrierCode) {
+        if self.services.remove(&number).is_none() {
+            return;
+        }
+        let mut m = Message {
+            kind: MsgKind::GiveBack,
+            port_ref: None,
+            category: None,
+            numbers: vec![number],
+            code: Code::None,
+            detail: Detail::default(),
+        };
+        m.detail.current = Some(donor);
+        self.act(now, m);
+    }
+
+    /// Gaining carrier: answers to what it sent.
+    pub(super) fn on_answer(&mut self, now: Timestamp, port_ref: PortRef, m: &Message) {
+        // An `accept` fault on SNA_REJECT: the gaining carrier carries on as if confirmed.
+        let ignore_reject = m.kind == MsgKind::SnaReject
+            && self.gaining.contains_key(&port_ref)
+            && self.take_fault_exact(MsgKind::SnaReject, FaultAction::Accept).is_some();
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        let kind = if ignore_reject { MsgKind::SnaConfirm } else { m.kind };
+        match (kind, p.state.clone()) {
+            (MsgKind::SnaConfirm, GainingState::AwaitSnaReply) => {
+                let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+                let eca_at = eca_time(&self.calendar, &self.rulebook, p.req.cutover.max(now), after_hours);
+                p.state = GainingState::AwaitEcaTime {
+                    confirmed_at: now,
+                    eca_at,
+                };
+                if p.withdraw_wanted {
+                    self.withdraw(now, port_ref);
+                } else {
+                    self.next_retarget_or_eca(now, port_ref);
+                }
+            }
+            (MsgKind::SnaReject, GainingState::AwaitSnaReply) => {
+                p.state = GainingState::Rejected { code: m.code.clone() }
+            }
+            (MsgKind::EcaConfirm, GainingState::AwaitEcaReply) => p.state = GainingState::AwaitCompletion,
+            (MsgKind::EcaReject, GainingState::AwaitEcaReply) => {
+                let code = m.code.reject_code();
+                if code == Some(RejectCode::DAILY_CAP) && p.cap_retries < 60 {
+                    // DAILY-CAP: try again on the next business day, in Standard Hours.
+                    p.cap_retries += 1;
+                    let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+                    let next_day = self.calendar.next_business_day(now.sydney_date());
+                    let local_time = p.req.cutover.sydney_naive().time();
+                    let retry = Timestamp::from_sydney_local(next_day.and_time(local_time));
+                    let eca_at = eca_time(&self.calendar, &self.rulebook, retry, after_hours);
+                    p.state = GainingState::AwaitEcaTime {
+                        confirmed_at: now,
+                        eca_at,
+                    };
+                    self.schedule(eca_at, Job::SendEca(port_ref));
+                } else if code == Some(RejectCode::SNA_EXPIRED) {
+                    p.state = GainingState::Expired { code: m.code.clone() };
+                } else {
+                    p.state = GainingState::Rejected { code: m.code.clone() };
+                }
+            }
+            (MsgKind::Completion, GainingState::AwaitCompletion | GainingState::AwaitEcaReply) => {
+                p.state = GainingState::Completed { cutover_at: now };
+                for n in p.req.numbers.clone() {
+                    self.services.insert(
+                        n,
+                        Service {
+                            customer: p.req.customer.clone(),
+                            account: p.req.account.clone(),
+                            kind: ServiceKind::Simple,
+                        },
+                    );
+                }
+            }
+            (MsgKind::RetargetConfirm | MsgKind::RetargetReject, GainingState::AwaitCutover { agreed }) => {
+                if kind == MsgKind::RetargetConfirm {
+                    let new_at = m.detail.cutover.unwrap_or(agreed);
+                    p.gen += 1;
+                    p.state = GainingState::AwaitCutover { agreed: new_at };
+                    let gen = p.gen;
+                    self.schedule(new_at, Job::CatCDone { port_ref, gen });
+                    self.next_complex_retarget(now, port_ref);
+                }
+            }
+            (MsgKind::RetargetConfirm, GainingState::AwaitRetargetReply { confirmed_at, .. }) => {
+                let eca_at = m.detail.cutover.unwrap_or(now);
+                p.state = GainingState::AwaitEcaTime { confirmed_at, eca_at };
+                self.next_retarget_or_eca(now, port_ref);
+            }
+            (MsgKind::RetargetReject, GainingState::AwaitRetargetReply { confirmed_at, eca_at }) => {
+                // The earlier cutover stands; no further re-target is asked for.
+                p.state = GainingState::AwaitEcaTime { confirmed_at, eca_at };
+                p.retargets_sent = p.req.retargets.len();
+                self.next_retarget_or_eca(now, port_ref);
+            }
+            (MsgKind::WithdrawConfirm, _) => p.state = GainingState::Withdrawn,
+            (MsgKind::WithdrawReject, GainingState::AwaitWithdrawReply { confirmed_at, eca_at }) => {
+                p.state = GainingState::AwaitEcaTime { confirmed_at, eca_at };
+                self.schedule(eca_at, Job::SendEca(port_ref));
+            }
+            (MsgKind::ReversalConfirm | MsgKind::EmergencyReturnConfirm, _) => {
+                p.state = GainingState::Returned;
+                for n in p.req.numbers.clone() {
+                    self.services.remove(&n);
+                }
+            }
+            (
+                MsgKind::ReversalReject | MsgKind::EmergencyReturnReject,
+                GainingState::AwaitReturnReply { cutover_at },
+            ) => {
+                p.state = GainingState::Completed { cutover_at };
+            }
+            _ => tracing::debug!(carrier = %self.code, port = %port_ref, %kind, "answer ignored in this state"),
+        }
+    }
+
+    /// After a confirmation: send the customer's next re-target, or schedule the ECA.
+    pub(super) fn next_retarget_or_eca(&mut self, now: Timestamp, port_ref: PortRef) {
+        let Some(p) = self.gaining.get_mut(&port_ref) else {
+            return;
+        };
+        let GainingState::AwaitEcaTime { confirmed_at, eca_at } = p.state else {
+            return;
+        };
+        if let Some(wanted) = p.req.retargets.get(p.retargets_sent).copied() {
+            p.retargets_sent += 1;
+            let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
+            let new_at = eca_time(&self.calendar, &self.rulebook, wanted.max(now), after_hours);
+            p.state = GainingState::AwaitRetargetReply { confirmed_at, eca_at };
+            let losing = p.req.losing;
+            let mut m = Message::new(MsgKind::Retarget, port_ref);
+            m.category = Some(p.req.category);
+            m.numbers.clone_from(&p.req.numbers);
+            m.detail.cutover = Some(new_at);
+            self.send(now, losing, m);
+        } else {
+            self.schedule(eca_at, Job::SendEca(port_ref));
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! What a carrier does later: each job on the agenda runs here, at the time its rule set.
+
+use lnp_model::{Category, Envelope, Message, MsgKind, RuleId, Span, Timestamp};
+
+use super::{Carrier, GainingState, Job, LosingState, Output, Task};
+use crate::config::{Service, ServiceKind};
+
+impl Carrier {
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "a job is consumed by running it; most variants are Copy-sized"
+    )]
+    pub(super) fn run_job(&mut self, at: Timestamp, job: Job, shifted: bool) {
+        match job {
+            Job::SendEca(port_ref) => {
+                let Some(p) = self.gaining.get_mut(&port_ref) else {
+                    return;
+                };
+                if p.req.category == Category::C {
+                    self.send_cca(at, port_ref, shifted);
+                    return;
+                }
+                if !matches!(p.state, GainingState::AwaitEcaTime { .. }) {
+                    return;
+                }
+                p.state = GainingState::AwaitEcaReply;
+                let mut m = Message::new(MsgKind::Eca, port_ref);
+                m.category = Some(p.req.category);
+                m.numbers.clone_from(&p.req.numbers);
+                let losing = p.req.losing;
+                self.push_task(
+                    at,
+                    Task::Emit(Output::Send(Envelope {
+                        from: self.code,
+                        to: losing,
+                        message: m,
+                    })),
+                    shifted,
+                );
+                let deadline = self.calendar.add(at, self.rulebook.eca_response);
+                let grace = Span::Minutes(1);
+                let deadline = self.calendar.add(deadline, grace);
+                self.schedule(
+                    deadline,
+                    Job::AnswerDeadline {
+                        port_ref,
+                        rule: RuleId::EcaResponse,
+                        awaiting: MsgKind::Eca,
+                    },
+                );
+            }
+            Job::DtrStop { number, port_ref } => {
+                let Some(e) = self.donor.get(&number) else { return };
+                if e.port_ref != port_ref {
+                    return; // superseded by a later port of the same number
+                }
+                let mut m = Message::new(MsgKind::DtrStop, port_ref);
+                m.category = Some(e.category);
+                m.numbers = vec![number];
+                m.detail.current = Some(e.current);
+                self.push_task(at, Task::Emit(Output::Action(m)), shifted);
+            }
+            Job::PlnrPublish { number } => {
+                let Some(e) = self.donor.get_mut(&number) else {
+                    return;
+                };
+                e.published = true;
+                let e = e.clone();
+                let date = at.sydney_date();
+                let seq = match self.plnr_file {
+                    Some((d, s)) if d == date => s,
+                    Some((_, s)) => s + 1,
+                    None => 1,
+                };
+                self.plnr_file = Some((date, seq));
+                let mut m = Message::new(MsgKind::PlnrPublish, e.port_ref);
+                m.category = Some(e.category);
+                m.numbers = vec![number];
+                m.detail.status = Some(e.status);
+                m.detail.current = Some(e.current);
+                m.detail.file_seq = Some(seq);
+                m.detail.extra.push(("losing".into(), e.losing.to_string()));
+                self.push_task(at, Task::Emit(Output::Action(m)), shifted);
+            }
+            Job::ForgetLosing(port_ref) => {
+                if matches!(
+                    self.losing.get(&port_ref).map(|p| p.state),
+                    Some(LosingState::CutOver { .. })
+                ) {
+                    self.losing.remove(&port_ref);
+                    self.forgotten_cutovers.insert(port_ref);
+                }
+            }
+            Job::CatCCutover { port_ref, gen } => self.complex_cutover(at, port_ref, gen, shifted),
+            Job::CatCDone { port_ref, gen } => {
+                let Some(p) = self.gaining.get_mut(&port_ref) else {
+                    return;
+                };
+                if p.gen != gen {
+                    return;
+                }
+                if let GainingState::AwaitCutover { agreed } = p.state {
+                    p.state = GainingState::Completed { cutover_at: agreed };
+                    for n in p.req.numbers.clone() {
+                        self.services.insert(
+                            n,
+                            Service {
+                                customer: p.req.customer.clone(),
+                                account: p.req.account.clone(),
+                                kind: ServiceKind::Complex,
+                            },
+                        );
+                    }
+                }
+                self.settle(port_ref);
+            }
+            Job::AnswerDeadline {
+                port_ref,
+                rule,
+                awaiting,
+            } => {
+                let Some(p) = self.gaining.get_mut(&port_ref) else {
+                    return;
+                };
+                match (&p.state, awaiting) {
+                    (GainingState::AwaitSnaReply, MsgKind::Sna) => {
+                        // SNA-RESPONSE has passed: the port cannot go on without an answer.
+                        // The gaining carrier gives up and withdraws the port, so the trace shows it.
+                        tracing::info!(carrier = %self.code, port = %port_ref, %rule, "timer fired: no SNA answer");
+                        p.state = GainingState::Unanswered { rule };
+                        let losing = p.req.losing;
+                        let mut m = Message::new(MsgKind::Withdraw, port_ref);
+                        m.category = Some(p.req.category);
+                        m.numbers.clone_from(&p.req.numbers);
+                        m.detail.reason = Some(format!(
+                            "no answer to the SNA within {}",
+                            self.rulebook.sna_response.describe()
+                        ));
+                        self.send(at, losing, m);
+                    }
+                    (GainingState::AwaitEcaReply, MsgKind::Eca) => {
+                        // ECA-RESPONSE has passed; the gaining carrier keeps waiting (it cannot
+                        // withdraw after the ECA), and the audit of the trace shows the breach.
+                        tracing::info!(carrier = %self.code, port = %port_ref, %rule, "timer fired: no ECA answer yet");
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
