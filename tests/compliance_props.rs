@@ -615,11 +615,14 @@ fn gen_sna_response(m: &mut Market, v: &Victim) {
 /// rejected with 101.
 fn gen_sna_validity(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
+    add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
     if v.variant % 2 == 0 {
-        let late = m.ports[i].submit_at.sydney_date() + Days::new(31 + u64::from(v.amount % 30));
-        let day = business_day_on_or_after(m, late);
-        m.ports[i].cutover = local(day, v.hour, v.minute);
+        // A compliant gaining carrier lets a confirmation lapse rather than send an ECA that must
+        // be refused; this one holds its ECA back 23 or more business days (more than 30 days,
+        // and still at a business-day time inside Standard Hours), and the losing carrier
+        // confirms it.
+        m.faults
+            .push(Fault::new(VG, "ECA", "shift").by(format!("{}bd", 23 + v.amount % 20)));
         m.faults.push(Fault::new(VL, "ECA", "accept"));
     } else {
         m.faults.push(Fault::new(VL, "ECA", "reject").code("101"));
@@ -845,7 +848,8 @@ fn gen_donor_notify(m: &mut Market, v: &Victim) {
     m.agree(VG, VT, false);
     let category = if v.variant % 2 == 0 { cat_ad(v) } else { 'C' };
     add_port(m, v, "V1", category, VG, VL, VT);
-    m.faults.push(Fault::new(VL, "DONOR_NOTIFY", "skip").times(1));
+    // Both pending notices: at the confirmation, and the one that carries the cutover instant.
+    m.faults.push(Fault::new(VL, "DONOR_NOTIFY", "skip").times(2));
 }
 
 /// `DTR-DURATION`: donor transit routing stopped early, started late, or never started.
@@ -956,7 +960,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::SnaValidity,
-        fault: "cutover 31-60 days out + losing `accept` ECA; or losing `reject` ECA 101",
+        fault: "gaining `shift` ECA 23-42bd + losing `accept` ECA; or losing `reject` ECA 101",
         generator: Some(gen_sna_validity),
     },
     Breach {
@@ -1046,7 +1050,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::DonorNotify,
-        fault: "losing `skip` DONOR_NOTIFY times=1 in a third-party port (A/D/C)",
+        fault: "losing `skip` DONOR_NOTIFY times=2 in a third-party port (A/D/C)",
         generator: Some(gen_donor_notify),
     },
     Breach {

@@ -131,7 +131,13 @@ fn the_timeline_and_junit_and_plnr_outputs() {
     files.sort();
     assert_eq!(
         files,
-        vec!["9001-000001-U.plnr".to_string(), "9001-000002-F.plnr".to_string()]
+        // The pending record when the port is confirmed, the completed one after the return
+        // window, then the snapshot at the end.
+        vec![
+            "9001-000001-U.plnr".to_string(),
+            "9001-000002-U.plnr".to_string(),
+            "9001-000003-F.plnr".to_string()
+        ]
     );
     for f in files {
         let v = lnpsim()

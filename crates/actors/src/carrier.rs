@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Code, Envelope, Message, MsgKind, PortRef, PortStatus, RuleId, Rulebook,
-    TelephoneNumber, Timestamp,
+    BusinessCalendar, CarrierCode, Category, Code, Duties, Envelope, Message, MsgKind, PortRef, PortStatus, RuleId,
+    Rulebook, TelephoneNumber, Timestamp,
 };
 
 mod agenda;
@@ -39,6 +39,20 @@ pub enum Input {
 pub enum Output {
     Send(Envelope),
     Action(Message),
+    /// A message arrived that the port's state does not expect (an answer to nothing, an
+    /// answer after the port ended). Nothing is sent; the engine reports it in the run summary.
+    Unexpected(Unexpected),
+}
+
+/// A message a carrier received and could not act on, with the state it found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unexpected {
+    pub carrier: CarrierCode,
+    pub from: CarrierCode,
+    pub kind: MsgKind,
+    pub port_ref: Option<PortRef>,
+    /// The stage the port was at (`awaiting ECA reply`), or why no port was found.
+    pub state: String,
 }
 
 impl Output {
@@ -46,7 +60,39 @@ impl Output {
         match self {
             Self::Send(e) => e.message.kind,
             Self::Action(m) => m.kind,
+            Self::Unexpected(u) => u.kind,
         }
+    }
+}
+
+/// How a port ended, or that it has not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    Completed,
+    Rejected,
+    Withdrawn,
+    Returned,
+    Expired,
+    Pending,
+}
+
+impl Outcome {
+    /// The scenario vocabulary (`state = "completed"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+            Self::Returned => "returned",
+            Self::Expired => "expired",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -71,11 +117,23 @@ pub enum GainingState {
         confirmed_at: Timestamp,
         eca_at: Timestamp,
     },
+    /// Cat A: the ECA was rejected with `103`. A gaining carrier does not try again by itself
+    /// (`CUTOVER-HOURS`); the confirmation lapses at its end (`SNA-VALIDITY`).
+    AwaitLapse {
+        confirmed_at: Timestamp,
+        code: Code,
+    },
     /// Cat C: awaiting the PNV response.
     AwaitPnvReply,
     /// Cat C: CNA sent; awaiting its receipt and confirmation.
     AwaitCnaReply,
-    /// Cat C: the project managers agreed `agreed`; the CCA awaits its answer.
+    /// Cat C: CNA confirmed; the project managers agreed `agreed`, and the CCA goes at
+    /// `send_at`.
+    AwaitCcaTime {
+        send_at: Timestamp,
+        agreed: Timestamp,
+    },
+    /// Cat C: the CCA for `agreed` awaits its answer.
     AwaitCcaReply {
         agreed: Timestamp,
     },
@@ -83,9 +141,9 @@ pub enum GainingState {
     AwaitCutover {
         agreed: Timestamp,
     },
+    /// A withdrawal awaits its answer; a reject (`107`) puts the port back where it was.
     AwaitWithdrawReply {
-        confirmed_at: Timestamp,
-        eca_at: Timestamp,
+        before: Box<GainingState>,
     },
     AwaitReturnReply {
         cutover_at: Timestamp,
@@ -109,24 +167,26 @@ pub enum GainingState {
 
 impl GainingState {
     /// The scenario vocabulary: completed, rejected, withdrawn, returned, expired, pending.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> Outcome {
         match self {
-            Self::Refused { .. } | Self::Rejected { .. } => "rejected",
-            Self::Completed { .. } | Self::AwaitReturnReply { .. } => "completed",
-            Self::Expired { .. } => "expired",
-            Self::Withdrawn => "withdrawn",
-            Self::Returned => "returned",
+            Self::Refused { .. } | Self::Rejected { .. } => Outcome::Rejected,
+            Self::Completed { .. } | Self::AwaitReturnReply { .. } => Outcome::Completed,
+            Self::Expired { .. } => Outcome::Expired,
+            Self::Withdrawn => Outcome::Withdrawn,
+            Self::Returned => Outcome::Returned,
             Self::AwaitSnaReply
             | Self::AwaitEcaTime { .. }
             | Self::AwaitEcaReply
             | Self::AwaitCompletion
             | Self::AwaitRetargetReply { .. }
+            | Self::AwaitLapse { .. }
             | Self::AwaitWithdrawReply { .. }
             | Self::AwaitPnvReply
             | Self::AwaitCnaReply
+            | Self::AwaitCcaTime { .. }
             | Self::AwaitCcaReply { .. }
             | Self::AwaitCutover { .. }
-            | Self::Unanswered { .. } => "pending",
+            | Self::Unanswered { .. } => Outcome::Pending,
         }
     }
 
@@ -140,11 +200,13 @@ impl GainingState {
             Self::AwaitEcaReply => "awaiting ECA reply".into(),
             Self::AwaitCompletion => "awaiting completion".into(),
             Self::AwaitRetargetReply { .. } => "awaiting re-target reply".into(),
+            Self::AwaitLapse { code, .. } => format!("ECA rejected {code}, awaiting the SNA's lapse"),
+            Self::AwaitCcaTime { .. } => "CNA confirmed, awaiting the CCA".into(),
             Self::AwaitPnvReply => "awaiting PNV response".into(),
             Self::AwaitCnaReply => "awaiting CNA confirmation".into(),
             Self::AwaitCcaReply { .. } => "awaiting CCA reply".into(),
             Self::AwaitCutover { .. } => "CCA confirmed, awaiting cutover".into(),
-            Self::AwaitWithdrawReply { .. } => "awaiting withdrawal reply".into(),
+            Self::AwaitWithdrawReply { before } => format!("awaiting withdrawal reply ({})", before.stage()),
             Self::AwaitReturnReply { .. } => "awaiting return reply".into(),
             Self::Completed { .. } => "completed".into(),
             Self::Rejected { code } => format!("rejected {code}"),
@@ -168,6 +230,8 @@ struct GainingPort {
     retargets_sent: usize,
     /// Bumped whenever the planned cutover changes, so that stale jobs do nothing.
     gen: u32,
+    /// When the SNA (CNA) was confirmed: `SNA-VALIDITY` runs from here.
+    confirmed_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,9 +264,14 @@ struct LosingPort {
     /// Whether the donors were told the port is pending (`DONOR_NOTIFY` status `P`), so that
     /// they are told if it does not proceed (`N`).
     notified: bool,
+    /// The cutover instant the last `P` carried (a new one goes out when it moves).
+    notified_cutover: Option<Timestamp>,
+    /// When the SNA was received (`eca_max_sna_age` counts from it).
+    received_at: Timestamp,
 }
 
-/// What the donor keeps for a number ported out of its ranges.
+/// The standing register record the donor keeps for a number of its ranges that is ported out
+/// or in a pending port.
 #[derive(Clone, Debug)]
 struct DonorEntry {
     current: CarrierCode,
@@ -210,19 +279,68 @@ struct DonorEntry {
     port_ref: PortRef,
     category: Category,
     status: PortStatus,
-    /// Whether this port's record has been published (a return is published only then).
+    /// When the record took effect: the cutover for `C`, when the donor learned of the port for
+    /// `P` (`docs/plnr-format.md`).
+    effective: Timestamp,
+    /// Whether this record has been published (a cancellation is published only then).
     published: bool,
+    /// The completed record a pending third-party port stands in place of: it stands again when
+    /// the port does not proceed or is returned.
+    previous: Option<Box<DonorEntry>>,
+    /// Bumped whenever the announced transit-routing start moves, so that stale starts do nothing.
+    dtr_gen: u32,
 }
+
+impl DonorEntry {
+    fn record(&self) -> PlnrRecord {
+        PlnrRecord {
+            port_ref: self.port_ref,
+            category: self.category,
+            status: self.status,
+            current: self.current,
+            losing: self.losing,
+            effective: self.effective,
+        }
+    }
+}
+
+/// One register record as the donor publishes it (`PLNR_PUBLISH`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PlnrRecord {
+    port_ref: PortRef,
+    category: Category,
+    status: PortStatus,
+    current: CarrierCode,
+    losing: CarrierCode,
+    effective: Timestamp,
+}
+
+/// The reference of the register records of numbers ported before the story starts.
+const PRE_PORTED: PortRef = PortRef::from_static("PRE-PORTED");
 
 /// Things a carrier will do later, each tied to the rule that sets its time.
 #[derive(Clone, Debug)]
 enum Job {
-    /// Send the ECA of a confirmed port (the preferred cutover).
+    /// Send the ECA of a confirmed Cat A port (the preferred cutover, made compliant).
     SendEca(PortRef),
+    /// Send the CCA of a Cat C port for its agreed cutover.
+    SendCca(PortRef),
+    /// Start donor transit routing at the cutover a `DONOR_NOTIFY` announced (`gen` guards
+    /// against a later notice that moved it).
+    DtrStart {
+        number: TelephoneNumber,
+        port_ref: PortRef,
+        gen: u32,
+    },
+    /// `SNA-VALIDITY`: a confirmation with no ECA lapses (losing side: the port ends and the
+    /// number is free again).
+    LosingLapse { port_ref: PortRef, confirmed_at: Timestamp },
+    /// `SNA-VALIDITY`, gaining side: the port ends as expired.
+    GainingLapse { port_ref: PortRef, confirmed_at: Timestamp },
     /// Stop donor transit routing (`DTR-DURATION`).
     DtrStop { number: TelephoneNumber, port_ref: PortRef },
     /// Publish a register record (`PLNR-UPDATE`).
-    PlnrPublish { number: TelephoneNumber },
+    PlnrPublish { number: TelephoneNumber, rec: PlnrRecord },
     /// Cat C losing carrier: cut over at the agreed time (`CUTOVER-AT-AGREED`).
     CatCCutover { port_ref: PortRef, gen: u32 },
     /// Cat C gaining carrier: the port is done at the agreed time (no completion advice).
@@ -242,10 +360,16 @@ impl Job {
     fn emits(&self) -> Option<MsgKind> {
         match self {
             Self::SendEca(_) => Some(MsgKind::Eca),
+            Self::SendCca(_) => Some(MsgKind::Cca),
+            Self::DtrStart { .. } => Some(MsgKind::DtrStart),
             Self::DtrStop { .. } => Some(MsgKind::DtrStop),
             Self::PlnrPublish { .. } => Some(MsgKind::PlnrPublish),
             Self::CatCCutover { .. } => Some(MsgKind::Cutover),
-            Self::AnswerDeadline { .. } | Self::CatCDone { .. } | Self::ForgetLosing(_) => None,
+            Self::AnswerDeadline { .. }
+            | Self::CatCDone { .. }
+            | Self::ForgetLosing(_)
+            | Self::LosingLapse { .. }
+            | Self::GainingLapse { .. } => None,
         }
     }
 }
@@ -271,6 +395,10 @@ pub struct Carrier {
     /// Numbers in a pending port where this carrier is losing (`PORT-PENDING`).
     pending: BTreeSet<TelephoneNumber>,
     donor: BTreeMap<TelephoneNumber, DonorEntry>,
+    /// Donor transit routing running, per number and port (`DTR-DURATION`).
+    dtr_running: BTreeSet<(TelephoneNumber, PortRef)>,
+    /// Messages received that no state expected, handed out with the next outputs.
+    unexpected: Vec<Unexpected>,
     /// Confirmed ECAs/CCAs per Sydney cutover date (`DAILY-CAP`).
     /// Per Sydney cutover date: confirmed ECAs/CCAs (`DAILY-CAP`) and when the last confirmation
     /// goes out, so that a `106` for that date never reaches the wire before the confirmations
@@ -279,8 +407,8 @@ pub struct Carrier {
     /// Boxed for the same reason: a task can hold a whole message.
     agenda: agenda::Agenda,
     faults: Vec<Fault>,
-    /// The donor's PLNR file sequence and the Sydney date of its current file.
-    plnr_file: Option<(chrono::NaiveDate, u32)>,
+    /// The donor's PLNR file sequence and the instant its current file was published.
+    plnr_file: Option<(Timestamp, u32)>,
     /// Set while a job that a `shift` fault already moved emits its output.
     no_shift: bool,
     /// Outcomes of ended ports that were not kept (see `PortRequest::keep`).
@@ -288,6 +416,9 @@ pub struct Carrier {
     /// References of cut-over ports this (losing) carrier has since forgotten: a late
     /// withdrawal of one is still refused (107), not mistaken for an unknown port.
     forgotten_cutovers: BTreeSet<PortRef>,
+    /// References of ports whose SNA confirmation lapsed (`SNA-VALIDITY`): a late ECA for one is
+    /// refused with `101`, not mistaken for an ECA without an SNA.
+    lapsed: BTreeSet<PortRef>,
     /// Donor: numbers given back to it, held until the instant their quarantine ends.
     quarantine: BTreeMap<TelephoneNumber, Timestamp>,
 }
@@ -295,6 +426,28 @@ pub struct Carrier {
 impl Carrier {
     /// A carrier with its configuration, reading the shared rulebook and calendar.
     pub fn new(code: CarrierCode, config: CarrierConfig, rulebook: Rulebook, calendar: BusinessCalendar) -> Self {
+        // Numbers ported away before the story starts stand in the donor's register as completed
+        // ports (`docs/plnr-format.md`): already published, effective before the story.
+        let donor = config
+            .ported_out
+            .iter()
+            .map(|(n, current)| {
+                (
+                    *n,
+                    DonorEntry {
+                        current: *current,
+                        losing: code,
+                        port_ref: PRE_PORTED,
+                        category: Category::A,
+                        status: PortStatus::C,
+                        effective: config.start,
+                        published: true,
+                        previous: None,
+                        dtr_gen: 0,
+                    },
+                )
+            })
+            .collect();
         Self {
             code,
             services: config.services.clone(),
@@ -306,13 +459,16 @@ impl Carrier {
             gaining: BTreeMap::new(),
             losing: BTreeMap::new(),
             pending: BTreeSet::new(),
-            donor: BTreeMap::new(),
+            donor,
+            dtr_running: BTreeSet::new(),
+            unexpected: Vec::new(),
             cap_used: BTreeMap::new(),
             agenda: agenda::Agenda::default(),
             plnr_file: None,
             no_shift: false,
             finished: BTreeMap::new(),
             forgotten_cutovers: BTreeSet::new(),
+            lapsed: BTreeSet::new(),
             quarantine: BTreeMap::new(),
         }
     }
@@ -323,6 +479,11 @@ impl Carrier {
 
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// The duties of the Code, over this carrier's rulebook and calendar.
+    fn duties(&self) -> Duties<'_, BusinessCalendar> {
+        Duties::new(&self.rulebook, &self.calendar)
     }
 
     /// The earliest instant at which something is due.
@@ -340,7 +501,7 @@ impl Carrier {
     pub fn outcome_counts(&self) -> BTreeMap<&'static str, u64> {
         let mut counts = self.finished.clone();
         for p in self.gaining.values() {
-            *counts.entry(p.state.outcome()).or_insert(0) += 1;
+            *counts.entry(p.state.outcome().as_str()).or_insert(0) += 1;
         }
         counts
     }
@@ -357,7 +518,10 @@ impl Carrier {
 
     /// Ports this carrier knows of that are still open (for end-of-run summaries).
     pub fn open_ports(&self) -> usize {
-        self.gaining.values().filter(|p| p.state.outcome() == "pending").count()
+        self.gaining
+            .values()
+            .filter(|p| p.state.outcome() == Outcome::Pending)
+            .count()
     }
 
     fn owns_range(&self, n: TelephoneNumber) -> bool {
@@ -449,8 +613,19 @@ impl Carrier {
         self.drain(now)
     }
 
+    /// Notes a message that no state expected; it is handed out with the next outputs.
+    fn unexpected_msg(&mut self, from: CarrierCode, kind: MsgKind, port_ref: Option<PortRef>, state: String) {
+        self.unexpected.push(Unexpected {
+            carrier: self.code,
+            from,
+            kind,
+            port_ref,
+            state,
+        });
+    }
+
     fn drain(&mut self, now: Timestamp) -> Vec<Output> {
-        let mut out = Vec::new();
+        let mut out: Vec<Output> = self.unexpected.drain(..).map(Output::Unexpected).collect();
         while let Some((at, task, shifted)) = self.agenda.pop_due(now) {
             match task {
                 Task::Emit(o) => {
@@ -496,16 +671,17 @@ impl Carrier {
         let from = env.from;
         let m = env.message;
         let Some(port_ref) = m.port_ref else {
+            self.unexpected_msg(from, kind, None, "the message has no port reference".into());
             return;
         };
         match kind {
-            MsgKind::Sna => self.on_sna(answer_at, from, port_ref, &m, accept, forced_reject),
+            MsgKind::Sna => self.on_sna(now, answer_at, from, port_ref, &m, accept, forced_reject),
             MsgKind::Eca => self.on_eca(now, answer_at, from, port_ref, &m, accept, forced_reject),
             MsgKind::Withdraw => self.on_withdraw(answer_at, from, port_ref, &m, accept, forced_reject),
             MsgKind::Retarget => self.on_retarget(answer_at, from, port_ref, &m, accept, forced_reject),
-            MsgKind::DonorNotify => self.on_donor_notify(answer_at, from, port_ref, &m),
-            MsgKind::Pnv => self.on_pnv(answer_at, from, &m, forced_reject),
-            MsgKind::Cna => self.on_cna(answer_at, from, port_ref, &m, accept, forced_reject),
+            MsgKind::DonorNotify => self.on_donor_notify(now, from, port_ref, &m),
+            MsgKind::Pnv => self.on_pnv(now, answer_at, from, &m, forced_reject),
+            MsgKind::Cna => self.on_cna(now, answer_at, from, port_ref, &m, accept, forced_reject),
             MsgKind::Cca => self.on_cca(answer_at, from, port_ref, &m, accept, forced_reject),
             MsgKind::PnvResponse
             | MsgKind::CnaReceipt
@@ -513,7 +689,7 @@ impl Carrier {
             | MsgKind::CnaReject
             | MsgKind::CcaConfirm
             | MsgKind::CcaReject => {
-                self.on_complex_answer(now, port_ref, &m);
+                self.on_complex_answer(now, from, port_ref, &m);
                 self.settle(port_ref);
             }
             MsgKind::Reversal | MsgKind::EmergencyReturn => {
@@ -532,38 +708,12 @@ impl Carrier {
             | MsgKind::ReversalReject
             | MsgKind::EmergencyReturnConfirm
             | MsgKind::EmergencyReturnReject => {
-                self.on_answer(now, port_ref, &m);
+                self.on_answer(now, from, port_ref, &m);
                 self.settle(port_ref);
             }
-            _ => tracing::debug!(carrier = %self.code, %kind, "not handled"),
+            _ => self.unexpected_msg(from, kind, Some(port_ref), "no porting system handles it".into()),
         }
     }
-}
-
-/// The compliant gaining carrier's ECA time: the preferred cutover, or — without an
-/// after-hours agreement — the first moment in Standard Hours at least `ECA-RESPONSE` before
-/// their end, so that the answer and the cutover also fall inside them.
-pub fn eca_time(
-    calendar: &BusinessCalendar,
-    rulebook: &Rulebook,
-    preferred: Timestamp,
-    after_hours: bool,
-) -> Timestamp {
-    if after_hours {
-        return preferred;
-    }
-    let margin_ms = rulebook.eca_response.fixed_millis().unwrap_or(15 * 60_000) + 60_000;
-    let mut t = calendar.next_standard_hours(preferred);
-    for _ in 0..400 {
-        let local = t.sydney_naive();
-        let end = Timestamp::from_sydney_local(local.date().and_time(rulebook.standard_hours_end));
-        if t.plus_millis(margin_ms) <= end {
-            return t;
-        }
-        let next = calendar.next_business_day(local.date());
-        t = Timestamp::from_sydney_local(next.and_time(rulebook.standard_hours_start));
-    }
-    t
 }
 
 fn sanitize(s: &str) -> String {

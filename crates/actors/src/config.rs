@@ -72,6 +72,9 @@ pub struct CarrierConfig {
     /// now serving them.
     pub ported_out: BTreeMap<TelephoneNumber, CarrierCode>,
     pub faults: Vec<Fault>,
+    /// When the story starts: the effective instant of the register records of numbers ported
+    /// before it.
+    pub start: Timestamp,
     /// The numbering plan: which carrier is the donor of which range (public knowledge).
     pub allocations: Vec<(NumberRange, CarrierCode)>,
 }

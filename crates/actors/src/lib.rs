@@ -16,5 +16,5 @@
 mod carrier;
 mod config;
 
-pub use carrier::{eca_time, Carrier, GainingState, Input, Output};
+pub use carrier::{Carrier, GainingState, Input, Outcome, Output, Unexpected};
 pub use config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortRequest, Service, ServiceKind};

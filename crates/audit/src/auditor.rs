@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use lnp_model::message::NumberCode;
 use lnp_model::trace::RowError;
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Code, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Rulebook, Span,
-    TelephoneNumber, Timestamp, TraceRecord, WholeCode,
+    BusinessCalendar, CarrierCode, Category, Code, Duties, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Rulebook,
+    Span, TelephoneNumber, Timestamp, TraceRecord, WholeCode,
 };
 
 use crate::clock::Clock;
@@ -129,6 +129,8 @@ struct Port {
     /// The carrier seen running DTR or publishing PLNR records for the port's numbers.
     observed_donor: Option<CarrierCode>,
     notify: Notices,
+    /// The last `DONOR_NOTIFY` `P` with `cutover=` before the cutover.
+    notify_cutover: Option<Ev>,
     plnr: Notices,
     /// Rules already charged for this port where one finding per port is enough.
     charged: u32,
@@ -393,6 +395,11 @@ impl<'a> Auditor<'a> {
         self.clock.add(t, span)
     }
 
+    /// The Code's duties (`lnp_model::duty`): the same functions the carrier actors keep.
+    fn duties(&self) -> Duties<'_, Clock<'a>> {
+        Duties::new(self.book, &self.clock)
+    }
+
     fn handle(&mut self, line: u64, r: &TraceRecord) {
         use MsgKind as K;
         let m = &r.message;
@@ -430,10 +437,7 @@ impl<'a> Auditor<'a> {
     // ----- PNV: PNV-RESPONSE (statistic), PNV-CODES, CA-AGE -----
 
     fn ca_stale(&self, ca_date: Option<NaiveDate>, at: Timestamp) -> Option<bool> {
-        let ca = ca_date?;
-        let date = self.clock.sydney_date(at);
-        let oldest_ok = self.clock.date_after(ca, self.book.ca_age);
-        Some(ca > date || date > oldest_ok)
+        Some(self.duties().ca_stale(ca_date?, at))
     }
 
     fn on_pnv(&mut self, _line: u64, r: &TraceRecord) {
@@ -586,10 +590,9 @@ impl<'a> Auditor<'a> {
         let expired = port.simple()
             && port.eca_active.is_none()
             && port.eca_confirm.is_none()
-            && port.sna_expires.map_or_else(
-                || self.now > self.add(conf.time, self.book.sna_validity),
-                |t| self.now > t,
-            );
+            && port
+                .sna_expires
+                .map_or_else(|| self.now > self.duties().sna_valid_until(conf.time), |t| self.now > t);
         !expired
     }
 
@@ -633,17 +636,9 @@ impl<'a> Auditor<'a> {
             K::Eca => {
                 let numbers_ok = m.numbers.iter().all(|n| port.numbers.contains(n));
                 let no_basis = port.sna_confirm.is_none() || !numbers_ok;
-                let late = port.sna_confirm.map(|c| {
-                    let expired = r.time
-                        > port
-                            .sna_expires
-                            .unwrap_or_else(|| self.add(c.time, self.book.sna_validity));
-                    let too_old = match (self.book.eca_max_sna_age, port.sna) {
-                        (Some(age), Some(sna)) => r.time > self.add(sna.time, age),
-                        _ => false,
-                    };
-                    expired || too_old
-                });
+                let late = port
+                    .sna_confirm
+                    .map(|c| self.duties().eca_too_late(port.sna.map(|e| e.time), c.time, r.time));
                 port.eca_active = Some(ev);
                 port.open.push(OpenRequest {
                     kind: K::Eca,
@@ -685,7 +680,7 @@ impl<'a> Auditor<'a> {
                 });
             }
             K::Reversal | K::EmergencyReturn => {
-                let late = port.cutover.map(|c| r.time > self.add(c.time, self.book.return_window));
+                let late = port.cutover.map(|c| !self.duties().return_in_window(c.time, r.time));
                 port.open.push(OpenRequest {
                     kind: m.kind,
                     ev,
@@ -696,7 +691,7 @@ impl<'a> Auditor<'a> {
             }
             K::CnaReceipt => {
                 if let (Some(cna), None) = (port.cna, port.cna_receipt) {
-                    let deadline = self.add(cna.time, self.book.cna_receipt);
+                    let deadline = self.duties().cna_receipt_deadline(cna.time);
                     if r.time > deadline {
                         self.charge(
                             RuleId::CnaReceipt,
@@ -721,7 +716,7 @@ impl<'a> Auditor<'a> {
             K::Completion => {
                 if port.completion.is_none() {
                     if let Some(conf) = port.eca_confirm {
-                        let deadline = self.add(conf.time, self.book.completion);
+                        let deadline = self.duties().completion_deadline(conf.time);
                         if r.time > deadline {
                             self.charge(
                                 RuleId::Completion,
@@ -761,14 +756,13 @@ impl<'a> Auditor<'a> {
     }
 
     fn check_response_time(&mut self, key: PortRef, port: &Port, req: &OpenRequest, r: &TraceRecord) {
-        let (rule, span) = match req.kind {
-            MsgKind::Sna => (RuleId::SnaResponse, self.book.sna_response),
-            MsgKind::Eca => (RuleId::EcaResponse, self.book.eca_response),
-            MsgKind::Cna => (RuleId::CnaResponse, self.book.cna_response),
-            MsgKind::Cca => (RuleId::CcaResponse, self.book.cca_response),
-            _ => return,
+        if req.kind == MsgKind::Pnv {
+            return;
+        }
+        let Some(duty) = self.duties().answer(req.kind, req.ev.time) else {
+            return;
         };
-        let deadline = self.add(req.ev.time, span);
+        let (rule, span, deadline) = (duty.rule, duty.span, duty.deadline);
         if r.time <= deadline {
             return;
         }
@@ -885,7 +879,8 @@ impl<'a> Auditor<'a> {
     }
 
     fn cutover_allowed(&self, port: &Port, t: Timestamp) -> bool {
-        self.clock.in_standard_hours(t) || self.after_hours_ok(port.gaining, port.losing)
+        self.duties()
+            .cutover_allowed(t, self.after_hours_ok(port.gaining, port.losing))
     }
 
     fn count_daily(&mut self, key: PortRef, port: &Port, cutover: Timestamp, r: &TraceRecord) {
@@ -981,7 +976,7 @@ impl<'a> Auditor<'a> {
                 if is_sna {
                     if port.sna_confirm.is_none() {
                         port.sna_confirm = Some(ev);
-                        port.sna_expires = Some(self.add(r.time, self.book.sna_validity));
+                        port.sna_expires = Some(self.duties().sna_valid_until(r.time));
                     }
                 } else {
                     if port.cna_reject.is_some() {
@@ -1392,9 +1387,8 @@ impl<'a> Auditor<'a> {
             }
             if let Some((conf, agreed)) = port.confirmed_cutover {
                 let tol = self.book.cutover_at_agreed;
-                let early = self.add(r.time, tol) < agreed;
-                let late = r.time > self.add(agreed, tol);
-                if (early || late) && port.first_charge(RuleId::CutoverAtAgreed) {
+                let early = r.time < agreed;
+                if !self.duties().cutover_on_agreed(agreed, r.time) && port.first_charge(RuleId::CutoverAtAgreed) {
                     self.charge(
                         RuleId::CutoverAtAgreed,
                         vec![conf.seq, r.seq],
@@ -1416,15 +1410,42 @@ impl<'a> Auditor<'a> {
         self.unpend(key, port);
     }
 
+    /// Whether a row by `by` is the donor's own (`DTR-DURATION`, `PLNR-UPDATE`: only the donor's
+    /// own rows count). Without a scenario the donor is taken to be the first carrier seen running
+    /// transit routing or publishing for the port.
+    fn by_donor(&self, port: &mut Port, by: CarrierCode) -> bool {
+        match self.donor_of_port(port) {
+            Some(d) if self.ctx.is_some() => d == by,
+            _ => *port.observed_donor.get_or_insert(by) == by,
+        }
+    }
+
+    /// When the donor could know the cutover instant: at the cutover itself, or in a third-party
+    /// port the later of the cutover and the `DONOR_NOTIFY` that gave it the instant (a `P` with
+    /// `cutover=` at or before the cutover, otherwise the `C`).
+    fn donor_learned(&self, port: &Port, cutover: Ev) -> Timestamp {
+        if self.third_party_donor(port).is_none() {
+            return cutover.time;
+        }
+        match (port.notify_cutover, port.notify.c) {
+            (Some(p), _) if p.time <= cutover.time => p.time,
+            (_, Some(c)) => c.time,
+            (Some(p), None) => p.time,
+            (None, None) => cutover.time,
+        }
+    }
+
     fn on_dtr(&mut self, key: PortRef, port: &mut Port, r: &TraceRecord, ev: Ev) {
-        port.observed_donor.get_or_insert(r.from);
+        if !self.by_donor(port, r.from) {
+            return;
+        }
         if r.message.kind == MsgKind::DtrStart {
             if port.dtr_start.is_some() {
                 return;
             }
             port.dtr_start = Some(ev);
             if let Some(c) = port.cutover {
-                let deadline = self.add(c.time, self.book.dtr_start_grace);
+                let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
                 if r.time > deadline {
                     self.charge(
                         RuleId::DtrDuration,
@@ -1433,7 +1454,7 @@ impl<'a> Auditor<'a> {
                         &r.message.numbers,
                         &format!(
                             "DTR_START at seq {} came {} after the CUTOVER at seq {}; donor transit routing starts at \
-                             the cutover, at most {} later",
+                             the cutover (or when the donor was told its instant), at most {} later, by {deadline}",
                             r.seq,
                             elapsed(r.time.millis() - c.time.millis()),
                             c.seq,
@@ -1449,21 +1470,22 @@ impl<'a> Auditor<'a> {
             port.dtr_stop = Some(ev);
             let Some(start) = port.dtr_start else { return };
             let returned_before = port.returned.is_some_and(|ret| ret.time <= r.time);
-            let min_end = self.add(start.time, self.book.dtr_duration);
+            let from = port.cutover.unwrap_or(start);
+            let min_end = self.duties().dtr_earliest_stop(from.time);
             if r.time < min_end && !returned_before {
                 self.charge(
                     RuleId::DtrDuration,
-                    vec![start.seq, r.seq],
+                    vec![from.seq, r.seq],
                     Some(key),
                     &r.message.numbers,
                     &format!(
-                        "DTR_STOP at seq {} ({}) ends donor transit routing started at seq {} ({}) before {} had passed \
-                         (not before {min_end})",
+                        "DTR_STOP at seq {} ({}) ends donor transit routing before {} had passed since the cutover at \
+                         seq {} ({}), not before {min_end}",
                         r.seq,
                         r.time,
-                        start.seq,
-                        start.time,
-                        self.book.dtr_duration.describe()
+                        self.book.dtr_duration.describe(),
+                        from.seq,
+                        from.time,
                     ),
                 );
             }
@@ -1473,12 +1495,14 @@ impl<'a> Auditor<'a> {
     /// The end of the reversal / emergency-return window, and when `PLNR-UPDATE`'s time starts.
     fn plnr_window(&self, port: &Port) -> Option<(Timestamp, Timestamp)> {
         let completed = port.completed_at()?;
-        let window_end = self.add(port.cutover.unwrap_or(completed).time, self.book.return_window);
-        Some((window_end, window_end.max(completed.time)))
+        let cutover = port.cutover.unwrap_or(completed).time;
+        Some(self.duties().plnr_completed_window(cutover, completed.time))
     }
 
     fn on_plnr(&mut self, key: PortRef, port: &mut Port, r: &TraceRecord, ev: Ev) {
-        port.observed_donor.get_or_insert(r.from);
+        if !self.by_donor(port, r.from) {
+            return;
+        }
         let span = self.book.plnr_update;
         match r.message.detail.status {
             Some(PortStatus::P) => {
@@ -1513,8 +1537,7 @@ impl<'a> Auditor<'a> {
                             self.book.return_window.describe()
                         ),
                     ),
-                    Some((_, from)) => {
-                        let deadline = self.add(from, span);
+                    Some((_, deadline)) => {
                         if r.time > deadline {
                             self.charge(
                                 RuleId::PlnrUpdate,
@@ -1544,7 +1567,7 @@ impl<'a> Auditor<'a> {
                 }
                 *slot = Some(ev);
                 if let Some(b) = base {
-                    let deadline = self.add(b.time, span);
+                    let deadline = self.duties().plnr_outcome_deadline(b.time);
                     if r.time > deadline {
                         self.charge(
                             RuleId::PlnrUpdate,
@@ -1574,6 +1597,10 @@ impl<'a> Auditor<'a> {
         let span = self.book.donor_notify;
         match r.message.detail.status {
             Some(PortStatus::P) => {
+                if r.message.detail.cutover.is_some() && port.cutover.is_none() {
+                    // The latest instant the donor was given before the cutover.
+                    port.notify_cutover = Some(ev);
+                }
                 if port.notify.p.is_some() {
                     return;
                 }
@@ -1606,7 +1633,7 @@ impl<'a> Auditor<'a> {
                 }
                 *slot = Some(ev);
                 if let Some(b) = base {
-                    let deadline = self.add(b.time, span);
+                    let deadline = self.duties().donor_notify_deadline(b.time);
                     if r.time > deadline {
                         self.charge(
                             RuleId::DonorNotify,
@@ -1635,14 +1662,13 @@ impl<'a> Auditor<'a> {
         let book = self.book;
         let nums = port.numbers.clone();
         for req in std::mem::take(&mut port.open) {
-            let (rule, span) = match req.kind {
-                MsgKind::Sna => (RuleId::SnaResponse, book.sna_response),
-                MsgKind::Eca => (RuleId::EcaResponse, book.eca_response),
-                MsgKind::Cna => (RuleId::CnaResponse, book.cna_response),
-                MsgKind::Cca => (RuleId::CcaResponse, book.cca_response),
-                _ => continue,
+            if req.kind == MsgKind::Pnv {
+                continue;
+            }
+            let Some(duty) = self.duties().answer(req.kind, req.ev.time) else {
+                continue;
             };
-            let deadline = self.add(req.ev.time, span);
+            let (rule, span, deadline) = (duty.rule, duty.span, duty.deadline);
             if deadline < end {
                 self.charge(
                     rule,
@@ -1660,7 +1686,7 @@ impl<'a> Auditor<'a> {
             }
         }
         if let (Some(cna), None) = (port.cna, port.cna_receipt) {
-            let deadline = self.add(cna.time, book.cna_receipt);
+            let deadline = self.duties().cna_receipt_deadline(cna.time);
             if deadline < end {
                 self.charge(
                     RuleId::CnaReceipt,
@@ -1676,7 +1702,7 @@ impl<'a> Auditor<'a> {
             }
         }
         if let (Some(conf), None, None) = (port.eca_confirm, port.completion, port.abandoned) {
-            let deadline = self.add(conf.time, book.completion);
+            let deadline = self.duties().completion_deadline(conf.time);
             if deadline < end {
                 self.charge(
                     RuleId::Completion,
@@ -1705,7 +1731,7 @@ impl<'a> Auditor<'a> {
                     ),
                 );
             }
-            let due = self.add(t, book.cutover_at_agreed);
+            let due = self.duties().agreed_cutover_latest(t);
             if !port.simple() && port.abandoned.is_none() && due < end && port.first_charge(RuleId::CutoverAtAgreed) {
                 self.charge(
                     RuleId::CutoverAtAgreed,
@@ -1723,7 +1749,7 @@ impl<'a> Auditor<'a> {
         let donor = self.donor_of_port(port);
         let away = donor.is_some() && donor != port.gaining;
         if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.returned) {
-            let deadline = self.add(c.time, book.dtr_start_grace);
+            let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
             if deadline < end {
                 self.charge(
                     RuleId::DtrDuration,
@@ -1768,33 +1794,44 @@ impl<'a> Auditor<'a> {
                 );
             }
         }
-        let completed_from = if notify {
-            port.completed_at().map(|c| (c.seq, c.time))
+        // Each duty: (status, the row it follows with its deadline, the notice seen, required).
+        let completed = if notify {
+            port.completed_at()
+                .map(|c| (c.seq, self.duties().donor_notify_deadline(c.time)))
         } else {
             self.plnr_window(port)
-                .and_then(|(_, from)| port.completed_at().map(|c| (c.seq, from)))
+                .and_then(|(_, deadline)| port.completed_at().map(|c| (c.seq, deadline)))
+        };
+        let outcome_deadline = |e: Ev| {
+            let d = self.duties();
+            let deadline = if notify {
+                d.donor_notify_deadline(e.time)
+            } else {
+                d.plnr_outcome_deadline(e.time)
+            };
+            (e.seq, deadline)
         };
         let published_before = notices.p.is_some() || notices.c.is_some();
         let duties = [
-            (PortStatus::C, completed_from, notices.c, port.returned.is_none()),
+            (PortStatus::C, completed, notices.c, port.returned.is_none()),
             (
                 PortStatus::R,
-                port.returned.map(|e| (e.seq, e.time)),
+                port.returned.map(outcome_deadline),
                 notices.r,
                 notify || published_before,
             ),
             (
                 PortStatus::N,
-                port.abandoned.map(|e| (e.seq, e.time)),
+                port.abandoned.map(outcome_deadline),
                 notices.n,
-                notices.p.is_some(),
+                // A port that was cut over after all (a fault accepted it) did proceed.
+                notices.p.is_some() && port.cutover.is_none(),
             ),
         ];
         for (status, base, done, required) in duties {
-            let (Some((seq, from)), None, true) = (base, done, required) else {
+            let (Some((seq, deadline)), None, true) = (base, done, required) else {
                 continue;
             };
-            let deadline = self.add(from, span);
             if deadline < end {
                 self.charge(
                     rule,

@@ -266,6 +266,28 @@ impl<'a> Clock<'a> {
     }
 }
 
+impl lnp_model::Reckoner for Clock<'_> {
+    fn add(&self, t: Timestamp, span: Span) -> Timestamp {
+        Clock::add(self, t, span)
+    }
+
+    fn in_standard_hours(&self, t: Timestamp) -> bool {
+        Clock::in_standard_hours(self, t)
+    }
+
+    fn sydney_date(&self, t: Timestamp) -> NaiveDate {
+        Clock::sydney_date(self, t)
+    }
+
+    fn date_after(&self, date: NaiveDate, span: Span) -> NaiveDate {
+        Clock::date_after(self, date, span)
+    }
+
+    fn calendar(&self) -> &BusinessCalendar {
+        self.cal
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -194,6 +194,25 @@ pub enum PortRefError {
 impl PortRef {
     pub const MAX_LEN: usize = 24;
 
+    /// The lowest reference in order (the empty one): a bound for ranges, never a port's own.
+    pub const MIN: PortRef = PortRef {
+        len: 0,
+        bytes: [0; PortRef::MAX_LEN],
+    };
+
+    /// A reference from a literal the program itself names (`PRE-PORTED`). The literal must be
+    /// what [`str::parse`] accepts; longer ones are cut at [`PortRef::MAX_LEN`] bytes.
+    pub const fn from_static(s: &'static str) -> PortRef {
+        let src = s.as_bytes();
+        let mut bytes = [0; PortRef::MAX_LEN];
+        let mut i = 0;
+        while i < src.len() && i < PortRef::MAX_LEN {
+            bytes[i] = src[i];
+            i += 1;
+        }
+        PortRef { len: i as u8, bytes }
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (checked in `FromStr`).
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")

@@ -75,6 +75,18 @@ pub const MAX_CAPACITY_RETRIES: u32 = 60;
 /// [`SEND_MARGIN`]; then none ever exists and the search gives the last day it tried.
 pub const SEND_TIME_SEARCH_DAYS: u32 = 400;
 
+/// `WITHDRAW-BEFORE-ECA`: whether a withdrawal is too late (`107`): a Cat A or D port once its
+/// ECA was sent, a Cat C port once its CCA was sent.
+pub fn withdrawal_too_late(cutover_advice_sent: bool) -> bool {
+    cutover_advice_sent
+}
+
+/// `DAILY-CAP`: whether a losing carrier that has confirmed `used` cutovers for a date may
+/// confirm another under its `cap`; otherwise it rejects with `106`.
+pub fn capacity_left(used: u32, cap: Option<u32>) -> bool {
+    cap.is_none_or(|cap| used < cap)
+}
+
 /// One answer duty: the rule that sets it, and its inclusive deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AnswerDuty {
@@ -183,18 +195,6 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         count > self.book.retargets_max
     }
 
-    /// `WITHDRAW-BEFORE-ECA`: whether a withdrawal is too late (`107`): a Cat A or D port once its
-    /// ECA was sent, a Cat C port once its CCA was sent.
-    pub fn withdrawal_too_late(cutover_advice_sent: bool) -> bool {
-        cutover_advice_sent
-    }
-
-    /// `DAILY-CAP`: whether a losing carrier that has confirmed `used` cutovers for a date may
-    /// confirm another under its `cap`; otherwise it rejects with `106`.
-    pub fn capacity_left(used: u32, cap: Option<u32>) -> bool {
-        cap.is_none_or(|cap| used < cap)
-    }
-
     // ----- reversals and emergency returns ------------------------------------------------
 
     /// `EMERGENCY-RETURN`: the last instant a reversal or emergency return of a port cut over at
@@ -265,6 +265,11 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     }
 
     // ----- Cat C cutover ------------------------------------------------------------------
+
+    /// `CUTOVER-AT-AGREED`: the latest a cutover agreed for `agreed` may happen.
+    pub fn agreed_cutover_latest(&self, agreed: Timestamp) -> Timestamp {
+        self.add(agreed, self.book.cutover_at_agreed)
+    }
 
     /// `CUTOVER-AT-AGREED`: whether a cutover at `actual` keeps the agreed time.
     pub fn cutover_on_agreed(&self, agreed: Timestamp, actual: Timestamp) -> bool {

@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
-use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service};
+use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service, Unexpected};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, PortRef, PortStatus, Rulebook,
     TelephoneNumber, Timestamp, TraceRecord,
@@ -20,6 +20,9 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::load::LoadGenerator;
 use crate::scenario::{ReadsPlnr, Scenario};
+
+/// How many unexpected messages a run keeps for its summary (all are counted).
+pub const UNEXPECTED_KEPT: usize = 100;
 
 /// Where trace records go as they happen.
 pub trait TraceSink {
@@ -113,6 +116,52 @@ pub struct Publication {
     pub status: PortStatus,
     pub category: Category,
     pub port_ref: PortRef,
+    /// When the record took effect (`docs/plnr-format.md`): the cutover for `C`, when the donor
+    /// learned of the port for `P`, the outcome for `N` and `R`.
+    pub effective: Timestamp,
+    /// A record the register held before the story started (a number ported before it): part
+    /// of every snapshot, never of an update file.
+    pub initial: bool,
+}
+
+/// A donor's register at one instant, from its publications in order
+/// (`docs/plnr-format.md`, "The register while a port is pending"): a `P` stands in place of an
+/// earlier `C` until a `C` of the same port replaces it or an `N`/`R` of it cancels it, when the
+/// earlier `C` stands again; a record whose current carrier is the donor leaves the register.
+pub fn register_of<'a>(
+    publications: impl IntoIterator<Item = &'a Publication>,
+) -> BTreeMap<TelephoneNumber, &'a Publication> {
+    let mut standing: BTreeMap<TelephoneNumber, (&'a Publication, Option<&'a Publication>)> = BTreeMap::new();
+    for p in publications {
+        match p.status {
+            PortStatus::P | PortStatus::C if p.current != p.donor => {
+                let before = match standing.get(&p.number) {
+                    Some((s, before)) if s.port_ref == p.port_ref => *before,
+                    Some((s, _)) if s.status == PortStatus::C => Some(*s),
+                    _ => None,
+                };
+                standing.insert(p.number, (p, before));
+            }
+            PortStatus::P | PortStatus::C => {
+                standing.remove(&p.number);
+            }
+            PortStatus::N | PortStatus::R => {
+                if let Some((s, before)) = standing.get(&p.number).copied() {
+                    if s.port_ref == p.port_ref {
+                        match before {
+                            Some(b) => {
+                                standing.insert(p.number, (b, None));
+                            }
+                            None => {
+                                standing.remove(&p.number);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    standing.into_iter().map(|(n, (p, _))| (n, p)).collect()
 }
 
 /// Key moments of one port, for the summary.
@@ -147,6 +196,8 @@ pub struct RunStats {
     pub ports_submitted: u64,
     pub stopped_by_event_bound: bool,
     pub end: Timestamp,
+    /// Messages a carrier received that no state of its port expected.
+    pub unexpected: u64,
 }
 
 /// A simulation of one scenario.
@@ -175,6 +226,11 @@ pub struct Sim {
     track_routes: Option<BTreeSet<TelephoneNumber>>,
     /// Former losing carriers that forward during the donor's transit routing.
     forwarding: BTreeMap<TelephoneNumber, CarrierCode>,
+    /// The port whose donor transit routing each (donor, number) runs now: a `DTR_STOP` of an
+    /// earlier port of the number leaves a later port's transit routing alone.
+    dtr_port: BTreeMap<(CarrierCode, TelephoneNumber), PortRef>,
+    /// Messages carriers could not act on (at most [`UNEXPECTED_KEPT`] kept; all counted).
+    unexpected: Vec<(Timestamp, Unexpected)>,
     publications: Vec<Publication>,
     ports: BTreeMap<PortRef, PortTimes>,
     /// Only ports named in the scenario are summarised one by one.
@@ -229,6 +285,7 @@ impl Sim {
         }
         let allocations = Allocations::new(alloc.clone()).map_err(|e| SetupError(e.to_string()))?;
         let mut routing = RoutingHistory::new(allocations.clone());
+        let mut initial: Vec<Publication> = Vec::new();
         let mut configs: BTreeMap<CarrierCode, CarrierConfig> = BTreeMap::new();
         for c in &scenario.carriers {
             configs.insert(
@@ -238,6 +295,7 @@ impl Sim {
                     ranges: c.ranges.clone(),
                     daily_cap: c.daily_cap,
                     allocations: alloc.clone(),
+                    start: scenario.start,
                     ..CarrierConfig::default()
                 },
             );
@@ -272,7 +330,9 @@ impl Sim {
                         c.services.insert(n, service);
                     }
                     // A service away from the number's donor means the number was ported before
-                    // the story starts: the donor knows, and routes, where it is.
+                    // the story starts: it stands in the donor's register, so the donor and
+                    // every carrier that reads the register route it directly; one that never
+                    // reads it sends calls to the donor.
                     if let Some(donor) = allocations.donor_of(n) {
                         if donor != s.carrier {
                             if let Some(d) = configs.get_mut(&donor) {
@@ -280,10 +340,24 @@ impl Sim {
                             }
                             routing.serve(scenario.start, n, s.carrier);
                             for c in &scenario.carriers {
-                                if c.code != s.carrier {
+                                let reads = c.reads_plnr != ReadsPlnr::Never || c.code == donor;
+                                if c.code != s.carrier && reads {
                                     routing.learn(scenario.start, c.code, n, Some(s.carrier));
                                 }
                             }
+                            initial.push(Publication {
+                                at: scenario.start,
+                                donor,
+                                file_seq: 0,
+                                number: n,
+                                current: s.carrier,
+                                losing: donor,
+                                status: PortStatus::C,
+                                category: Category::A,
+                                port_ref: PortRef::from_static("PRE-PORTED"),
+                                effective: scenario.start,
+                                initial: true,
+                            });
                         }
                     }
                 }
@@ -333,7 +407,9 @@ impl Sim {
             allocations,
             track_routes: options.track_routes,
             forwarding: BTreeMap::new(),
-            publications: Vec::new(),
+            dtr_port: BTreeMap::new(),
+            unexpected: Vec::new(),
+            publications: initial,
             ports: BTreeMap::new(),
             summarised: BTreeSet::new(),
             load: None,
@@ -631,12 +707,21 @@ impl Sim {
     }
 
     fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
+        if let Output::Unexpected(u) = o {
+            self.stats.unexpected += 1;
+            tracing::debug!(carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
+            if self.unexpected.len() < UNEXPECTED_KEPT {
+                self.unexpected.push((self.now, u));
+            }
+            return;
+        }
         self.trace_seq += 1;
         let now = self.now;
         // The message moves into the record and back out of it: no copy per record.
         let (to, sender, message) = match o {
             Output::Send(e) => (Some(e.to), e.from, e.message),
             Output::Action(m) => (None, from, m),
+            Output::Unexpected(_) => return,
         };
         let record = TraceRecord {
             seq: self.trace_seq,
@@ -770,16 +855,30 @@ impl Sim {
                     if self.tracks(*n) {
                         self.routing.start_transit(now, by, *n, current);
                         self.routing.learn(now, by, *n, Some(current));
+                        if let Some(r) = m.port_ref {
+                            self.dtr_port.insert((by, *n), r);
+                        }
                     }
                 }
             }
             MsgKind::DtrStop => {
                 for n in &m.numbers {
-                    if self.tracks(*n) {
-                        self.routing.stop_transit(now, by, *n);
-                        if let Some(l) = self.forwarding.remove(n) {
-                            self.routing.stop_transit(now, l, *n);
-                        }
+                    if !self.tracks(*n) {
+                        continue;
+                    }
+                    let runs = self.dtr_port.get(&(by, *n)).copied();
+                    if runs.is_some() && runs != m.port_ref {
+                        continue; // a later port of the number runs transit routing now
+                    }
+                    self.dtr_port.remove(&(by, *n));
+                    self.routing.stop_transit(now, by, *n);
+                    if let Some(l) = self.forwarding.remove(n) {
+                        self.routing.stop_transit(now, l, *n);
+                    }
+                    // The carrier now serving the number, as the stopping donor knows it (after a
+                    // return: the carrier it came back to).
+                    if let Some(c) = m.detail.current {
+                        self.routing.learn(now, by, *n, (c != by).then_some(c));
                     }
                 }
             }
@@ -800,6 +899,13 @@ impl Sim {
             .find(|(k, _)| k == "losing")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(donor);
+        let effective = m
+            .detail
+            .extra
+            .iter()
+            .find(|(k, _)| k == "effective")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(now);
         for n in &m.numbers {
             self.publications.push(Publication {
                 at: now,
@@ -811,13 +917,17 @@ impl Sim {
                 status,
                 category: m.category.unwrap_or(Category::A),
                 port_ref,
+                effective,
+                initial: false,
             });
             if !self.tracks(*n) {
                 continue;
             }
             let target = match status {
-                PortStatus::C => Some(current),
-                PortStatus::R | PortStatus::N => None,
+                PortStatus::C => (current != donor).then_some(current),
+                // The port is cancelled: the number routes as before it, to the carrier it was
+                // ported from (none when that is the donor).
+                PortStatus::R | PortStatus::N => (losing != donor).then_some(losing),
                 PortStatus::P => continue,
             };
             // Other carriers load it at their reading time.
@@ -899,7 +1009,7 @@ impl Sim {
         }
         let g = self.ports.get(port_ref)?.gaining?;
         let state = self.carriers.get(&g)?.gaining_state(port_ref)?;
-        Some((state.outcome(), state.stage()))
+        Some((state.outcome().as_str(), state.stage()))
     }
 
     /// The ports named in the scenario, with their times, in reference order.
@@ -930,17 +1040,12 @@ impl Sim {
     /// The donor's register at `at`: every number ported out of its ranges and not back, with
     /// the latest published record.
     pub fn register_at(&self, donor: CarrierCode, at: Timestamp) -> BTreeMap<TelephoneNumber, &Publication> {
-        let mut reg = BTreeMap::new();
-        for p in self.publications.iter().filter(|p| p.donor == donor && p.at <= at) {
-            match p.status {
-                PortStatus::C | PortStatus::P if p.current != donor => {
-                    reg.insert(p.number, p);
-                }
-                _ => {
-                    reg.remove(&p.number);
-                }
-            }
-        }
-        reg
+        register_of(self.publications.iter().filter(|p| p.donor == donor && p.at <= at))
+    }
+
+    /// Messages carriers received that no state expected (the first [`UNEXPECTED_KEPT`]),
+    /// with when they arrived.
+    pub fn unexpected(&self) -> &[(Timestamp, Unexpected)] {
+        &self.unexpected
     }
 }

@@ -56,11 +56,6 @@ impl Agenda {
         }
     }
 
-    /// Whether any task on the agenda matches.
-    pub(super) fn any(&self, f: impl Fn(&Task) -> bool) -> bool {
-        self.slots.iter().flatten().any(|(t, _)| f(t))
-    }
-
     /// Keeps only the tasks that match.
     pub(super) fn retain(&mut self, keep: impl Fn(&Task) -> bool) {
         let mut removed = false;

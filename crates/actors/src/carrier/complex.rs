@@ -5,9 +5,11 @@ use lnp_model::{
     Timestamp, WholeCode,
 };
 
-use super::{eca_time, sanitize, Carrier, GainingState, Job, LosingState, Output, Task};
+use super::{sanitize, Carrier, GainingState, Job, LosingState, Output, Task};
 use crate::config::{PortRequest, ServiceKind};
+use lnp_model::duty::MAX_CAPACITY_RETRIES;
 use lnp_model::CarrierCode;
+use lnp_model::Duties;
 
 impl Carrier {
     /// Gaining carrier: start a Cat C port, with a PNV first when asked.
@@ -30,6 +32,7 @@ impl Carrier {
                 cap_retries: 0,
                 retargets_sent: 0,
                 gen: 0,
+                confirmed_at: None,
             }),
         );
         self.send(now, losing, m);
@@ -81,9 +84,10 @@ impl Carrier {
         }
     }
 
-    fn whole_problem(&self, at: Timestamp, m: &Message) -> Option<PnvReject> {
+    /// The ground to reject a whole PNV or CNA received at `now`, if any.
+    fn whole_problem(&self, now: Timestamp, m: &Message) -> Option<PnvReject> {
         match (m.detail.ca_date, m.detail.account.as_deref()) {
-            (Some(ca), Some(acc)) if !acc.is_empty() => (!self.ca_date_ok(ca, at)).then_some(PnvReject::CA_DATE),
+            (Some(ca), Some(acc)) if !acc.is_empty() => self.duties().ca_stale(ca, now).then_some(PnvReject::CA_DATE),
             (None, _) => Some(PnvReject::CA_DATE),
             _ => Some(PnvReject::INSUFFICIENT_INFO),
         }
@@ -99,7 +103,14 @@ impl Carrier {
 
     /// Losing carrier: answer a PNV with a code per number, adding associated numbers of the
     /// same account that the request did not list.
-    pub(super) fn on_pnv(&mut self, at: Timestamp, from: CarrierCode, m: &Message, forced: Option<RejectCode>) {
+    pub(super) fn on_pnv(
+        &mut self,
+        now: Timestamp,
+        at: Timestamp,
+        from: CarrierCode,
+        m: &Message,
+        forced: Option<RejectCode>,
+    ) {
         let Some(port_ref) = m.port_ref else { return };
         let mut reply = Message::new(MsgKind::PnvResponse, port_ref);
         reply.category = Some(Category::C);
@@ -112,7 +123,7 @@ impl Carrier {
                     .and_then(PnvReject::new)
                     .map_or(WholeCode::Reject(c), WholeCode::Pnv)
             })
-            .or_else(|| self.whole_problem(at, m).map(WholeCode::Pnv));
+            .or_else(|| self.whole_problem(now, m).map(WholeCode::Pnv));
         if let Some(whole) = whole {
             reply.numbers.clone_from(&m.numbers);
             reply.code = Code::Whole(whole);
@@ -120,7 +131,7 @@ impl Carrier {
             let customer = Self::customer_of(m);
             let mut pairs = Vec::new();
             for n in &m.numbers {
-                let code = match self.number_problem(at, *n, customer) {
+                let code = match self.number_problem(now, *n, customer) {
                     Ok(r) => NumberCode::Response(r),
                     Err(r) => NumberCode::Reject(r),
                 };
@@ -140,9 +151,15 @@ impl Carrier {
         self.send(at, from, reply);
     }
 
-    /// Losing carrier: receipt, then confirmation or rejection of the whole batch.
+    /// Losing carrier: receipt, then confirmation or rejection of the whole batch, judged as it
+    /// stood when the CNA was received (`now`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the arguments are the message's context"
+    )]
     pub(super) fn on_cna(
         &mut self,
+        now: Timestamp,
         at: Timestamp,
         from: CarrierCode,
         port_ref: PortRef,
@@ -164,12 +181,12 @@ impl Carrier {
                     .iter()
                     .map(|n| (*n, NumberCode::Reject(PnvReject::INSUFFICIENT_INFO)))
                     .collect();
-            } else if let Some(whole) = self.whole_problem(at, m) {
+            } else if let Some(whole) = self.whole_problem(now, m) {
                 bad = m.numbers.iter().map(|n| (*n, NumberCode::Reject(whole))).collect();
             } else {
                 let customer = Self::customer_of(m);
                 for n in &m.numbers {
-                    if let Err(r) = self.number_problem(at, *n, customer) {
+                    if let Err(r) = self.number_problem(now, *n, customer) {
                         bad.push((*n, NumberCode::Reject(r)));
                     }
                 }
@@ -189,7 +206,7 @@ impl Carrier {
         ok.numbers.clone_from(&m.numbers);
         ok.detail.pm = Some(format!("{} porting PM", self.config.name).replace([';', '='], " "));
         self.send(answer_at, from, ok);
-        self.notify_pending(answer_at, port_ref, Category::C, &m.numbers, from);
+        self.notify_pending(answer_at, port_ref, Category::C, &m.numbers, from, None);
     }
 
     /// Losing carrier: the agreed cutover (clause 4.4.27).
@@ -216,11 +233,11 @@ impl Carrier {
                 return Some(RejectCode::CCA_WITHOUT_CNA);
             }
             let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
-            if !after_hours && !self.calendar.in_standard_hours(cutover_at) {
+            if !self.duties().cutover_allowed(cutover_at, after_hours) {
                 return Some(RejectCode::OUTSIDE_HOURS);
             }
-            let cap = self.config.daily_cap?;
-            (self.cap_used.get(&cutover_at.sydney_date()).map_or(0, |c| c.0) >= cap).then_some(RejectCode::DAILY_CAP)
+            let used = self.cap_used.get(&cutover_at.sydney_date()).map_or(0, |c| c.0);
+            (!lnp_model::duty::capacity_left(used, self.config.daily_cap)).then_some(RejectCode::DAILY_CAP)
         });
         let mut reply = Message::new(
             if problem.is_some() {
@@ -254,7 +271,7 @@ impl Carrier {
             .get(&port_ref)
             .map(|p| p.numbers.clone())
             .unwrap_or_default();
-        self.notify_pending(at, port_ref, Category::C, &numbers, from);
+        self.notify_pending(at, port_ref, Category::C, &numbers, from, Some(cutover_at));
         if let Some(p) = self.losing.get_mut(&port_ref) {
             p.state = LosingState::CcaConfirmed { cutover_at, gen: 0 };
         }
@@ -279,16 +296,24 @@ impl Carrier {
     }
 
     /// Gaining carrier: answers in the Cat C flow.
-    pub(super) fn on_complex_answer(&mut self, now: Timestamp, port_ref: PortRef, m: &Message) {
+    pub(super) fn on_complex_answer(&mut self, now: Timestamp, from: CarrierCode, port_ref: PortRef, m: &Message) {
         // An `accept` fault on CNA_REJECT: the gaining carrier carries on as if confirmed.
         let ignore_reject = m.kind == MsgKind::CnaReject
             && self.gaining.contains_key(&port_ref)
             && self
                 .take_fault_exact(MsgKind::CnaReject, crate::config::FaultAction::Accept)
                 .is_some();
+        let duties = Duties::new(&self.rulebook, &self.calendar);
         let Some(p) = self.gaining.get_mut(&port_ref) else {
+            self.unexpected_msg(
+                from,
+                m.kind,
+                Some(port_ref),
+                "no port of this carrier has this reference".into(),
+            );
             return;
         };
+        let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
         let kind = if ignore_reject { MsgKind::CnaConfirm } else { m.kind };
         match (kind, p.state.clone()) {
             (MsgKind::PnvResponse, GainingState::AwaitPnvReply) => {
@@ -304,6 +329,15 @@ impl Carrier {
                     p.state = GainingState::Rejected { code: m.code.clone() };
                     return;
                 }
+                if p.withdraw_wanted {
+                    // Withdrawn during the validation: nothing is pending at the losing carrier,
+                    // and the withdrawal it is sent is confirmed.
+                    p.state = GainingState::AwaitWithdrawReply {
+                        before: Box::new(GainingState::AwaitPnvReply),
+                    };
+                    self.send_withdraw(now, port_ref);
+                    return;
+                }
                 p.req.numbers = keep;
                 p.state = GainingState::AwaitCnaReply;
                 let losing = p.req.losing;
@@ -316,24 +350,17 @@ impl Carrier {
                 p.state = GainingState::Rejected { code: m.code.clone() }
             }
             (MsgKind::CnaConfirm, GainingState::AwaitCnaReply) => {
-                // The project managers agree the customer's preferred cutover, moved into Standard
-                // Hours where the pair has no after-hours agreement, and never sooner than two
-                // business days out: the CCA goes a business day after the confirmation, and its
-                // answer (CCA-RESPONSE) must be able to arrive before the cutover.
-                let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
-                let earliest = self.calendar.add_business_days(now, 2);
-                let agreed = eca_time(&self.calendar, &self.rulebook, p.req.cutover.max(earliest), after_hours);
-                p.state = GainingState::AwaitEcaTime {
-                    confirmed_at: now,
-                    eca_at: agreed,
-                };
+                // The project managers agree the cutover (`Duties::cat_c_agreed_cutover`), and
+                // the CCA goes a business day after the confirmation.
+                let agreed = duties.cat_c_agreed_cutover(now, p.req.cutover, after_hours);
+                let send_at = duties.cca_send_time(now);
+                p.confirmed_at = Some(now);
+                p.state = GainingState::AwaitCcaTime { send_at, agreed };
                 if p.withdraw_wanted {
                     self.withdraw(now, port_ref);
                     return;
                 }
-                // The CCA goes a business day after the confirmation (the managers' call).
-                let send_at = self.calendar.add_business_days(now, 1).max(now);
-                self.schedule(send_at, Job::SendEca(port_ref));
+                self.schedule(send_at, Job::SendCca(port_ref));
             }
             (MsgKind::CcaConfirm, GainingState::AwaitCcaReply { agreed }) => {
                 p.gen += 1;
@@ -343,34 +370,32 @@ impl Carrier {
                 self.next_complex_retarget(now, port_ref);
             }
             (MsgKind::CcaReject, GainingState::AwaitCcaReply { agreed }) => {
-                if m.code.reject_code() == Some(RejectCode::DAILY_CAP) && p.cap_retries < 60 {
+                if m.code.reject_code() == Some(RejectCode::DAILY_CAP) && p.cap_retries < MAX_CAPACITY_RETRIES {
                     // DAILY-CAP: agree the next business day, same time, and send a new CCA.
                     p.cap_retries += 1;
-                    let next_day = self.calendar.next_business_day(agreed.sydney_date());
-                    let retry = Timestamp::from_sydney_local(next_day.and_time(agreed.sydney_naive().time()));
-                    let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
-                    let new_at = eca_time(&self.calendar, &self.rulebook, retry, after_hours);
-                    p.state = GainingState::AwaitEcaTime {
-                        confirmed_at: now,
-                        eca_at: new_at,
+                    let new_at = duties.capacity_retry(agreed.sydney_date(), agreed.sydney_naive().time(), after_hours);
+                    p.state = GainingState::AwaitCcaTime {
+                        send_at: now,
+                        agreed: new_at,
                     };
-                    self.schedule(now, Job::SendEca(port_ref));
+                    self.schedule(now, Job::SendCca(port_ref));
                 } else {
                     p.state = GainingState::Rejected { code: m.code.clone() };
                 }
             }
-            _ => {
-                tracing::debug!(carrier = %self.code, port = %port_ref, kind = %m.kind, "answer ignored in this state");
+            (_, state) => {
+                let stage = state.stage();
+                self.unexpected_msg(from, m.kind, Some(port_ref), stage);
             }
         }
     }
 
-    /// Cat C: send the CCA for the agreed time (the job `SendEca` plays this part for Cat C).
+    /// Cat C: send the CCA for the agreed time.
     pub(super) fn send_cca(&mut self, at: Timestamp, port_ref: PortRef, shifted: bool) {
         let Some(p) = self.gaining.get_mut(&port_ref) else {
             return;
         };
-        let GainingState::AwaitEcaTime { eca_at: agreed, .. } = p.state else {
+        let GainingState::AwaitCcaTime { agreed, .. } = p.state else {
             return;
         };
         p.state = GainingState::AwaitCcaReply { agreed };
@@ -397,10 +422,7 @@ impl Carrier {
         };
         p.retargets_sent += 1;
         let after_hours = self.config.agreements.get(&p.req.losing).is_some_and(|a| a.after_hours);
-        // A confirmed Cat C cutover moves no sooner than a business day out, so that the
-        // re-target is answered before the old or the new time comes.
-        let earliest = self.calendar.add_business_days(now, 1);
-        let new_at = eca_time(&self.calendar, &self.rulebook, wanted.max(earliest), after_hours);
+        let new_at = Duties::new(&self.rulebook, &self.calendar).cat_c_retarget_cutover(now, wanted, after_hours);
         let losing = p.req.losing;
         let mut m = Message::new(MsgKind::Retarget, port_ref);
         m.category = Some(Category::C);

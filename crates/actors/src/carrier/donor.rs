@@ -1,18 +1,31 @@
 //! The donor: donor transit routing, its register (PLNR) and numbers given back to it.
+//!
+//! The donor keeps one standing register record per number of its ranges that is ported out or
+//! in a pending port (`docs/plnr-format.md`, "The register while a port is pending"): a pending
+//! port's `P` stands in place of an earlier `C` until a `C` replaces it or an `N`/`R` cancels it,
+//! when the earlier record stands again. Transit routing is kept per port, so that a second port
+//! of a number inside the first one's transit period still ends the first one's.
 
 use lnp_model::{CarrierCode, Category, Message, MsgKind, PortRef, PortStatus, TelephoneNumber, Timestamp};
 
-use super::{Carrier, DonorEntry, Job, Output, Task};
+use super::{Carrier, DonorEntry, Job, Output, PlnrRecord, Task};
 
 impl Carrier {
-    /// Consequences of having actually sent or done something (a skipped `DTR_START` starts no
-    /// transit routing, so no `DTR_STOP` follows it).
+    /// Consequences of having actually sent or done something: a `DTR_START` that went out
+    /// starts transit routing, which a compliant donor stops when `DTR-DURATION` has passed since
+    /// the cutover (a skipped `DTR_START` starts nothing, so no `DTR_STOP` follows it).
     pub(super) fn after_emit(&mut self, at: Timestamp, o: &Output) {
         if let Output::Action(m) = o {
             if m.kind == MsgKind::DtrStart {
                 if let Some(port_ref) = m.port_ref {
-                    let stop = self.calendar.add(at, self.rulebook.dtr_duration);
                     for n in &m.numbers {
+                        let cutover = self
+                            .donor
+                            .get(n)
+                            .filter(|e| e.port_ref == port_ref && e.status == PortStatus::C)
+                            .map_or(at, |e| e.effective.min(at));
+                        self.dtr_running.insert((*n, port_ref));
+                        let stop = self.duties().dtr_earliest_stop(cutover);
                         self.schedule(stop, Job::DtrStop { number: *n, port_ref });
                     }
                 }
@@ -20,51 +33,87 @@ impl Carrier {
         }
     }
 
-    /// Donor: a number ported out of its ranges comes back (`GIVE_BACK` by `from`). Transit
-    /// routing for it ends, the register record is deleted (status `R` with the donor as the
-    /// current carrier: action `D`), and the number is held in quarantine (`QUARANTINE`).
-    pub(super) fn take_back(&mut self, now: Timestamp, number: TelephoneNumber, from: CarrierCode) {
-        if !self.owns_range(number) {
-            return;
-        }
-        let code = self.code;
-        let dtr_running = self
-            .agenda
-            .any(|t| matches!(t, Task::Job(Job::DtrStop { number: n, .. }) if *n == number));
+    fn publish_now(&mut self, at: Timestamp, number: TelephoneNumber, rec: PlnrRecord) {
+        self.schedule(at, Job::PlnrPublish { number, rec });
+    }
+
+    fn cancel_jobs(&mut self, number: TelephoneNumber, port_ref: PortRef) {
         self.agenda.retain(|t| {
-            !matches!(t, Task::Job(Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n }) if *n == number)
+            !matches!(t,
+                Task::Job(Job::PlnrPublish { number: n, rec }) if *n == number && rec.port_ref == port_ref)
         });
-        self.ported_out.remove(&number);
-        self.services.remove(&number);
-        let until = self.calendar.add(now, self.rulebook.quarantine);
-        self.quarantine.insert(number, until);
-        let Some(entry) = self.donor.get(&number) else {
-            return;
-        };
-        let (port_ref, category, published) = (entry.port_ref, entry.category, entry.published);
-        if dtr_running {
-            let mut stop = Message::new(MsgKind::DtrStop, port_ref);
-            stop.category = Some(category);
-            stop.numbers = vec![number];
-            stop.detail.current = Some(code);
-            stop.detail.reason = Some("given back".into());
-            self.act(now, stop);
-        }
-        match self.donor.get_mut(&number) {
-            Some(entry) if published => {
-                entry.status = PortStatus::R;
-                entry.current = code;
-                entry.losing = from;
-                self.schedule(now, Job::PlnrPublish { number });
-            }
-            _ => {
-                self.donor.remove(&number);
+        if let Some(e) = self.donor.get_mut(&number) {
+            if e.port_ref == port_ref {
+                e.dtr_gen += 1;
             }
         }
     }
 
-    /// Donor duties for a completed port of its numbers: start transit routing now, publish the
-    /// completed record once the return window has ended (`PLNR-UPDATE`).
+    /// The donor learns of a pending port of its numbers (its own `SNA_CONFIRM`/`CNA_CONFIRM`,
+    /// or `DONOR_NOTIFY` `P`): the `P` record stands and is published (`PLNR-UPDATE`).
+    pub(super) fn donor_pending(
+        &mut self,
+        at: Timestamp,
+        current: CarrierCode,
+        losing: CarrierCode,
+        port_ref: PortRef,
+        category: Category,
+        numbers: &[TelephoneNumber],
+    ) {
+        let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
+        for n in own {
+            if self
+                .donor
+                .get(&n)
+                .is_some_and(|e| e.port_ref == port_ref && e.status == PortStatus::P)
+            {
+                continue;
+            }
+            let previous = self
+                .donor
+                .remove(&n)
+                .filter(|e| e.status == PortStatus::C)
+                .map(Box::new);
+            let entry = DonorEntry {
+                current,
+                losing,
+                port_ref,
+                category,
+                status: PortStatus::P,
+                effective: at,
+                published: false,
+                previous,
+                dtr_gen: 0,
+            };
+            let rec = entry.record();
+            self.donor.insert(n, entry);
+            self.publish_now(at, n, rec);
+        }
+    }
+
+    /// A `DONOR_NOTIFY` `P` announced the cutover instant: transit routing starts then.
+    fn donor_announced(&mut self, now: Timestamp, port_ref: PortRef, numbers: &[TelephoneNumber], cutover: Timestamp) {
+        for n in numbers {
+            let Some(e) = self.donor.get_mut(n) else { continue };
+            if e.port_ref != port_ref || e.status != PortStatus::P {
+                continue;
+            }
+            e.dtr_gen += 1;
+            let gen = e.dtr_gen;
+            self.schedule(
+                cutover.max(now),
+                Job::DtrStart {
+                    number: *n,
+                    port_ref,
+                    gen,
+                },
+            );
+        }
+    }
+
+    /// Donor duties for a completed port of its numbers: transit routing runs from the cutover
+    /// `at` (started now unless an announced start already did), and the completed record is
+    /// published once the return window has ended (`PLNR-UPDATE`).
     pub(super) fn donor_port_out(
         &mut self,
         at: Timestamp,
@@ -74,31 +123,115 @@ impl Carrier {
         category: Category,
         numbers: &[TelephoneNumber],
     ) {
-        let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
-        dtr.category = Some(category);
-        dtr.numbers = numbers.to_vec();
-        dtr.detail.current = Some(current);
-        self.act(at, dtr);
-        let window_end = self.calendar.add(at, self.rulebook.return_window);
-        for n in numbers {
-            self.donor.insert(
-                *n,
-                DonorEntry {
-                    current,
-                    losing,
-                    port_ref,
-                    category,
-                    status: PortStatus::C,
-                    published: false,
-                },
-            );
-            self.schedule(window_end, Job::PlnrPublish { number: *n });
+        let mut start = Vec::new();
+        let (earliest, _) = self.duties().plnr_completed_window(at, at);
+        let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
+        for n in own {
+            let old = self.donor.remove(&n);
+            let dtr_gen = old.as_ref().map_or(0, |e| e.dtr_gen + 1);
+            // The port's own `P`, when it stood: whether it was published (a return must then be
+            // published too), and the record it stood in place of.
+            let (published, previous) = match old {
+                Some(e) if e.port_ref == port_ref => (e.published, e.previous),
+                Some(e) if e.status == PortStatus::C => (false, Some(Box::new(e))),
+                _ => (false, None),
+            };
+            let entry = DonorEntry {
+                current,
+                losing,
+                port_ref,
+                category,
+                status: PortStatus::C,
+                effective: at,
+                published,
+                previous,
+                dtr_gen,
+            };
+            let rec = entry.record();
+            self.donor.insert(n, entry);
+            if !self.dtr_running.contains(&(n, port_ref)) {
+                start.push(n);
+            }
+            self.publish_now(earliest, n, rec);
+        }
+        if !start.is_empty() {
+            let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
+            dtr.category = Some(category);
+            dtr.numbers = start;
+            dtr.detail.current = Some(current);
+            self.act(at, dtr);
         }
     }
 
-    /// The donor's side of a reversal or emergency return: transit routing stops, and the return
-    /// is published (status `R`) where the completed port already was; otherwise the record that
-    /// was waiting for the return window is simply never published.
+    /// A pending port of the donor's numbers did not proceed (withdrawn, lapsed, rejected after
+    /// it was confirmed): a published `P` is cancelled with `N`, and the earlier record stands.
+    pub(super) fn donor_not_proceeded(&mut self, at: Timestamp, port_ref: PortRef, numbers: &[TelephoneNumber]) {
+        for n in numbers.iter().copied() {
+            let pending = self
+                .donor
+                .get(&n)
+                .is_some_and(|e| e.port_ref == port_ref && e.status == PortStatus::P);
+            if !pending {
+                continue;
+            }
+            self.cancel_jobs(n, port_ref);
+            let Some(e) = self.donor.remove(&n) else { continue };
+            if e.published {
+                let mut rec = e.record();
+                rec.status = PortStatus::N;
+                rec.effective = at;
+                self.publish_now(at, n, rec);
+            }
+            if let Some(prev) = e.previous {
+                self.donor.insert(n, *prev);
+            }
+        }
+    }
+
+    /// Donor: a number ported out of its ranges comes back (`GIVE_BACK` by `from`). Transit
+    /// routing for it ends, the register record is deleted (action `D`, status `C`: the return to
+    /// the donor is complete), and the number is held in quarantine (`QUARANTINE`).
+    pub(super) fn take_back(&mut self, now: Timestamp, number: TelephoneNumber, from: CarrierCode) {
+        if !self.owns_range(number) {
+            return;
+        }
+        let code = self.code;
+        self.agenda.retain(|t| {
+            !matches!(t, Task::Job(Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n, .. }) if *n == number)
+        });
+        self.ported_out.remove(&number);
+        self.services.remove(&number);
+        let until = self.duties().quarantine_end(now);
+        self.quarantine.insert(number, until);
+        let running: Vec<PortRef> = self
+            .dtr_running
+            .range((number, PortRef::MIN)..)
+            .take_while(|(n, _)| *n == number)
+            .map(|(_, r)| *r)
+            .collect();
+        let entry = self.donor.remove(&number);
+        for port_ref in running {
+            self.dtr_running.remove(&(number, port_ref));
+            let mut stop = Message::new(MsgKind::DtrStop, port_ref);
+            stop.category = entry.as_ref().map(|e| e.category);
+            stop.numbers = vec![number];
+            stop.detail.current = Some(code);
+            stop.detail.reason = Some("given back".into());
+            self.act(now, stop);
+        }
+        if let Some(e) = entry.filter(|e| e.published) {
+            let mut rec = e.record();
+            rec.status = PortStatus::C;
+            rec.current = code;
+            rec.losing = from;
+            rec.effective = now;
+            self.publish_now(now, number, rec);
+        }
+    }
+
+    /// The donor's side of a reversal or emergency return, now with `now_with`: transit routing
+    /// for the port stops, a published record of the port is cancelled (`R`), and the number's
+    /// record is what it was before the port (none when it is back with the donor).
     pub(super) fn donor_return(
         &mut self,
         at: Timestamp,
@@ -107,35 +240,55 @@ impl Carrier {
         category: Category,
         now_with: CarrierCode,
     ) {
-        let mut stop = Message::new(MsgKind::DtrStop, port_ref);
-        stop.category = Some(category);
-        stop.numbers = vec![n];
-        stop.detail.current = Some(now_with);
-        self.act(at, stop);
-        self.agenda.retain(
-            |t| !matches!(t, Task::Job(Job::DtrStop { number, .. } | Job::PlnrPublish { number }) if *number == n),
-        );
-        let code = self.code;
-        let published = self
-            .donor
-            .get(&n)
-            .is_some_and(|e| e.published && e.port_ref == port_ref);
-        if published {
-            if let Some(e) = self.donor.get_mut(&n) {
-                e.status = PortStatus::R;
-                e.current = now_with;
-            }
-            self.schedule(at, Job::PlnrPublish { number: n });
-        } else if now_with == code {
-            self.donor.remove(&n);
-        } else if let Some(e) = self.donor.get_mut(&n) {
-            e.current = now_with;
+        if self.dtr_running.remove(&(n, port_ref)) {
+            let mut stop = Message::new(MsgKind::DtrStop, port_ref);
+            stop.category = Some(category);
+            stop.numbers = vec![n];
+            stop.detail.current = Some(now_with);
+            self.act(at, stop);
         }
+        self.agenda.retain(|t| {
+            !matches!(t,
+                Task::Job(Job::DtrStop { number, port_ref: r }) if *number == n && *r == port_ref)
+        });
+        self.cancel_jobs(n, port_ref);
+        let code = self.code;
+        let Some(e) = self.donor.remove(&n) else { return };
+        if e.port_ref != port_ref {
+            self.donor.insert(n, e);
+            return;
+        }
+        if e.published {
+            let mut rec = e.record();
+            rec.status = PortStatus::R;
+            rec.current = now_with;
+            rec.effective = at;
+            self.publish_now(at, n, rec);
+        }
+        if now_with == code {
+            return;
+        }
+        // Back with the carrier it was ported from: its earlier record stands again.
+        let restored = e.previous.map_or_else(
+            || DonorEntry {
+                current: now_with,
+                losing: code,
+                port_ref,
+                category,
+                status: PortStatus::C,
+                effective: at,
+                published: e.published,
+                previous: None,
+                dtr_gen: 0,
+            },
+            |p| *p,
+        );
+        self.donor.insert(n, restored);
     }
 
     /// The donor of a number that another carrier ported (a third-party port): follow it with
-    /// donor transit routing and the register.
-    pub(super) fn on_donor_notify(&mut self, at: Timestamp, from: CarrierCode, port_ref: PortRef, m: &Message) {
+    /// the register, and with donor transit routing from the cutover instant it is told.
+    pub(super) fn on_donor_notify(&mut self, now: Timestamp, from: CarrierCode, port_ref: PortRef, m: &Message) {
         let (Some(status), Some(current)) = (m.detail.status, m.detail.current) else {
             return;
         };
@@ -145,13 +298,41 @@ impl Carrier {
             return;
         }
         match status {
-            PortStatus::C => self.donor_port_out(at, current, from, port_ref, category, &own),
-            PortStatus::R => {
-                for n in own {
-                    self.donor_return(at, n, port_ref, category, current);
+            PortStatus::P => {
+                self.donor_pending(now, current, from, port_ref, category, &own);
+                if let Some(cutover) = m.detail.cutover {
+                    self.donor_announced(now, port_ref, &own, cutover);
                 }
             }
-            PortStatus::P | PortStatus::N => {}
+            PortStatus::C => self.donor_port_out(now, current, from, port_ref, category, &own),
+            PortStatus::R => {
+                for n in own {
+                    self.donor_return(now, n, port_ref, category, current);
+                }
+            }
+            PortStatus::N => self.donor_not_proceeded(now, port_ref, &own),
         }
+    }
+
+    /// An announced transit-routing start is due (`Job::DtrStart`).
+    pub(super) fn announced_dtr_start(
+        &mut self,
+        at: Timestamp,
+        number: TelephoneNumber,
+        port_ref: PortRef,
+        gen: u32,
+        shifted: bool,
+    ) {
+        let Some(e) = self.donor.get(&number) else { return };
+        if e.port_ref != port_ref || e.dtr_gen != gen || self.dtr_running.contains(&(number, port_ref)) {
+            return;
+        }
+        let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
+        dtr.category = Some(e.category);
+        dtr.numbers = vec![number];
+        dtr.detail.current = Some(e.current);
+        // Marked running now, so that the `C` arriving in the same instant starts nothing more.
+        self.dtr_running.insert((number, port_ref));
+        self.push_task(at, Task::Emit(Output::Action(dtr)), shifted);
     }
 }

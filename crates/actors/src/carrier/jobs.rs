@@ -1,6 +1,6 @@
 //! What a carrier does later: each job on the agenda runs here, at the time its rule set.
 
-use lnp_model::{Category, Envelope, Message, MsgKind, RuleId, Span, Timestamp};
+use lnp_model::{Envelope, Message, MsgKind, RuleId, Timestamp};
 
 use super::{Carrier, GainingState, Job, LosingState, Output, Task};
 use crate::config::{Service, ServiceKind};
@@ -16,10 +16,6 @@ impl Carrier {
                 let Some(p) = self.gaining.get_mut(&port_ref) else {
                     return;
                 };
-                if p.req.category == Category::C {
-                    self.send_cca(at, port_ref, shifted);
-                    return;
-                }
                 if !matches!(p.state, GainingState::AwaitEcaTime { .. }) {
                     return;
                 }
@@ -37,9 +33,7 @@ impl Carrier {
                     })),
                     shifted,
                 );
-                let deadline = self.calendar.add(at, self.rulebook.eca_response);
-                let grace = Span::Minutes(1);
-                let deadline = self.calendar.add(deadline, grace);
+                let deadline = self.duties().patience(MsgKind::Eca, at).unwrap_or(at);
                 self.schedule(
                     deadline,
                     Job::AnswerDeadline {
@@ -49,38 +43,64 @@ impl Carrier {
                     },
                 );
             }
+            Job::SendCca(port_ref) => self.send_cca(at, port_ref, shifted),
+            Job::DtrStart { number, port_ref, gen } => self.announced_dtr_start(at, number, port_ref, gen, shifted),
             Job::DtrStop { number, port_ref } => {
-                let Some(e) = self.donor.get(&number) else { return };
-                if e.port_ref != port_ref {
-                    return; // superseded by a later port of the same number
+                if !self.dtr_running.remove(&(number, port_ref)) {
+                    return; // ended already (a return, a give back)
                 }
+                let e = self.donor.get(&number);
                 let mut m = Message::new(MsgKind::DtrStop, port_ref);
-                m.category = Some(e.category);
+                m.category = e.map(|e| e.category);
                 m.numbers = vec![number];
-                m.detail.current = Some(e.current);
+                m.detail.current = e.map(|e| e.current);
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
             }
-            Job::PlnrPublish { number } => {
-                let Some(e) = self.donor.get_mut(&number) else {
-                    return;
-                };
-                e.published = true;
-                let e = e.clone();
-                let date = at.sydney_date();
+            Job::PlnrPublish { number, rec } => {
+                if let Some(e) = self.donor.get_mut(&number) {
+                    if e.port_ref == rec.port_ref && e.status == rec.status {
+                        e.published = true;
+                    }
+                }
+                // One file per publication instant: everything published at once is one update.
                 let seq = match self.plnr_file {
-                    Some((d, s)) if d == date => s,
+                    Some((t, s)) if t == at => s,
                     Some((_, s)) => s + 1,
                     None => 1,
                 };
-                self.plnr_file = Some((date, seq));
-                let mut m = Message::new(MsgKind::PlnrPublish, e.port_ref);
-                m.category = Some(e.category);
+                self.plnr_file = Some((at, seq));
+                let mut m = Message::new(MsgKind::PlnrPublish, rec.port_ref);
+                m.category = Some(rec.category);
                 m.numbers = vec![number];
-                m.detail.status = Some(e.status);
-                m.detail.current = Some(e.current);
+                m.detail.status = Some(rec.status);
+                m.detail.current = Some(rec.current);
                 m.detail.file_seq = Some(seq);
-                m.detail.extra.push(("losing".into(), e.losing.to_string()));
+                m.detail.extra.push(("losing".into(), rec.losing.to_string()));
+                if rec.effective != Timestamp::default() {
+                    m.detail.extra.push(("effective".into(), rec.effective.to_string()));
+                }
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
+            }
+            Job::LosingLapse { port_ref, confirmed_at } => self.losing_lapse(at, port_ref, confirmed_at),
+            Job::GainingLapse { port_ref, confirmed_at } => {
+                let Some(p) = self.gaining.get_mut(&port_ref) else {
+                    return;
+                };
+                if p.confirmed_at != Some(confirmed_at) {
+                    return;
+                }
+                match &p.state {
+                    GainingState::AwaitEcaTime { .. } => {
+                        p.state = GainingState::Expired {
+                            code: lnp_model::Code::None,
+                        };
+                    }
+                    GainingState::AwaitLapse { code, .. } => {
+                        p.state = GainingState::Expired { code: code.clone() };
+                    }
+                    _ => return,
+                }
+                self.settle(port_ref);
             }
             Job::ForgetLosing(port_ref) => {
                 if matches!(

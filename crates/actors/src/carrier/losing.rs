@@ -1,25 +1,19 @@
 //! The losing carrier: it judges each request at the instant it receives it, answers within the
 //! rule's time, cuts over, and tells the donor of a third-party port (clauses 4.2 and 4.4).
+//!
+//! Every ground and window comes from [`lnp_model::Duties`], the same functions the audit
+//! judges the trace with.
 
 use std::collections::BTreeMap;
 
 use lnp_model::{
-    CarrierCode, Category, Code, Message, MsgKind, PnvReject, PnvResponse, PortRef, PortStatus, RejectCode, Span,
+    CarrierCode, Category, Code, Duties, Message, MsgKind, PnvReject, PnvResponse, PortRef, PortStatus, RejectCode,
     TelephoneNumber, Timestamp,
 };
 
 use super::{Carrier, Job, LosingPort, LosingState, Output};
 
 impl Carrier {
-    pub(super) fn ca_date_ok(&self, ca_date: chrono::NaiveDate, at: Timestamp) -> bool {
-        let today = at.sydney_date();
-        let days = match self.rulebook.ca_age {
-            Span::Days(d) => d,
-            other => other.fixed_millis().map_or(90, |ms| ms / 86_400_000),
-        };
-        ca_date <= today && (today - ca_date).num_days() <= days
-    }
-
     pub(super) fn reply(
         &mut self,
         at: Timestamp,
@@ -38,9 +32,15 @@ impl Carrier {
         self.send(at, to, m);
     }
 
-    /// Losing carrier: validate an SNA (clause 4.2.4) and confirm or reject it.
+    /// Losing carrier: validate an SNA received at `now` (clause 4.2.4) and confirm or reject it
+    /// at `at`. Grounds are judged at receipt.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site; the arguments are the message's context"
+    )]
     pub(super) fn on_sna(
         &mut self,
+        now: Timestamp,
         at: Timestamp,
         from: CarrierCode,
         port_ref: PortRef,
@@ -48,25 +48,39 @@ impl Carrier {
         accept: bool,
         forced: Option<RejectCode>,
     ) {
-        let code = forced.or_else(|| if accept { None } else { self.sna_problem(at, m) });
+        let code = forced.or_else(|| if accept { None } else { self.sna_problem(now, m) });
         if let Some(code) = code {
             self.reply(at, from, MsgKind::SnaReject, m, Some(code));
             return;
         }
+        let category = m.category.unwrap_or(Category::A);
         self.open_losing(
             port_ref,
             from,
-            m.category.unwrap_or(Category::A),
+            category,
             &m.numbers,
             LosingState::AwaitEca { confirmed_at: at },
             true,
         );
+        if let Some(p) = self.losing.get_mut(&port_ref) {
+            p.received_at = now;
+        }
         self.reply(at, from, MsgKind::SnaConfirm, m, None);
-        self.notify_pending(at, port_ref, m.category.unwrap_or(Category::A), &m.numbers, from);
+        let lapse = self.duties().sna_lapse(at);
+        self.schedule(
+            lapse,
+            Job::LosingLapse {
+                port_ref,
+                confirmed_at: at,
+            },
+        );
+        self.notify_pending(at, port_ref, category, &m.numbers, from, None);
     }
 
-    /// Losing carrier in a third-party port: once it has confirmed the port, it tells the donors
-    /// that the port is pending (`DONOR-NOTIFY` status `P`), once per port.
+    /// Losing carrier: once it has confirmed a port, it tells the donors that the port is
+    /// pending (`DONOR-NOTIFY` status `P`), and tells them again whenever the cutover instant is
+    /// fixed or moves (`cutover=`). As donor of some of the numbers itself, it notes the pending
+    /// port in its own register.
     pub(super) fn notify_pending(
         &mut self,
         at: Timestamp,
@@ -74,25 +88,45 @@ impl Carrier {
         category: Category,
         numbers: &[TelephoneNumber],
         gaining: CarrierCode,
+        cutover: Option<Timestamp>,
     ) {
         if let Some(p) = self.losing.get_mut(&port_ref) {
-            if p.notified {
+            let news = !p.notified || (cutover.is_some() && p.notified_cutover != cutover);
+            if !news {
                 return;
             }
             p.notified = true;
+            if cutover.is_some() {
+                p.notified_cutover = cutover;
+            }
         }
-        self.notify_donors(at, port_ref, category, numbers, PortStatus::P, gaining);
+        let code = self.code;
+        self.donor_pending(at, gaining, code, port_ref, category, numbers);
+        self.notify_donors(at, port_ref, category, numbers, PortStatus::P, gaining, cutover);
     }
 
-    /// Losing carrier: a confirmed port that will not proceed (withdrawn, or its SNA expired) is
-    /// closed, and donors told of it as pending hear that it did not proceed (status `N`).
+    /// Losing carrier: a confirmed port that will not proceed (withdrawn, lapsed, its SNA
+    /// expired) is closed, and donors told of it as pending hear that it did not proceed (`N`).
     pub(super) fn abandon_losing(&mut self, at: Timestamp, port_ref: PortRef) {
         let Some(p) = self.losing.get(&port_ref) else { return };
         let (notified, category, numbers) = (p.notified, p.category, p.numbers.clone());
         self.close_losing(port_ref);
+        self.donor_not_proceeded(at, port_ref, &numbers);
         if notified {
             let code = self.code;
-            self.notify_donors(at, port_ref, category, &numbers, PortStatus::N, code);
+            self.notify_donors(at, port_ref, category, &numbers, PortStatus::N, code, None);
+        }
+    }
+
+    /// `SNA-VALIDITY`: a confirmation with no ECA lapses; the port ends and its number is free.
+    pub(super) fn losing_lapse(&mut self, at: Timestamp, port_ref: PortRef, confirmed_at: Timestamp) {
+        let lapsed = matches!(
+            self.losing.get(&port_ref).map(|p| p.state),
+            Some(LosingState::AwaitEca { confirmed_at: c }) if c == confirmed_at
+        );
+        if lapsed {
+            self.abandon_losing(at, port_ref);
+            self.lapsed.insert(port_ref);
         }
     }
 
@@ -120,15 +154,18 @@ impl Carrier {
             services,
             retargets: 0,
             notified: false,
+            notified_cutover: None,
+            received_at: Timestamp::default(),
         };
         self.losing.insert(port_ref, port);
     }
 
-    pub(super) fn sna_problem(&self, at: Timestamp, m: &Message) -> Option<RejectCode> {
+    /// The ground to reject an SNA received at `now`, if any.
+    pub(super) fn sna_problem(&self, now: Timestamp, m: &Message) -> Option<RejectCode> {
         let Some(ca) = m.detail.ca_date else {
             return Some(RejectCode::INSUFFICIENT_INFO);
         };
-        if !self.ca_date_ok(ca, at) {
+        if self.duties().ca_stale(ca, now) {
             return Some(RejectCode::CA_INVALID);
         }
         if m.numbers.len() != 1 {
@@ -136,7 +173,7 @@ impl Carrier {
         }
         let n = m.numbers[0];
         // The same validation as a PNV's (clause 4.3.8), answered with the SNA's reject codes.
-        match self.number_problem(at, n, Self::customer_of(m)) {
+        match self.number_problem(now, n, Self::customer_of(m)) {
             Ok(PnvResponse::Standalone) => {}
             Ok(_) => return Some(RejectCode::COMPLEX_SERVICE),
             Err(PnvReject::OTHER_PROVIDER) => return Some(RejectCode::NOT_WITH_LOSING),
@@ -150,7 +187,8 @@ impl Carrier {
         None
     }
 
-    /// Losing carrier: check an ECA (clauses 4.2.27, 4.2.32) and cut over.
+    /// Losing carrier: check an ECA received at `now` (clauses 4.2.27, 4.2.32) and cut over at
+    /// `at`.
     #[allow(
         clippy::too_many_arguments,
         reason = "one call site; the arguments are the message's context"
@@ -179,7 +217,8 @@ impl Carrier {
                 at
             };
             self.reply(at, from, MsgKind::EcaReject, m, Some(code));
-            if code == RejectCode::SNA_EXPIRED {
+            // 101 and 102 end the port: the confirmation is gone (or never was).
+            if matches!(code, RejectCode::SNA_EXPIRED | RejectCode::NO_VALID_SNA) {
                 self.abandon_losing(at, port_ref);
             }
             return;
@@ -187,7 +226,7 @@ impl Carrier {
         self.use_capacity(now.sydney_date(), at);
         self.reply(at, from, MsgKind::EcaConfirm, m, None);
         let category = m.category.unwrap_or(Category::A);
-        self.notify_pending(at, port_ref, category, &m.numbers, from);
+        self.notify_pending(at, port_ref, category, &m.numbers, from, Some(at));
         self.cut_over(at, from, port_ref, m);
         let mut done = Message::new(MsgKind::Completion, port_ref);
         done.category = m.category;
@@ -195,6 +234,7 @@ impl Carrier {
         self.send(at, from, done);
     }
 
+    /// The ground to reject an ECA received at `now`, if any.
     pub(super) fn eca_problem(
         &self,
         now: Timestamp,
@@ -202,7 +242,12 @@ impl Carrier {
         port_ref: PortRef,
         m: &Message,
     ) -> Option<RejectCode> {
+        let duties = self.duties();
         let Some(p) = self.losing.get(&port_ref) else {
+            // An ECA after its confirmation lapsed is judged under SNA-VALIDITY alone.
+            if self.lapsed.contains(&port_ref) {
+                return Some(RejectCode::SNA_EXPIRED);
+            }
             return Some(RejectCode::NO_VALID_SNA);
         };
         let LosingState::AwaitEca { confirmed_at } = p.state else {
@@ -211,22 +256,16 @@ impl Carrier {
         if p.gaining != from || p.numbers != m.numbers {
             return Some(RejectCode::NO_VALID_SNA);
         }
-        if now > self.calendar.add(confirmed_at, self.rulebook.sna_validity) {
+        if duties.eca_too_late(Some(p.received_at), confirmed_at, now) {
             return Some(RejectCode::SNA_EXPIRED);
         }
-        if let Some(max_age) = self.rulebook.eca_max_sna_age {
-            if now > self.calendar.add(confirmed_at, max_age) {
-                return Some(RejectCode::SNA_EXPIRED);
-            }
-        }
         let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
-        if !after_hours && !self.calendar.in_standard_hours(now) {
+        if !duties.cutover_allowed(now, after_hours) {
             return Some(RejectCode::OUTSIDE_HOURS);
         }
-        if let Some(cap) = self.config.daily_cap {
-            if self.cap_used.get(&now.sydney_date()).map_or(0, |c| c.0) >= cap {
-                return Some(RejectCode::DAILY_CAP);
-            }
+        let used = self.cap_used.get(&now.sydney_date()).map_or(0, |c| c.0);
+        if !lnp_model::duty::capacity_left(used, self.config.daily_cap) {
+            return Some(RejectCode::DAILY_CAP);
         }
         None
     }
@@ -269,17 +308,14 @@ impl Carrier {
         }
         if let Some(p) = self.losing.get_mut(&port_ref) {
             p.state = LosingState::CutOver { at };
-            // Kept past the return window (so that a late return can still be answered, with 108
-            // or, under an `accept` fault, confirmed) until donor transit routing would end.
-            let window_end = self.calendar.add(at, self.rulebook.return_window).plus_millis(60_000);
-            let forget_at = self.calendar.add(at, self.rulebook.dtr_duration).max(window_end);
+            let forget_at = self.duties().losing_keeps_until(at);
             self.schedule(forget_at, Job::ForgetLosing(port_ref));
         }
         let own: Vec<TelephoneNumber> = m.numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
         if !own.is_empty() {
             self.donor_port_out(at, gaining, self.code, port_ref, category, &own);
         }
-        self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::C, gaining);
+        self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::C, gaining, None);
     }
 
     pub(super) fn on_withdraw(
@@ -292,14 +328,15 @@ impl Carrier {
         forced: Option<RejectCode>,
     ) {
         let state = self.losing.get(&port_ref).map(|p| p.state);
-        let code = forced.or(match state {
+        let advice_sent = match state {
             // Nothing pending under this reference (an SNA it never received or already
             // refused): there is nothing to stop, so the withdrawal is simply confirmed.
-            None if !self.forgotten_cutovers.contains(&port_ref) => None,
-            Some(LosingState::AwaitEca { .. } | LosingState::AwaitCca) => None,
-            _ if accept => None,
-            _ => Some(RejectCode::WITHDRAW_TOO_LATE),
-        });
+            None => self.forgotten_cutovers.contains(&port_ref),
+            Some(LosingState::AwaitEca { .. } | LosingState::AwaitCca) => false,
+            Some(LosingState::CcaConfirmed { .. } | LosingState::CutOver { .. }) => true,
+        };
+        let too_late = lnp_model::duty::withdrawal_too_late(advice_sent) && !accept;
+        let code = forced.or(too_late.then_some(RejectCode::WITHDRAW_TOO_LATE));
         if let Some(c) = code {
             self.reply(at, from, MsgKind::WithdrawReject, m, Some(c));
         } else {
@@ -331,7 +368,7 @@ impl Carrier {
             Some(LosingState::CutOver { at }) => Some(at),
             _ => None,
         };
-        let in_window = cut_at.is_some_and(|c| now <= self.calendar.add(c, self.rulebook.return_window));
+        let in_window = cut_at.is_some_and(|c| self.duties().return_in_window(c, now));
         let code = forced.or(if in_window || (accept && cut_at.is_some()) {
             None
         } else {
@@ -361,7 +398,7 @@ impl Carrier {
         }
         self.emit_at(at, Output::Action(back));
         let code = self.code;
-        self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::R, code);
+        self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::R, code, None);
         let own: Vec<TelephoneNumber> = m.numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
         for n in own {
             self.donor_return(at, n, port_ref, category, code);
@@ -378,12 +415,9 @@ impl Carrier {
         accept: bool,
         forced: Option<RejectCode>,
     ) {
-        let limit = self.rulebook.retargets_max;
+        let duties = Duties::new(&self.rulebook, &self.calendar);
         let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
-        let in_hours = m
-            .detail
-            .cutover
-            .is_some_and(|t| after_hours || self.calendar.in_standard_hours(t));
+        let in_hours = m.detail.cutover.is_some_and(|t| duties.cutover_allowed(t, after_hours));
         let code = match self.losing.get_mut(&port_ref) {
             Some(p)
                 if matches!(p.state, LosingState::AwaitEca { .. } | LosingState::CcaConfirmed { .. })
@@ -394,7 +428,7 @@ impl Carrier {
                     forced
                 } else if accept {
                     None
-                } else if p.retargets > limit {
+                } else if duties.retarget_over_limit(p.retargets) {
                     Some(RejectCode::RETARGET_LIMIT)
                 } else if !in_hours {
                     Some(RejectCode::OUTSIDE_HOURS)
@@ -404,6 +438,7 @@ impl Carrier {
             }
             _ => forced.or(Some(RejectCode::NO_VALID_SNA)),
         };
+        let mut moved = None;
         if code.is_none() {
             if let (Some(t), Some(p)) = (m.detail.cutover, self.losing.get_mut(&port_ref)) {
                 if let LosingState::CcaConfirmed { gen, .. } = p.state {
@@ -411,7 +446,7 @@ impl Carrier {
                         cutover_at: t,
                         gen: gen + 1,
                     };
-                    self.schedule(t, Job::CatCCutover { port_ref, gen: gen + 1 });
+                    moved = Some((t, gen + 1, p.category, p.numbers.clone()));
                 }
             }
         }
@@ -430,6 +465,11 @@ impl Carrier {
             reply.code = Code::whole(c);
         }
         self.send(at, from, reply);
+        if let Some((t, gen, category, numbers)) = moved {
+            self.schedule(t, Job::CatCCutover { port_ref, gen });
+            // The agreed cutover moved: the donors hear the new instant (`DONOR-NOTIFY`).
+            self.notify_pending(at, port_ref, category, &numbers, from, Some(t));
+        }
     }
 
     pub(super) fn donor_of(&self, n: TelephoneNumber) -> Option<CarrierCode> {
@@ -441,6 +481,10 @@ impl Carrier {
     }
 
     /// Losing carrier in a third-party port: tell each donor (`DONOR-NOTIFY`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the notice's fields, each from a different part of the port"
+    )]
     pub(super) fn notify_donors(
         &mut self,
         at: Timestamp,
@@ -449,6 +493,7 @@ impl Carrier {
         numbers: &[TelephoneNumber],
         status: PortStatus,
         current: CarrierCode,
+        cutover: Option<Timestamp>,
     ) {
         let mut by_donor: BTreeMap<CarrierCode, Vec<TelephoneNumber>> = BTreeMap::new();
         for n in numbers {
@@ -462,6 +507,7 @@ impl Carrier {
             m.numbers = nums;
             m.detail.status = Some(status);
             m.detail.current = Some(current);
+            m.detail.cutover = cutover;
             self.send(at, donor, m);
         }
     }
