@@ -5,6 +5,13 @@
 //! The engine delivers messages and commands to the carrier actors and wakes them at their
 //! deadlines; it never looks inside a port. From the actions carriers take (`CUTOVER`, `DTR_START`,
 //! `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) it keeps the market's routing history and the donors' registers.
+//!
+//! # Driving it from outside
+//!
+//! [`Sim::run`] plays the whole story; it is a loop over [`Sim::step`], which processes one
+//! event. A caller can drive the clock instead: [`Sim::next_event_at`] says when the next event
+//! is due, and [`Sim::advance_to`] processes every event up to an instant and moves the clock
+//! there.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -55,6 +62,16 @@ impl Default for RunOptions {
             track_routes: None,
         }
     }
+}
+
+/// Why the simulation refused a call that drives it from outside. A refused call changes
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error("the clock is at {now} and does not go back to {to}")]
+    ClockBackwards { now: Timestamp, to: Timestamp },
+    #[error("the event bound stopped the simulation after {0} events")]
+    Stopped(u64),
 }
 
 #[derive(Clone, Debug)]
@@ -511,66 +528,88 @@ impl Sim {
         self.track_routes.as_ref().is_none_or(|s| s.contains(&n))
     }
 
-    /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
-    /// to `sink` as it happens.
-    pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
-        while let Some(ev) = self.pop_event() {
-            if self.until.is_some_and(|u| ev.at > u) {
-                self.now = self.until.unwrap_or(ev.at);
-                break;
-            }
-            if self.stats.events >= self.max_events {
-                self.stats.stopped_by_event_bound = true;
-                break;
-            }
-            self.stats.events += 1;
-            self.now = ev.at;
-            match ev.kind {
-                EventKind::Deliver {
-                    envelope,
-                    processing_ms,
-                } => {
-                    let to = envelope.to;
-                    self.handle(
-                        to,
-                        Input::Receive {
-                            envelope,
-                            processing_ms,
-                        },
-                        sink,
-                    );
-                }
-                EventKind::Wake(code) => {
-                    if self.wake_at.get(&code) == Some(&ev.at) {
-                        self.wake_at.remove(&code);
-                        self.handle(code, Input::Timeout, sink);
-                    }
-                }
-                EventKind::Command(code, cmd) => {
-                    if matches!(cmd, Command::Submit(_)) {
-                        self.stats.ports_submitted += 1;
-                    }
-                    if let Command::Submit(req) = &cmd {
-                        let t = self.ports.entry(req.port_ref).or_default();
-                        t.submitted = Some(ev.at);
-                    }
-                    self.handle(code, Input::Command(cmd), sink);
-                }
-                EventKind::PlnrLoad {
-                    readers,
-                    number,
-                    target,
-                } => {
-                    if self.tracks(number) {
-                        for r in readers {
-                            self.routing.learn(ev.at, r, number, target);
-                        }
-                    }
-                }
-                EventKind::NextLoadPort => self.next_load_port(sink),
-                EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
-            }
+    /// When the earliest queued event is due, bounds aside.
+    fn peek_at(&self) -> Option<Timestamp> {
+        match (self.queue.peek(), self.due_now.front()) {
+            (Some(Reverse((at, _, _))), Some(d)) => Some((*at).min(d.at)),
+            (Some(Reverse((at, _, _))), None) => Some(*at),
+            (None, d) => d.map(|d| d.at),
         }
+    }
+
+    /// When the next event is due: `None` when nothing is queued, when the next event lies past
+    /// `until`, or once the event bound has stopped the simulation. (The bound stops it at the
+    /// first event it refuses, as in [`Sim::run`]: that event is still announced here.)
+    pub fn next_event_at(&self) -> Option<Timestamp> {
+        if self.stats.stopped_by_event_bound {
+            return None;
+        }
+        self.peek_at().filter(|at| self.until.is_none_or(|u| *at <= u))
+    }
+
+    /// Processes exactly one event, the next by (time, insertion order), and returns its time.
+    ///
+    /// Returns `None`, processing nothing, when nothing is queued; when the next event lies past
+    /// `until` (the clock moves to `until`: the story is over); or when the event bound is
+    /// reached (`stats().stopped_by_event_bound` is set, and the event it stopped at is dropped:
+    /// a stopped simulation processes no more events).
+    pub fn step(&mut self, sink: &mut dyn TraceSink) -> Option<Timestamp> {
+        if self.stats.stopped_by_event_bound {
+            return None;
+        }
+        let at = self.peek_at()?;
+        if let Some(u) = self.until.filter(|u| at > *u) {
+            self.now = self.now.max(u);
+            self.stats.end = self.now;
+            return None;
+        }
+        if self.stats.events >= self.max_events {
+            self.stats.stopped_by_event_bound = true;
+            self.pop_event();
+            return None;
+        }
+        let ev = self.pop_event()?;
+        self.stats.events += 1;
+        self.now = ev.at;
+        self.stats.end = ev.at;
+        self.process(ev, sink);
+        Some(at)
+    }
+
+    /// Processes every event due at or before `t`, in the order [`Sim::run`] would (time, then
+    /// insertion order; events that these events schedule at or before `t` included), then sets
+    /// the clock to `t`. Returns how many events it processed.
+    ///
+    /// The clock never goes back: a `t` earlier than [`Sim::now`] is refused
+    /// ([`StepError::ClockBackwards`]) and nothing happens; `t` equal to now processes what is
+    /// due now (such as a message just delivered). The clock never passes `until` either: a
+    /// later `t` processes the events up to `until` and stops the clock there. When the event
+    /// bound stops the simulation part way, the clock stays at the last event processed, and
+    /// every later call is refused ([`StepError::Stopped`]).
+    pub fn advance_to(&mut self, t: Timestamp, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        if t < self.now {
+            return Err(StepError::ClockBackwards { now: self.now, to: t });
+        }
+        let target = self.until.map_or(t, |u| t.min(u));
+        let mut processed = 0;
+        while self.peek_at().is_some_and(|at| at <= target) {
+            if self.step(sink).is_none() {
+                break;
+            }
+            processed += 1;
+        }
+        if !self.stats.stopped_by_event_bound {
+            self.now = self.now.max(target);
+            self.stats.end = self.now;
+        }
+        Ok(processed)
+    }
+
+    /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
+    /// to `sink` as it happens. With nothing left before `until`, the clock ends at `until`.
+    pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
+        while self.step(sink).is_some() {}
         if let Some(u) = self.until {
             if self.queue.is_empty() && self.due_now.is_empty() && self.now < u {
                 self.now = u;
@@ -578,6 +617,54 @@ impl Sim {
         }
         self.stats.end = self.now;
         &self.stats
+    }
+
+    fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) {
+        match ev.kind {
+            EventKind::Deliver {
+                envelope,
+                processing_ms,
+            } => {
+                let to = envelope.to;
+                self.handle(
+                    to,
+                    Input::Receive {
+                        envelope,
+                        processing_ms,
+                    },
+                    sink,
+                );
+            }
+            EventKind::Wake(code) => {
+                if self.wake_at.get(&code) == Some(&ev.at) {
+                    self.wake_at.remove(&code);
+                    self.handle(code, Input::Timeout, sink);
+                }
+            }
+            EventKind::Command(code, cmd) => {
+                if matches!(cmd, Command::Submit(_)) {
+                    self.stats.ports_submitted += 1;
+                }
+                if let Command::Submit(req) = &cmd {
+                    let t = self.ports.entry(req.port_ref).or_default();
+                    t.submitted = Some(ev.at);
+                }
+                self.handle(code, Input::Command(cmd), sink);
+            }
+            EventKind::PlnrLoad {
+                readers,
+                number,
+                target,
+            } => {
+                if self.tracks(number) {
+                    for r in readers {
+                        self.routing.learn(ev.at, r, number, target);
+                    }
+                }
+            }
+            EventKind::NextLoadPort => self.next_load_port(sink),
+            EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
+        }
     }
 
     fn next_load_port(&mut self, sink: &mut dyn TraceSink) {
@@ -848,10 +935,24 @@ impl Sim {
         }
     }
 
+    // ----- driving from outside ----------------------------------------------------------
+
+    fn check_running(&self) -> Result<(), StepError> {
+        if self.stats.stopped_by_event_bound {
+            return Err(StepError::Stopped(self.stats.events));
+        }
+        Ok(())
+    }
+
     // ----- results -----------------------------------------------------------------------
 
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Where the story ends (the scenario's `until`, or [`RunOptions::stop_at`] when earlier).
+    pub fn until(&self) -> Option<Timestamp> {
+        self.until
     }
 
     pub fn stats(&self) -> &RunStats {

@@ -15,6 +15,6 @@ pub mod load;
 pub mod runner;
 pub mod scenario;
 
-pub use engine::{Publication, RunOptions, RunStats, Sim, TraceSink};
+pub use engine::{Publication, RunOptions, RunStats, Sim, StepError, TraceSink};
 pub use runner::{run_scenario, ExpectResult, RunReport};
 pub use scenario::Scenario;
