@@ -9,9 +9,14 @@
 //! # Driving it from outside
 //!
 //! [`Sim::run`] plays the whole story; it is a loop over [`Sim::step`], which processes one
-//! event. A caller can drive the clock instead: [`Sim::next_event_at`] says when the next event
-//! is due, and [`Sim::advance_to`] processes every event up to an instant and moves the clock
-//! there.
+//! event. A caller that plays one carrier itself (a real porting system behind a server) drives
+//! the clock instead: [`Sim::next_event_at`] says when the next event is due, and
+//! [`Sim::advance_to`] processes every event up to an instant and moves the clock there. Such a
+//! carrier is *external* ([`RunOptions::external`], [`Sim::set_external`]): its actor never runs.
+//! What the market addresses to it (messages, and the commands the story gives it) goes to an
+//! outbox of [`ExternalEvent`]s that the caller drains with [`Sim::take_outbox`]; what it sends
+//! and does comes back in through [`Sim::deliver`] and [`Sim::act`], at the current virtual time,
+//! recorded and routed exactly as if one of the simulator's own carriers had sent or done it.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -51,6 +56,8 @@ pub struct RunOptions {
     /// Keep routing history only for these numbers (`None`: all). Market-scale runs track the
     /// numbers their expectations ask about.
     pub track_routes: Option<BTreeSet<TelephoneNumber>>,
+    /// Carriers played from outside (see [`ExternalEvent`]); each must be in the scenario.
+    pub external: BTreeSet<CarrierCode>,
 }
 
 impl Default for RunOptions {
@@ -60,6 +67,48 @@ impl Default for RunOptions {
             max_events: 500_000_000,
             stop_at: None,
             track_routes: None,
+            external: BTreeSet::new(),
+        }
+    }
+}
+
+/// What the simulation hands out for an external carrier: everything the market or the story
+/// addresses to it, in the order it happens (messages in trace order). An external
+/// carrier's [`Carrier`] actor never runs; the system playing it answers through
+/// [`Sim::deliver`] and [`Sim::act`].
+#[derive(Clone, Debug)]
+pub enum ExternalEvent {
+    /// A message to the external carrier `envelope.to`, sent at `at`: the trace record `seq`.
+    /// It is handed out as it is sent (it never waits in the event queue).
+    Message {
+        at: Timestamp,
+        seq: u64,
+        envelope: Envelope,
+    },
+    /// The story asks the external carrier to do something at `at`: submit a port for a
+    /// customer (a scenario port or a generated `[load]` port whose gaining carrier it is),
+    /// withdraw it, ask for its return, give back a number it serves, or (as donor) take back a
+    /// number another carrier gave back. Nothing is in the trace: commands are not messages.
+    Command {
+        at: Timestamp,
+        carrier: CarrierCode,
+        command: Command,
+    },
+}
+
+impl ExternalEvent {
+    /// The external carrier it is for.
+    pub fn carrier(&self) -> CarrierCode {
+        match self {
+            Self::Message { envelope, .. } => envelope.to,
+            Self::Command { carrier, .. } => *carrier,
+        }
+    }
+
+    /// When it was handed out (virtual time).
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Self::Message { at, .. } | Self::Command { at, .. } => *at,
         }
     }
 }
@@ -68,10 +117,22 @@ impl Default for RunOptions {
 /// nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
+    #[error("carrier {0} is not in this market")]
+    UnknownCarrier(CarrierCode),
+    #[error(
+        "carrier {0} is played by the simulator: only an external carrier's messages and actions come from outside"
+    )]
+    NotExternal(CarrierCode),
+    #[error("{0} is an action (it has no receiver): take it with `act`")]
+    IsAnAction(MsgKind),
+    #[error("{0} is a message between carriers, not an action: send it with `deliver`")]
+    NotAnAction(MsgKind),
     #[error("the clock is at {now} and does not go back to {to}")]
     ClockBackwards { now: Timestamp, to: Timestamp },
     #[error("the event bound stopped the simulation after {0} events")]
     Stopped(u64),
+    #[error("carriers are marked external before the simulation starts")]
+    AlreadyStarted,
 }
 
 #[derive(Clone, Debug)]
@@ -205,6 +266,9 @@ pub struct Sim {
     given_back: BTreeMap<TelephoneNumber, (CarrierCode, Timestamp, Timestamp)>,
     quarantine: lnp_model::Span,
     findings: Vec<SimFinding>,
+    /// Carriers played from outside, and what is handed out for them.
+    external: BTreeSet<CarrierCode>,
+    outbox: Vec<ExternalEvent>,
 }
 
 /// Why a scenario cannot be run.
@@ -316,6 +380,9 @@ impl Sim {
                 });
             }
         }
+        if let Some(c) = options.external.iter().find(|c| !configs.contains_key(c)) {
+            return Err(SetupError(format!("external carrier {c} is not in the scenario")));
+        }
         let carriers = configs
             .into_iter()
             .map(|(code, cfg)| (code, Carrier::new(code, cfg, rulebook.clone(), calendar.clone())))
@@ -360,6 +427,8 @@ impl Sim {
             given_back: BTreeMap::new(),
             quarantine: rulebook.quarantine,
             findings: Vec::new(),
+            external: options.external,
+            outbox: Vec::new(),
         };
         for p in &scenario.ports {
             sim.schedule_port(scenario, p)?;
@@ -681,6 +750,8 @@ impl Sim {
     }
 
     /// The carrier serving each number (other than its donor) disconnects it and gives it back.
+    /// An external carrier's actor does not know what it serves: when none of the simulator's
+    /// own carriers serves the number, the routing history says whether an external one does.
     fn give_back(&mut self, numbers: &[TelephoneNumber], sink: &mut dyn TraceSink) {
         for n in numbers {
             let Some(donor) = self.allocations.donor_of(*n) else {
@@ -689,8 +760,12 @@ impl Sim {
             let holder = self
                 .carriers
                 .iter()
-                .find(|(code, c)| **code != donor && c.serves(*n))
-                .map(|(code, _)| *code);
+                .find(|(code, c)| **code != donor && !self.external.contains(code) && c.serves(*n))
+                .map(|(code, _)| *code)
+                .or_else(|| {
+                    let (server, _) = self.routing.server(*n, self.now)?;
+                    (server != donor && self.external.contains(&server)).then_some(server)
+                });
             if let Some(holder) = holder {
                 self.handle(holder, Input::Command(Command::GiveBack { number: *n, donor }), sink);
             }
@@ -699,6 +774,18 @@ impl Sim {
 
     fn handle(&mut self, code: CarrierCode, input: Input, sink: &mut dyn TraceSink) {
         let now = self.now;
+        if self.external.contains(&code) {
+            // An external carrier is told what the story asks of it; it has no timeouts, and
+            // messages to it are handed out as they are sent.
+            if let Input::Command(command) = input {
+                self.outbox.push(ExternalEvent::Command {
+                    at: now,
+                    carrier: code,
+                    command,
+                });
+            }
+            return;
+        }
         let Some(carrier) = self.carriers.get_mut(&code) else {
             return;
         };
@@ -747,13 +834,23 @@ impl Sim {
                 let low = within / 5;
                 let span_s = ((within - low) / 1000).max(1) as u64;
                 let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
-                self.push(
-                    now,
-                    EventKind::Deliver {
+                if self.external.contains(&envelope.to) {
+                    // Handed out as it is sent, in trace order; the draw above still happens, so
+                    // the generator's stream does not depend on who plays the receiver.
+                    self.outbox.push(ExternalEvent::Message {
+                        at: now,
+                        seq: record.seq,
                         envelope,
-                        processing_ms,
-                    },
-                );
+                    });
+                } else {
+                    self.push(
+                        now,
+                        EventKind::Deliver {
+                            envelope,
+                            processing_ms,
+                        },
+                    );
+                }
             }
             None => self.action(from, &record.message),
         }
@@ -942,6 +1039,84 @@ impl Sim {
             return Err(StepError::Stopped(self.stats.events));
         }
         Ok(())
+    }
+
+    /// An external carrier of this market, or why `code` is not one.
+    fn external_carrier(&self, code: CarrierCode) -> Result<(), StepError> {
+        if !self.carriers.contains_key(&code) {
+            return Err(StepError::UnknownCarrier(code));
+        }
+        if !self.external.contains(&code) {
+            return Err(StepError::NotExternal(code));
+        }
+        Ok(())
+    }
+
+    /// Marks a carrier of the market external (as [`RunOptions::external`] does), before the
+    /// simulation starts: before any event is processed and anything is delivered.
+    pub fn set_external(&mut self, code: CarrierCode) -> Result<(), StepError> {
+        if !self.carriers.contains_key(&code) {
+            return Err(StepError::UnknownCarrier(code));
+        }
+        if self.stats.events > 0 || self.trace_seq > 0 {
+            return Err(StepError::AlreadyStarted);
+        }
+        self.external.insert(code);
+        Ok(())
+    }
+
+    pub fn is_external(&self, code: CarrierCode) -> bool {
+        self.external.contains(&code)
+    }
+
+    /// Sends a message from an external carrier (`envelope.from`) at the current virtual time,
+    /// exactly as one of the simulator's carriers sends one: it is written to the trace as the
+    /// next record (time = now) and queued for delivery now, with the receiver's processing time
+    /// drawn from the seeded generator. The receiver handles it when the clock is next advanced
+    /// (`advance_to(now)` suffices). Returns the record's `seq`.
+    ///
+    /// Refused: a sender or receiver not in the market, a sender that is not external, an action
+    /// kind (use [`Sim::act`]), or a simulation the event bound has stopped.
+    pub fn deliver(&mut self, envelope: Envelope, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        self.external_carrier(envelope.from)?;
+        if !self.carriers.contains_key(&envelope.to) {
+            return Err(StepError::UnknownCarrier(envelope.to));
+        }
+        if envelope.message.kind.is_action() {
+            return Err(StepError::IsAnAction(envelope.message.kind));
+        }
+        self.output(envelope.from, Output::Send(envelope), sink);
+        Ok(self.trace_seq)
+    }
+
+    /// Takes an action (`CUTOVER`, `DTR_START`, `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) for an
+    /// external carrier `by` at the current virtual time: written to the trace (`to` empty) and
+    /// booked in the routing history and registers as the simulator's own carriers' actions are.
+    /// Returns the record's `seq`. Refused as [`Sim::deliver`] is, and for a message kind.
+    pub fn act(&mut self, by: CarrierCode, message: Message, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        self.external_carrier(by)?;
+        if !message.kind.is_action() {
+            return Err(StepError::NotAnAction(message.kind));
+        }
+        self.output(by, Output::Action(message), sink);
+        Ok(self.trace_seq)
+    }
+
+    /// Everything handed out for external carriers since the last call, in order.
+    pub fn take_outbox(&mut self) -> Vec<ExternalEvent> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// What was handed out for one external carrier since it was last taken, in order; what is
+    /// there for other carriers stays.
+    pub fn take_outbox_for(&mut self, code: CarrierCode) -> Vec<ExternalEvent> {
+        let (mine, rest) = std::mem::take(&mut self.outbox)
+            .into_iter()
+            .partition(|e| e.carrier() == code);
+        self.outbox = rest;
+        mine
     }
 
     // ----- results -----------------------------------------------------------------------
