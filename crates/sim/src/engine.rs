@@ -5,6 +5,18 @@
 //! The engine delivers messages and commands to the carrier actors and wakes them at their
 //! deadlines; it never looks inside a port. From the actions carriers take (`CUTOVER`, `DTR_START`,
 //! `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) it keeps the market's routing history and the donors' registers.
+//!
+//! # Driving it from outside
+//!
+//! [`Sim::run`] plays the whole story; it is a loop over [`Sim::step`], which processes one
+//! event. A caller that plays one carrier itself (a real porting system behind a server) drives
+//! the clock instead: [`Sim::next_event_at`] says when the next event is due, and
+//! [`Sim::advance_to`] processes every event up to an instant and moves the clock there. Such a
+//! carrier is *external* ([`RunOptions::external`], [`Sim::set_external`]): its actor never runs.
+//! What the market addresses to it (messages, and the commands the story gives it) goes to an
+//! outbox of [`ExternalEvent`]s that the caller drains with [`Sim::take_outbox`]; what it sends
+//! and does comes back in through [`Sim::deliver`] and [`Sim::act`], at the current virtual time,
+//! recorded and routed exactly as if one of the simulator's own carriers had sent or done it.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -47,6 +59,8 @@ pub struct RunOptions {
     /// Keep routing history only for these numbers (`None`: all). Market-scale runs track the
     /// numbers their expectations ask about.
     pub track_routes: Option<BTreeSet<TelephoneNumber>>,
+    /// Carriers played from outside (see [`ExternalEvent`]); each must be in the scenario.
+    pub external: BTreeSet<CarrierCode>,
 }
 
 impl Default for RunOptions {
@@ -56,8 +70,72 @@ impl Default for RunOptions {
             max_events: 500_000_000,
             stop_at: None,
             track_routes: None,
+            external: BTreeSet::new(),
         }
     }
+}
+
+/// What the simulation hands out for an external carrier: everything the market or the story
+/// addresses to it, in the order it happens (messages in trace order). An external
+/// carrier's [`Carrier`] actor never runs; the system playing it answers through
+/// [`Sim::deliver`] and [`Sim::act`].
+#[derive(Clone, Debug)]
+pub enum ExternalEvent {
+    /// A message to the external carrier `envelope.to`, sent at `at`: the trace record `seq`.
+    /// It is handed out as it is sent (it never waits in the event queue).
+    Message {
+        at: Timestamp,
+        seq: u64,
+        envelope: Envelope,
+    },
+    /// The story asks the external carrier to do something at `at`: submit a port for a
+    /// customer (a scenario port or a generated `[load]` port whose gaining carrier it is),
+    /// withdraw it, ask for its return, give back a number it serves, or (as donor) take back a
+    /// number another carrier gave back. Nothing is in the trace: commands are not messages.
+    Command {
+        at: Timestamp,
+        carrier: CarrierCode,
+        command: Command,
+    },
+}
+
+impl ExternalEvent {
+    /// The external carrier it is for.
+    pub fn carrier(&self) -> CarrierCode {
+        match self {
+            Self::Message { envelope, .. } => envelope.to,
+            Self::Command { carrier, .. } => *carrier,
+        }
+    }
+
+    /// When it was handed out (virtual time).
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Self::Message { at, .. } | Self::Command { at, .. } => *at,
+        }
+    }
+}
+
+/// Why the simulation refused a call that drives it from outside. A refused call changes
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error("carrier {0} is not in this market")]
+    UnknownCarrier(CarrierCode),
+    #[error(
+        "carrier {0} is played by the simulator: only an external carrier's messages and actions come from outside"
+    )]
+    NotExternal(CarrierCode),
+    #[error("{0} is an action (it has no receiver): take it with `act`")]
+    IsAnAction(MsgKind),
+    #[error("{0} is a message between carriers, not an action: send it with `deliver`")]
+    NotAnAction(MsgKind),
+    #[error("the clock is at {now} and does not go back to {to}")]
+    ClockBackwards { now: Timestamp, to: Timestamp },
+    #[error("the event bound stopped the simulation after {0} events")]
+    Stopped(u64),
+    #[error("carriers are marked external before the simulation starts")]
+    AlreadyStarted,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +322,9 @@ pub struct Sim {
     given_back: BTreeMap<TelephoneNumber, (CarrierCode, Timestamp, Timestamp)>,
     quarantine: lnp_model::Span,
     findings: Vec<SimFinding>,
+    /// Carriers played from outside, and what is handed out for them.
+    external: BTreeSet<CarrierCode>,
+    outbox: Vec<ExternalEvent>,
 }
 
 /// Why a scenario cannot be run.
@@ -373,6 +454,9 @@ impl Sim {
                 });
             }
         }
+        if let Some(c) = options.external.iter().find(|c| !configs.contains_key(c)) {
+            return Err(SetupError(format!("external carrier {c} is not in the scenario")));
+        }
         let carriers = configs
             .into_iter()
             .map(|(code, cfg)| (code, Carrier::new(code, cfg, rulebook.clone(), calendar.clone())))
@@ -419,6 +503,8 @@ impl Sim {
             given_back: BTreeMap::new(),
             quarantine: rulebook.quarantine,
             findings: Vec::new(),
+            external: options.external,
+            outbox: Vec::new(),
         };
         for p in &scenario.ports {
             sim.schedule_port(scenario, p)?;
@@ -587,66 +673,88 @@ impl Sim {
         self.track_routes.as_ref().is_none_or(|s| s.contains(&n))
     }
 
-    /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
-    /// to `sink` as it happens.
-    pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
-        while let Some(ev) = self.pop_event() {
-            if self.until.is_some_and(|u| ev.at > u) {
-                self.now = self.until.unwrap_or(ev.at);
-                break;
-            }
-            if self.stats.events >= self.max_events {
-                self.stats.stopped_by_event_bound = true;
-                break;
-            }
-            self.stats.events += 1;
-            self.now = ev.at;
-            match ev.kind {
-                EventKind::Deliver {
-                    envelope,
-                    processing_ms,
-                } => {
-                    let to = envelope.to;
-                    self.handle(
-                        to,
-                        Input::Receive {
-                            envelope,
-                            processing_ms,
-                        },
-                        sink,
-                    );
-                }
-                EventKind::Wake(code) => {
-                    if self.wake_at.get(&code) == Some(&ev.at) {
-                        self.wake_at.remove(&code);
-                        self.handle(code, Input::Timeout, sink);
-                    }
-                }
-                EventKind::Command(code, cmd) => {
-                    if matches!(cmd, Command::Submit(_)) {
-                        self.stats.ports_submitted += 1;
-                    }
-                    if let Command::Submit(req) = &cmd {
-                        let t = self.ports.entry(req.port_ref).or_default();
-                        t.submitted = Some(ev.at);
-                    }
-                    self.handle(code, Input::Command(cmd), sink);
-                }
-                EventKind::PlnrLoad {
-                    readers,
-                    number,
-                    target,
-                } => {
-                    if self.tracks(number) {
-                        for r in readers {
-                            self.routing.learn(ev.at, r, number, target);
-                        }
-                    }
-                }
-                EventKind::NextLoadPort => self.next_load_port(sink),
-                EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
-            }
+    /// When the earliest queued event is due, bounds aside.
+    fn peek_at(&self) -> Option<Timestamp> {
+        match (self.queue.peek(), self.due_now.front()) {
+            (Some(Reverse((at, _, _))), Some(d)) => Some((*at).min(d.at)),
+            (Some(Reverse((at, _, _))), None) => Some(*at),
+            (None, d) => d.map(|d| d.at),
         }
+    }
+
+    /// When the next event is due: `None` when nothing is queued, when the next event lies past
+    /// `until`, or once the event bound has stopped the simulation. (The bound stops it at the
+    /// first event it refuses, as in [`Sim::run`]: that event is still announced here.)
+    pub fn next_event_at(&self) -> Option<Timestamp> {
+        if self.stats.stopped_by_event_bound {
+            return None;
+        }
+        self.peek_at().filter(|at| self.until.is_none_or(|u| *at <= u))
+    }
+
+    /// Processes exactly one event, the next by (time, insertion order), and returns its time.
+    ///
+    /// Returns `None`, processing nothing, when nothing is queued; when the next event lies past
+    /// `until` (the clock moves to `until`: the story is over); or when the event bound is
+    /// reached (`stats().stopped_by_event_bound` is set, and the event it stopped at is dropped:
+    /// a stopped simulation processes no more events).
+    pub fn step(&mut self, sink: &mut dyn TraceSink) -> Option<Timestamp> {
+        if self.stats.stopped_by_event_bound {
+            return None;
+        }
+        let at = self.peek_at()?;
+        if let Some(u) = self.until.filter(|u| at > *u) {
+            self.now = self.now.max(u);
+            self.stats.end = self.now;
+            return None;
+        }
+        if self.stats.events >= self.max_events {
+            self.stats.stopped_by_event_bound = true;
+            self.pop_event();
+            return None;
+        }
+        let ev = self.pop_event()?;
+        self.stats.events += 1;
+        self.now = ev.at;
+        self.stats.end = ev.at;
+        self.process(ev, sink);
+        Some(at)
+    }
+
+    /// Processes every event due at or before `t`, in the order [`Sim::run`] would (time, then
+    /// insertion order; events that these events schedule at or before `t` included), then sets
+    /// the clock to `t`. Returns how many events it processed.
+    ///
+    /// The clock never goes back: a `t` earlier than [`Sim::now`] is refused
+    /// ([`StepError::ClockBackwards`]) and nothing happens; `t` equal to now processes what is
+    /// due now (such as a message just delivered). The clock never passes `until` either: a
+    /// later `t` processes the events up to `until` and stops the clock there. When the event
+    /// bound stops the simulation part way, the clock stays at the last event processed, and
+    /// every later call is refused ([`StepError::Stopped`]).
+    pub fn advance_to(&mut self, t: Timestamp, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        if t < self.now {
+            return Err(StepError::ClockBackwards { now: self.now, to: t });
+        }
+        let target = self.until.map_or(t, |u| t.min(u));
+        let mut processed = 0;
+        while self.peek_at().is_some_and(|at| at <= target) {
+            if self.step(sink).is_none() {
+                break;
+            }
+            processed += 1;
+        }
+        if !self.stats.stopped_by_event_bound {
+            self.now = self.now.max(target);
+            self.stats.end = self.now;
+        }
+        Ok(processed)
+    }
+
+    /// Runs until nothing is left to do, `until`, or the event bound; every trace record goes
+    /// to `sink` as it happens. With nothing left before `until`, the clock ends at `until`.
+    pub fn run(&mut self, sink: &mut dyn TraceSink) -> &RunStats {
+        while self.step(sink).is_some() {}
         if let Some(u) = self.until {
             if self.queue.is_empty() && self.due_now.is_empty() && self.now < u {
                 self.now = u;
@@ -654,6 +762,54 @@ impl Sim {
         }
         self.stats.end = self.now;
         &self.stats
+    }
+
+    fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) {
+        match ev.kind {
+            EventKind::Deliver {
+                envelope,
+                processing_ms,
+            } => {
+                let to = envelope.to;
+                self.handle(
+                    to,
+                    Input::Receive {
+                        envelope,
+                        processing_ms,
+                    },
+                    sink,
+                );
+            }
+            EventKind::Wake(code) => {
+                if self.wake_at.get(&code) == Some(&ev.at) {
+                    self.wake_at.remove(&code);
+                    self.handle(code, Input::Timeout, sink);
+                }
+            }
+            EventKind::Command(code, cmd) => {
+                if matches!(cmd, Command::Submit(_)) {
+                    self.stats.ports_submitted += 1;
+                }
+                if let Command::Submit(req) = &cmd {
+                    let t = self.ports.entry(req.port_ref).or_default();
+                    t.submitted = Some(ev.at);
+                }
+                self.handle(code, Input::Command(cmd), sink);
+            }
+            EventKind::PlnrLoad {
+                readers,
+                number,
+                target,
+            } => {
+                if self.tracks(number) {
+                    for r in readers {
+                        self.routing.learn(ev.at, r, number, target);
+                    }
+                }
+            }
+            EventKind::NextLoadPort => self.next_load_port(sink),
+            EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
+        }
     }
 
     fn next_load_port(&mut self, sink: &mut dyn TraceSink) {
@@ -670,6 +826,8 @@ impl Sim {
     }
 
     /// The carrier serving each number (other than its donor) disconnects it and gives it back.
+    /// An external carrier's actor does not know what it serves: when none of the simulator's
+    /// own carriers serves the number, the routing history says whether an external one does.
     fn give_back(&mut self, numbers: &[TelephoneNumber], sink: &mut dyn TraceSink) {
         for n in numbers {
             let Some(donor) = self.allocations.donor_of(*n) else {
@@ -678,8 +836,12 @@ impl Sim {
             let holder = self
                 .carriers
                 .iter()
-                .find(|(code, c)| **code != donor && c.serves(*n))
-                .map(|(code, _)| *code);
+                .find(|(code, c)| **code != donor && !self.external.contains(code) && c.serves(*n))
+                .map(|(code, _)| *code)
+                .or_else(|| {
+                    let (server, _) = self.routing.server(*n, self.now)?;
+                    (server != donor && self.external.contains(&server)).then_some(server)
+                });
             if let Some(holder) = holder {
                 self.handle(holder, Input::Command(Command::GiveBack { number: *n, donor }), sink);
             }
@@ -688,6 +850,18 @@ impl Sim {
 
     fn handle(&mut self, code: CarrierCode, input: Input, sink: &mut dyn TraceSink) {
         let now = self.now;
+        if self.external.contains(&code) {
+            // An external carrier is told what the story asks of it; it has no timeouts, and
+            // messages to it are handed out as they are sent.
+            if let Input::Command(command) = input {
+                self.outbox.push(ExternalEvent::Command {
+                    at: now,
+                    carrier: code,
+                    command,
+                });
+            }
+            return;
+        }
         let Some(carrier) = self.carriers.get_mut(&code) else {
             return;
         };
@@ -745,13 +919,23 @@ impl Sim {
                 let low = within / 5;
                 let span_s = ((within - low) / 1000).max(1) as u64;
                 let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
-                self.push(
-                    now,
-                    EventKind::Deliver {
+                if self.external.contains(&envelope.to) {
+                    // Handed out as it is sent, in trace order; the draw above still happens, so
+                    // the generator's stream does not depend on who plays the receiver.
+                    self.outbox.push(ExternalEvent::Message {
+                        at: now,
+                        seq: record.seq,
                         envelope,
-                        processing_ms,
-                    },
-                );
+                    });
+                } else {
+                    self.push(
+                        now,
+                        EventKind::Deliver {
+                            envelope,
+                            processing_ms,
+                        },
+                    );
+                }
             }
             None => self.action(from, &record.message),
         }
@@ -958,10 +1142,102 @@ impl Sim {
         }
     }
 
+    // ----- driving from outside ----------------------------------------------------------
+
+    fn check_running(&self) -> Result<(), StepError> {
+        if self.stats.stopped_by_event_bound {
+            return Err(StepError::Stopped(self.stats.events));
+        }
+        Ok(())
+    }
+
+    /// An external carrier of this market, or why `code` is not one.
+    fn external_carrier(&self, code: CarrierCode) -> Result<(), StepError> {
+        if !self.carriers.contains_key(&code) {
+            return Err(StepError::UnknownCarrier(code));
+        }
+        if !self.external.contains(&code) {
+            return Err(StepError::NotExternal(code));
+        }
+        Ok(())
+    }
+
+    /// Marks a carrier of the market external (as [`RunOptions::external`] does), before the
+    /// simulation starts: before any event is processed and anything is delivered.
+    pub fn set_external(&mut self, code: CarrierCode) -> Result<(), StepError> {
+        if !self.carriers.contains_key(&code) {
+            return Err(StepError::UnknownCarrier(code));
+        }
+        if self.stats.events > 0 || self.trace_seq > 0 {
+            return Err(StepError::AlreadyStarted);
+        }
+        self.external.insert(code);
+        Ok(())
+    }
+
+    pub fn is_external(&self, code: CarrierCode) -> bool {
+        self.external.contains(&code)
+    }
+
+    /// Sends a message from an external carrier (`envelope.from`) at the current virtual time,
+    /// exactly as one of the simulator's carriers sends one: it is written to the trace as the
+    /// next record (time = now) and queued for delivery now, with the receiver's processing time
+    /// drawn from the seeded generator. The receiver handles it when the clock is next advanced
+    /// (`advance_to(now)` suffices). Returns the record's `seq`.
+    ///
+    /// Refused: a sender or receiver not in the market, a sender that is not external, an action
+    /// kind (use [`Sim::act`]), or a simulation the event bound has stopped.
+    pub fn deliver(&mut self, envelope: Envelope, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        self.external_carrier(envelope.from)?;
+        if !self.carriers.contains_key(&envelope.to) {
+            return Err(StepError::UnknownCarrier(envelope.to));
+        }
+        if envelope.message.kind.is_action() {
+            return Err(StepError::IsAnAction(envelope.message.kind));
+        }
+        self.output(envelope.from, Output::Send(envelope), sink);
+        Ok(self.trace_seq)
+    }
+
+    /// Takes an action (`CUTOVER`, `DTR_START`, `DTR_STOP`, `PLNR_PUBLISH`, `GIVE_BACK`) for an
+    /// external carrier `by` at the current virtual time: written to the trace (`to` empty) and
+    /// booked in the routing history and registers as the simulator's own carriers' actions are.
+    /// Returns the record's `seq`. Refused as [`Sim::deliver`] is, and for a message kind.
+    pub fn act(&mut self, by: CarrierCode, message: Message, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
+        self.check_running()?;
+        self.external_carrier(by)?;
+        if !message.kind.is_action() {
+            return Err(StepError::NotAnAction(message.kind));
+        }
+        self.output(by, Output::Action(message), sink);
+        Ok(self.trace_seq)
+    }
+
+    /// Everything handed out for external carriers since the last call, in order.
+    pub fn take_outbox(&mut self) -> Vec<ExternalEvent> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// What was handed out for one external carrier since it was last taken, in order; what is
+    /// there for other carriers stays.
+    pub fn take_outbox_for(&mut self, code: CarrierCode) -> Vec<ExternalEvent> {
+        let (mine, rest) = std::mem::take(&mut self.outbox)
+            .into_iter()
+            .partition(|e| e.carrier() == code);
+        self.outbox = rest;
+        mine
+    }
+
     // ----- results -----------------------------------------------------------------------
 
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Where the story ends (the scenario's `until`, or [`RunOptions::stop_at`] when earlier).
+    pub fn until(&self) -> Option<Timestamp> {
+        self.until
     }
 
     pub fn stats(&self) -> &RunStats {

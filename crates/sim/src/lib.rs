@@ -4,7 +4,8 @@
 //! clock, driving the carrier actors of `lnp-actors`, handing every trace record to a
 //! [`engine::TraceSink`], and keeping the routing history and the donors' registers from the
 //! actions carriers take; [`runner::run_scenario`] also audits the trace and checks the
-//! scenario's expectations.
+//! scenario's expectations. A caller can also drive the engine's clock itself and play some
+//! carriers from outside ([`engine::ExternalEvent`], [`engine::Sim::advance_to`]).
 //!
 //! What this crate does not do: no file I/O (the caller reads scenario text and writes the
 //! trace), no wall clock; all randomness comes from one `ChaCha8` generator seeded by the scenario.
@@ -15,6 +16,6 @@ pub mod load;
 pub mod runner;
 pub mod scenario;
 
-pub use engine::{register_of, Publication, RunOptions, RunStats, Sim, TraceSink};
+pub use engine::{register_of, ExternalEvent, Publication, RunOptions, RunStats, Sim, StepError, TraceSink};
 pub use runner::{run_scenario, ExpectResult, RunReport};
 pub use scenario::Scenario;
