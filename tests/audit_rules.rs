@@ -388,3 +388,21 @@ fn every_rule_has_a_check_or_a_reason() {
         );
     }
 }
+
+#[test]
+fn only_the_donors_own_transit_routing_and_register_count() {
+    // The losing carrier of a third-party port runs transit routing and publishes in place of the
+    // donor (9003): that does not discharge the donor's duties.
+    let name = "third_party_donor_duties_by_losing.csv";
+    let report = audit_with(name, Some(&market()));
+    let found = rules(&report);
+    assert!(found.contains(&RuleId::DtrDuration), "{}", report.to_text());
+    assert!(found.contains(&RuleId::PlnrUpdate), "{}", report.to_text());
+    assert!(
+        found
+            .iter()
+            .all(|r| matches!(r, RuleId::DtrDuration | RuleId::PlnrUpdate)),
+        "{}",
+        report.to_text()
+    );
+}

@@ -169,3 +169,38 @@ fn route_answers_from_a_scenario_played_up_to_the_instant() {
     assert!(via_donor.contains("transit routing"), "{via_donor}");
     assert!(at("2026-03-10T09:00:00+11:00").contains(": 9003 -> 9002\n"));
 }
+
+#[test]
+fn a_failed_statistic_is_not_reported_as_no_violations() {
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("scenarios/pnv-response-late.toml"))
+        .output()
+        .expect("run lnpsim");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("Audit: no violations"), "{stdout}");
+    assert!(stdout.contains("1 statistic failed"), "{stdout}");
+    assert!(stdout.contains("PNV-RESPONSE (statistic): fail"), "{stdout}");
+}
+
+#[test]
+fn a_port_inside_the_first_ones_transit_routing_keeps_both_stops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.csv");
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("scenarios/ported-again-inside-dtr.toml"))
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .expect("run lnpsim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = std::fs::read_to_string(&trace).expect("trace written");
+    for port in ["P1", "P2"] {
+        let stops = text
+            .lines()
+            .filter(|l| l.contains(&format!(",DTR_STOP,{port},")))
+            .count();
+        assert_eq!(stops, 1, "{port} has {stops} DTR_STOP rows:\n{text}");
+    }
+}

@@ -242,8 +242,20 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
         );
     }
     let a = &report.audit;
-    if a.findings.is_empty() {
+    let failed: Vec<&lnp_audit::Statistic> = a
+        .statistics
+        .iter()
+        .filter(|st| st.status == lnp_audit::StatStatus::Fail)
+        .collect();
+    if a.findings.is_empty() && failed.is_empty() {
         let _ = writeln!(s, "Audit: no violations");
+    } else if a.findings.is_empty() {
+        let _ = writeln!(
+            s,
+            "Audit: no row violations; {} statistic{} failed",
+            failed.len(),
+            plural(failed.len())
+        );
     } else {
         let _ = writeln!(s, "Audit: {} violation{}", a.findings.len(), plural(a.findings.len()));
         for f in a.findings.iter().take(20) {
@@ -254,6 +266,25 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
                 s,
                 "  … and {} more (write the trace and run `lnpsim audit` for all)",
                 a.findings.len() - 20
+            );
+        }
+    }
+    for stat in &failed {
+        let _ = writeln!(s, "  {} (statistic): fail, {}", stat.rule, stat.value);
+    }
+    if st.unexpected > 0 {
+        let _ = writeln!(
+            s,
+            "Unexpected: {} message{} no state expected (RUST_LOG=debug names each)",
+            st.unexpected,
+            plural(st.unexpected as usize)
+        );
+        for (at, u) in report.sim.unexpected().iter().take(5) {
+            let port = u.port_ref.map_or_else(|| "-".to_string(), |r| r.to_string());
+            let _ = writeln!(
+                s,
+                "  {at} {} from {} to {} for {port}: {}",
+                u.kind, u.from, u.carrier, u.state
             );
         }
     }
