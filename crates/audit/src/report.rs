@@ -131,6 +131,99 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
+/// What the audit gathered, before it becomes a [`Report`].
+pub(crate) struct Tally {
+    pub rows: u64,
+    pub findings: Vec<Finding>,
+    pub malformed: Vec<MalformedRow>,
+    /// `PNV-RESPONSE`: PNVs answered or due, and those answered in time.
+    pub pnv_counted: u64,
+    pub pnv_met: u64,
+    /// Whether the market (`--scenario`) was known; without it some rules are not checked.
+    pub with_context: bool,
+}
+
+impl Report {
+    /// Assembles the report (`docs/rules.md`, "Findings"): the statistics, the rules not
+    /// checked and why, findings in row order, and the summary.
+    pub(crate) fn assemble(mut t: Tally, book: &lnp_model::Rulebook) -> Report {
+        let (counted, met) = (t.pnv_counted, t.pnv_met);
+        let within = book.pnv_response.describe();
+        let statistic = if counted == 0 {
+            Statistic {
+                rule: RuleId::PnvResponse,
+                status: StatStatus::NotApplicable,
+                value: format!("no PNV answered or due within {within}"),
+                counted,
+                met,
+            }
+        } else {
+            let pct = met as f64 * 100.0 / counted as f64;
+            let pass = met as f64 * 100.0 >= book.pnv_response_percent * counted as f64;
+            Statistic {
+                rule: RuleId::PnvResponse,
+                status: if pass { StatStatus::Pass } else { StatStatus::Fail },
+                value: format!("{pct:.1}% of {counted} within {within}"),
+                counted,
+                met,
+            }
+        };
+        let mut not_checked = vec![NotChecked {
+            rule: RuleId::Quarantine,
+            reason: "a trace has no allocation event, so a number allocated again too soon cannot be seen".into(),
+        }];
+        if !t.with_context {
+            let needs = [
+                (
+                    RuleId::Bilateral,
+                    "needs the carriers' agreements (--scenario [[agreements]])",
+                ),
+                (
+                    RuleId::DonorNotify,
+                    "needs the donor of each number (--scenario [[carriers]] ranges)",
+                ),
+                (
+                    RuleId::DailyCap,
+                    "needs each carrier's daily cap (--scenario [[carriers]] daily_cap)",
+                ),
+                (
+                    RuleId::CatANotRejectable,
+                    "needs the kind of each service (--scenario [[services]])",
+                ),
+            ];
+            not_checked.extend(needs.into_iter().map(|(rule, reason)| NotChecked {
+                rule,
+                reason: reason.into(),
+            }));
+        }
+        not_checked.sort_by_key(|n| n.rule.as_str());
+        t.findings.sort_by(|a, b| {
+            (a.seq.first(), a.rule.as_str(), &a.seq, &a.message).cmp(&(
+                b.seq.first(),
+                b.rule.as_str(),
+                &b.seq,
+                &b.message,
+            ))
+        });
+        let mut by_rule = BTreeMap::new();
+        for f in &t.findings {
+            *by_rule.entry(f.rule.as_str().to_string()).or_insert(0) += 1;
+        }
+        t.malformed.sort_by_key(|m| m.line);
+        Report {
+            summary: Summary {
+                rows: t.rows,
+                violations: t.findings.len() as u64,
+                by_rule,
+            },
+            findings: t.findings,
+            statistics: vec![statistic],
+            not_checked,
+            malformed_rows: t.malformed,
+        }
+    }
+}
+
 impl Report {
     /// 0 when there are no findings, no failed statistic and no malformed row; 1 otherwise.
     pub fn exit_code(&self) -> u8 {

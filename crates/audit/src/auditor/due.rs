@@ -1,0 +1,206 @@
+//! Duties not done: each is charged once its deadline has passed the audit's horizon, whether
+//! or not the trace goes on (`docs/rules.md`, "Findings"); finished ports are then retired.
+
+use lnp_model::{MsgKind, PortRef, RuleId, Timestamp};
+
+use super::{Auditor, Port, RETIRE_SLACK};
+
+impl Auditor<'_> {
+    pub(super) fn close_port(&mut self, key: PortRef, port: &mut Port, end: Timestamp) {
+        let book = self.book;
+        let nums = port.numbers.clone();
+        for req in std::mem::take(&mut port.open) {
+            if req.kind == MsgKind::Pnv {
+                continue;
+            }
+            let Some(duty) = self.duties().answer(req.kind, req.ev.time) else {
+                continue;
+            };
+            let (rule, span, deadline) = (duty.rule, duty.span, duty.deadline);
+            if deadline < end {
+                self.charge(
+                    rule,
+                    vec![req.ev.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "{} at seq {} ({}) was never answered; its deadline was {deadline} ({})",
+                        req.kind,
+                        req.ev.seq,
+                        req.ev.time,
+                        span.describe()
+                    ),
+                );
+            }
+        }
+        if let (Some(cna), None) = (port.cna, port.cna_receipt) {
+            let deadline = self.duties().cna_receipt_deadline(cna.time);
+            if deadline < end {
+                self.charge(
+                    RuleId::CnaReceipt,
+                    vec![cna.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "CNA at seq {} never got a CNA_RECEIPT; its deadline was {deadline} ({})",
+                        cna.seq,
+                        book.cna_receipt.describe()
+                    ),
+                );
+            }
+        }
+        if let (Some(conf), None, None) = (port.eca_confirm, port.completion, port.abandoned) {
+            let deadline = self.duties().completion_deadline(conf.time);
+            if deadline < end {
+                self.charge(
+                    RuleId::Completion,
+                    vec![conf.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "ECA_CONFIRM at seq {} was never followed by COMPLETION; it was due by {deadline} ({})",
+                        conf.seq,
+                        book.completion.describe()
+                    ),
+                );
+            }
+        }
+        if let (None, Some((conf, t))) = (port.cutover, port.confirmed_cutover) {
+            if !self.cutover_allowed(port, t) && port.first_charge(RuleId::CutoverHours) {
+                self.charge(
+                    RuleId::CutoverHours,
+                    vec![conf.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "seq {} confirms a cutover at {t}, outside Standard Hours, without an after-hours agreement; \
+                         it should have been rejected with 103",
+                        conf.seq
+                    ),
+                );
+            }
+            let due = self.duties().agreed_cutover_latest(t);
+            if !port.simple() && port.abandoned.is_none() && due < end && port.first_charge(RuleId::CutoverAtAgreed) {
+                self.charge(
+                    RuleId::CutoverAtAgreed,
+                    vec![conf.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "the cutover agreed at seq {} for {t} never happened (no CUTOVER by {due}, {} either side)",
+                        conf.seq,
+                        book.cutover_at_agreed.describe()
+                    ),
+                );
+            }
+        }
+        let donor = self.donor_of_port(port);
+        let away = donor.is_some() && donor != port.gaining;
+        if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.returned) {
+            let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
+            if deadline < end {
+                self.charge(
+                    RuleId::DtrDuration,
+                    vec![c.seq],
+                    Some(key),
+                    &nums,
+                    &format!(
+                        "the donor {} never started donor transit routing for the CUTOVER at seq {} (due by {deadline})",
+                        donor.map_or_else(|| "?".into(), |d| d.to_string()),
+                        c.seq
+                    ),
+                );
+            }
+        }
+        if away {
+            self.close_notices(key, port, end, false);
+        }
+        if self.third_party_donor(port).is_some() {
+            self.close_notices(key, port, end, true);
+        }
+    }
+
+    /// When a finished port can be dropped: after every deadline its finish can set (counted
+    /// from the finish, so generously: each span added in turn) and its last row, plus a day's
+    /// slack for late rows. `None` while the port is still open.
+    pub(super) fn retire_at(&self, port: &Port) -> Option<Timestamp> {
+        if !port.open.is_empty() {
+            return None;
+        }
+        let sna_expired = || {
+            port.sna_expires
+                .filter(|t| port.simple() && port.eca_active.is_none() && port.eca_confirm.is_none() && self.now > *t)
+        };
+        let finished = [port.abandoned, port.returned, port.completed_at()]
+            .into_iter()
+            .flatten()
+            .map(|e| e.time)
+            .min()
+            .or_else(|| (port.sna.is_none() && port.cna.is_none()).then_some(port.last_activity))
+            .or_else(sna_expired)?;
+        let b = self.book;
+        let spans = [
+            b.completion,
+            b.return_window,
+            b.dtr_start_grace,
+            b.dtr_duration,
+            b.plnr_update,
+            b.donor_notify,
+        ];
+        let duties_end = spans.iter().fold(finished, |t, s| self.add(t, *s));
+        Some(self.add(duties_end.max(port.last_activity), RETIRE_SLACK))
+    }
+
+    /// Drops finished ports whose every deadline has passed, charging what was never done.
+    pub(super) fn sweep(&mut self) {
+        self.since_sweep = 0;
+        let now = self.now;
+        let mut ports = std::mem::take(&mut self.ports);
+        let mut done: Vec<PortRef> = Vec::new();
+        for (k, p) in &mut ports {
+            let retire = match p.retire_cache {
+                Some((at, r)) if at == p.last_activity => r,
+                _ => {
+                    let r = self.retire_at(p);
+                    // Only a finished port's answer is stable: an open one may finish by expiry.
+                    if r.is_some() {
+                        p.retire_cache = Some((p.last_activity, r));
+                    }
+                    r
+                }
+            };
+            if retire.is_some_and(|t| t < now) {
+                done.push(*k);
+            }
+        }
+        self.ports = ports;
+        for key in done {
+            if let Some(mut port) = self.ports.remove(&key) {
+                self.close_port(key, &mut port, now);
+                self.forget(key, &port);
+            }
+        }
+        let overdue: Vec<PortRef> = self
+            .pnvs
+            .iter()
+            .filter(|(_, p)| p.deadline < now)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in overdue {
+            self.pnvs.remove(&key);
+            self.pnv_counted += 1;
+        }
+        self.ports.shrink_to(self.ports.len() * 2);
+        self.latest.shrink_to(self.latest.len() * 2);
+        self.pending.shrink_to(self.pending.len() * 2);
+    }
+
+    pub(super) fn forget(&mut self, key: PortRef, port: &Port) {
+        for n in &port.numbers {
+            if self.latest.get(n) == Some(&key) {
+                self.latest.remove(n);
+            }
+        }
+        self.unpend(key, port);
+    }
+}
