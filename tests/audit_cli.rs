@@ -161,3 +161,35 @@ fn unreadable_traces_exit_2() {
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("header"));
 }
+
+#[test]
+fn until_judges_the_trace_as_it_stood_at_that_instant() {
+    // The ECA at 10:00 is answered at 10:15:01. At 10:15 the answer is not yet due; one second
+    // later its deadline has passed unanswered, which is a finding whether or not the trace goes
+    // on; and the full trace gives the same one finding (charged once, on the late answer).
+    let at_deadline = lnpsim(&["audit", "eca_response_late.csv", "--until", "2026-03-09T10:15:00+11:00"]);
+    assert_eq!(
+        code(&at_deadline),
+        0,
+        "{}",
+        String::from_utf8_lossy(&at_deadline.stdout)
+    );
+    let passed = lnpsim(&[
+        "audit",
+        "eca_response_late.csv",
+        "--until",
+        "2026-03-09T10:15:00.500+11:00",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&passed), 1);
+    let v = json(&passed);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE");
+    assert_eq!(v["findings"][0]["seq"], serde_json::json!([3]));
+    let whole = json(&lnpsim(&["audit", "eca_response_late.csv", "--format", "json"]));
+    assert_eq!(whole["findings"].as_array().map(Vec::len), Some(1), "{whole}");
+    assert_eq!(whole["findings"][0]["seq"], serde_json::json!([3, 4]));
+    let bad = lnpsim(&["audit", "eca_response_late.csv", "--until", "tomorrow"]);
+    assert_eq!(code(&bad), 2);
+}

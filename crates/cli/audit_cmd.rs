@@ -9,7 +9,7 @@ use anyhow::{anyhow, Context as _, Result};
 use clap::{Args, ValueEnum};
 use lnp_audit::{Auditor, Context};
 use lnp_model::trace::TraceError;
-use lnp_model::{TraceFormat, TraceReader};
+use lnp_model::{Timestamp, TraceFormat, TraceReader};
 use lnp_sim::scenario::Scenario;
 
 use crate::common::{load_calendar, load_rulebook, read_text};
@@ -30,7 +30,8 @@ pub enum TraceFormatArg {
 #[derive(Args)]
 #[command(
     after_help = "Examples:\n  lnpsim audit run.csv\n  lnpsim audit run.csv --scenario market.toml --format json\n  \
-                        lnpsim audit export.jsonl --format junit --output audit.xml\n\n\
+                        lnpsim audit export.jsonl --format junit --output audit.xml\n  \
+                        lnpsim audit run.csv --until 2026-03-09T12:00:00+11:00\n\n\
                         Exit status: 0 no findings, 1 findings, a failed statistic or malformed rows, 2 the trace \
                         cannot be read or bad arguments."
 )]
@@ -57,6 +58,16 @@ pub struct AuditArgs {
     /// Write the report here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Judge the trace as it stood at this instant (RFC 3339): rows after it are not read, and
+    /// every duty whose deadline has passed by then is judged, as a live audit at that instant
+    /// would. Default: the time of the last row.
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    until: Option<Timestamp>,
+}
+
+fn parse_instant(s: &str) -> Result<Timestamp, String> {
+    s.parse::<Timestamp>()
+        .map_err(|e| format!("{e} (an RFC 3339 instant with offset, e.g. 2026-03-09T12:00:00+11:00)"))
 }
 
 /// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
@@ -99,6 +110,9 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         match row {
             Ok(record) => {
                 line += 1;
+                if args.until.is_some_and(|u| record.time > u) {
+                    continue;
+                }
                 auditor.push_at(line, &record);
             }
             Err(e) => {
@@ -106,6 +120,9 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
                 auditor.push_malformed(e);
             }
         }
+    }
+    if let Some(until) = args.until {
+        auditor.advance(until);
     }
     let report = auditor.finish();
     let text = match args.format {

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use lnp_model::message::NumberCode;
 use lnp_model::trace::RowError;
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Code, Duties, MsgKind, PortRef, RejectCode, RuleId, Rulebook, Span,
-    TelephoneNumber, Timestamp, TraceRecord, WholeCode,
+    BusinessCalendar, CarrierCode, Category, Code, Duties, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Rulebook,
+    Span, TelephoneNumber, Timestamp, TraceRecord, WholeCode,
 };
 
 mod answers;
@@ -86,6 +86,9 @@ struct OpenRequest {
     cutover: Option<Timestamp>,
     /// `ECA`: no confirmed SNA for the ref and numbers. `CCA`: no confirmed CNA.
     no_basis: bool,
+    /// Charged already as not answered by its deadline (a live audit judges a duty as soon as
+    /// its deadline passes), so a late answer is not charged again.
+    overdue: bool,
     /// `SNA`/`CNA`: the Customer Authority is stale or future-dated. `ECA`: the SNA confirmation
     /// has expired. `WITHDRAW`: sent after the ECA/CCA. `REVERSAL`/`EMERGENCY_RETURN`: outside
     /// the window. `None` where the trace cannot tell.
@@ -141,6 +144,8 @@ struct Port {
     plnr: Notices,
     /// Rules already charged for this port where one finding per port is enough.
     charged: u32,
+    /// Duties already charged as not done by their deadline ([`Due`]).
+    overdue: u16,
     last_activity: Timestamp,
     /// `retire_at` as computed for `last_activity` (it only changes with a new row).
     retire_cache: Option<(Timestamp, Option<Timestamp>)>,
@@ -161,11 +166,57 @@ impl Port {
         }
     }
 
+    /// Marks a duty charged as not done by its deadline; `true` the first time.
+    fn take_due(&mut self, due: Due) -> bool {
+        let first = !self.due_charged(due);
+        self.overdue |= due.bit();
+        first
+    }
+
+    /// Whether a duty was charged as not done by its deadline: a late act is then not charged
+    /// again.
+    fn due_charged(&self, due: Due) -> bool {
+        self.overdue & due.bit() != 0
+    }
+
     fn first_charge(&mut self, rule: RuleId) -> bool {
         let bit = 1u32 << (rule as u32);
         let first = self.charged & bit == 0;
         self.charged |= bit;
         first
+    }
+}
+
+/// A duty whose missing act is charged once its deadline passes ([`Port::take_due`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Due {
+    CnaReceipt,
+    Completion,
+    DtrStart,
+    NotifyP,
+    /// A `DONOR_NOTIFY` (`true`) or `PLNR_PUBLISH` (`false`) with status `C`, `R` or `N`.
+    Notice(bool, PortStatus),
+}
+
+impl Due {
+    fn notice(notify: bool, status: PortStatus) -> Self {
+        Self::Notice(notify, status)
+    }
+
+    fn bit(self) -> u16 {
+        let status = |s: PortStatus| match s {
+            PortStatus::P => 0,
+            PortStatus::C => 1,
+            PortStatus::R => 2,
+            PortStatus::N => 3,
+        };
+        match self {
+            Self::CnaReceipt => 1,
+            Self::Completion => 1 << 1,
+            Self::DtrStart => 1 << 2,
+            Self::NotifyP => 1 << 3,
+            Self::Notice(notify, s) => 1 << (4 + status(s) + if notify { 4 } else { 0 }),
+        }
     }
 }
 
@@ -191,6 +242,8 @@ pub struct Auditor<'a> {
     latest: FastMap<TelephoneNumber, PortRef>,
     confirmed_per_day: BTreeMap<(CarrierCode, NaiveDate), u32>,
     findings: Vec<Finding>,
+    /// How many findings [`Auditor::drain_findings`] has handed out.
+    drained: usize,
     malformed: Vec<MalformedRow>,
     rows: u64,
     last_line: u64,
@@ -302,6 +355,7 @@ impl<'a> Auditor<'a> {
             latest: FastMap::default(),
             confirmed_per_day: BTreeMap::new(),
             findings: Vec::new(),
+            drained: 0,
             malformed: Vec::new(),
             rows: 0,
             last_line: 1,
@@ -361,6 +415,41 @@ impl<'a> Auditor<'a> {
         if self.since_sweep >= SWEEP_EVERY.max(self.ports.len() as u64) {
             self.sweep();
         }
+    }
+
+    /// Moves the audit's horizon to `now` (never back): every duty whose deadline has passed by
+    /// then is judged, so a late answer is a finding as soon as its deadline passes, not at the
+    /// end of the trace (`docs/rules.md`, "Findings"). A live audit calls this as its clock
+    /// moves; `lnpsim audit --until` calls it once before [`Auditor::finish`].
+    pub fn advance(&mut self, now: Timestamp) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        let mut keys: Vec<PortRef> = self.ports.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            if let Some(mut port) = self.ports.remove(&key) {
+                self.judge_due(key, &mut port, now);
+                self.ports.insert(key, port);
+            }
+        }
+    }
+
+    /// The findings made since the last call, in the order they were found.
+    pub fn drain_findings(&mut self) -> Vec<Finding> {
+        let new = self
+            .findings
+            .get(self.drained..)
+            .map(<[Finding]>::to_vec)
+            .unwrap_or_default();
+        self.drained = self.findings.len();
+        new
+    }
+
+    /// The audit's horizon: the latest of the rows seen and of [`Auditor::advance`].
+    pub fn horizon(&self) -> Timestamp {
+        self.now
     }
 
     /// Records a row that could not be read; the audit carries on with the next.
@@ -498,6 +587,7 @@ impl<'a> Auditor<'a> {
                     ev,
                     cutover: m.detail.cutover,
                     no_basis: false,
+                    overdue: false,
                     late,
                 });
             }
@@ -513,6 +603,7 @@ impl<'a> Auditor<'a> {
                     ev,
                     cutover: Some(m.detail.cutover.unwrap_or(r.time)),
                     no_basis,
+                    overdue: false,
                     late,
                 });
             }
@@ -523,6 +614,7 @@ impl<'a> Auditor<'a> {
                     ev,
                     cutover: m.detail.cutover,
                     no_basis: port.cna_confirm.is_none() || port.cna_reject.is_some(),
+                    overdue: false,
                     late: None,
                 });
             }
@@ -531,6 +623,7 @@ impl<'a> Auditor<'a> {
                 ev,
                 cutover: m.detail.cutover,
                 no_basis: false,
+                overdue: false,
                 late: None,
             }),
             K::Withdraw => {
@@ -544,6 +637,7 @@ impl<'a> Auditor<'a> {
                     ev,
                     cutover: None,
                     no_basis: false,
+                    overdue: false,
                     late: Some(late),
                 });
             }
@@ -554,13 +648,14 @@ impl<'a> Auditor<'a> {
                     ev,
                     cutover: None,
                     no_basis: false,
+                    overdue: false,
                     late,
                 });
             }
             K::CnaReceipt => {
                 if let (Some(cna), None) = (port.cna, port.cna_receipt) {
                     let deadline = self.duties().cna_receipt_deadline(cna.time);
-                    if r.time > deadline {
+                    if r.time > deadline && !port.due_charged(Due::CnaReceipt) {
                         self.charge(
                             RuleId::CnaReceipt,
                             vec![cna.seq, r.seq],
@@ -585,7 +680,7 @@ impl<'a> Auditor<'a> {
                 if port.completion.is_none() {
                     if let Some(conf) = port.eca_confirm {
                         let deadline = self.duties().completion_deadline(conf.time);
-                        if r.time > deadline {
+                        if r.time > deadline && !port.due_charged(Due::Completion) {
                             self.charge(
                                 RuleId::Completion,
                                 vec![conf.seq, r.seq],
@@ -631,7 +726,7 @@ impl<'a> Auditor<'a> {
         keys.sort_unstable();
         for key in keys {
             if let Some(mut port) = self.ports.remove(&key) {
-                self.close_port(key, &mut port, end);
+                self.judge_due(key, &mut port, end);
             }
         }
         for open in self.pnvs.values() {

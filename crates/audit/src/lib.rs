@@ -179,6 +179,41 @@ mod tests {
             None,
         );
         assert_eq!(report.violated_rules(), vec![RuleId::EcaResponse]);
-        assert!(report.findings[0].message.contains("never answered"));
+        assert!(report.findings[0].message.contains("was not answered by its deadline"));
+    }
+
+    #[test]
+    fn a_live_audit_reports_a_late_answer_when_its_deadline_passes() {
+        // The ECA at 10:00 is answered at 10:42. Fed up to the ECA, then advanced: nothing at
+        // 10:15 (the deadline is inclusive), the finding as soon as 10:15 has passed, and the
+        // late answer itself adds nothing more.
+        let book = Rulebook::default();
+        let cal = book.calendar();
+        let rows: Vec<TraceRecord> = lnp_model::TraceReader::new(LATE_ECA.as_bytes(), TraceFormat::Csv)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut audit = Auditor::new(&book, &cal, None);
+        for r in &rows[..3] {
+            audit.push(r);
+        }
+        let at = |s: &str| s.parse::<lnp_model::Timestamp>().unwrap();
+        audit.advance(at("2026-03-09T10:15:00+11:00"));
+        assert!(audit.drain_findings().is_empty());
+        audit.advance(at("2026-03-09T10:15:01+11:00"));
+        let found = audit.drain_findings();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, RuleId::EcaResponse);
+        assert!(audit.drain_findings().is_empty(), "drained once");
+        for r in &rows[3..] {
+            audit.push(r);
+        }
+        assert!(
+            audit.drain_findings().is_empty(),
+            "the late answer is not charged twice"
+        );
+        let report = audit.finish();
+        assert_eq!(report.violated_rules(), vec![RuleId::EcaResponse]);
+        assert_eq!(report.findings.len(), 1);
     }
 }

@@ -93,6 +93,8 @@ pub fn run_scenario(
             auditor: Auditor::new(rulebook, calendar, Some(&context)),
         };
         sim.run(&mut tee);
+        // The run's horizon is its end, which may lie after the last row (`until`).
+        tee.auditor.advance(sim.now());
         tee.auditor.finish()
     };
     let stats = sim.stats().clone();

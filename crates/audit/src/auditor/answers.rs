@@ -9,6 +9,9 @@ use crate::context::ServiceKind;
 
 impl Auditor<'_> {
     pub(super) fn check_response_time(&mut self, key: PortRef, port: &Port, req: &OpenRequest, r: &TraceRecord) {
+        if req.overdue {
+            return; // charged already, when its deadline passed
+        }
         if req.kind == MsgKind::Pnv {
             return;
         }

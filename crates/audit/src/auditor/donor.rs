@@ -3,7 +3,7 @@
 
 use lnp_model::{CarrierCode, MsgKind, PortRef, PortStatus, RuleId, Timestamp, TraceRecord};
 
-use super::{elapsed, Auditor, Ev, Port};
+use super::{elapsed, Auditor, Due, Ev, Port};
 
 impl Auditor<'_> {
     pub(super) fn donor_of_port(&self, port: &Port) -> Option<CarrierCode> {
@@ -57,7 +57,7 @@ impl Auditor<'_> {
             port.dtr_start = Some(ev);
             if let Some(c) = port.cutover {
                 let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
-                if r.time > deadline {
+                if r.time > deadline && !port.due_charged(Due::DtrStart) {
                     self.charge(
                         RuleId::DtrDuration,
                         vec![c.seq, r.seq],
@@ -149,7 +149,7 @@ impl Auditor<'_> {
                         ),
                     ),
                     Some((_, deadline)) => {
-                        if r.time > deadline {
+                        if r.time > deadline && !port.due_charged(Due::notice(false, PortStatus::C)) {
                             self.charge(
                                 RuleId::PlnrUpdate,
                                 vec![r.seq],
@@ -179,7 +179,7 @@ impl Auditor<'_> {
                 *slot = Some(ev);
                 if let Some(b) = base {
                     let deadline = self.duties().plnr_outcome_deadline(b.time);
-                    if r.time > deadline {
+                    if r.time > deadline && !port.due_charged(Due::notice(false, s)) {
                         self.charge(
                             RuleId::PlnrUpdate,
                             vec![b.seq, r.seq],
@@ -217,7 +217,7 @@ impl Auditor<'_> {
                 }
                 port.notify.p = Some(ev);
                 if let Some(c) = port.cutover {
-                    if r.time > c.time {
+                    if r.time > c.time && !port.due_charged(Due::NotifyP) {
                         self.charge(
                             RuleId::DonorNotify,
                             vec![c.seq, r.seq],
@@ -245,7 +245,7 @@ impl Auditor<'_> {
                 *slot = Some(ev);
                 if let Some(b) = base {
                     let deadline = self.duties().donor_notify_deadline(b.time);
-                    if r.time > deadline {
+                    if r.time > deadline && !port.due_charged(Due::notice(true, s)) {
                         self.charge(
                             RuleId::DonorNotify,
                             vec![b.seq, r.seq],
@@ -268,25 +268,27 @@ impl Auditor<'_> {
     }
 
     /// Missing `PLNR_PUBLISH` (or, with `notify`, `DONOR_NOTIFY`) rows whose deadline passed.
-    pub(super) fn close_notices(&mut self, key: PortRef, port: &Port, end: Timestamp, notify: bool) {
+    pub(super) fn close_notices(&mut self, key: PortRef, port: &mut Port, end: Timestamp, notify: bool) {
         let (rule, span, notices, what) = if notify {
             (RuleId::DonorNotify, self.book.donor_notify, port.notify, "DONOR_NOTIFY")
         } else {
             (RuleId::PlnrUpdate, self.book.plnr_update, port.plnr, "PLNR_PUBLISH")
         };
-        let nums = &port.numbers;
+        let nums = &port.numbers.clone();
         if notify {
             if let (Some(c), None) = (port.cutover, notices.p) {
-                self.charge(
-                    rule,
-                    vec![c.seq],
-                    Some(key),
-                    nums,
-                    &format!(
-                        "the donor was never sent DONOR_NOTIFY status=P before the CUTOVER at seq {}",
-                        c.seq
-                    ),
-                );
+                if port.take_due(Due::NotifyP) {
+                    self.charge(
+                        rule,
+                        vec![c.seq],
+                        Some(key),
+                        nums,
+                        &format!(
+                            "the donor was never sent DONOR_NOTIFY status=P before the CUTOVER at seq {}",
+                            c.seq
+                        ),
+                    );
+                }
             }
         }
         // Each duty: (status, the row it follows with its deadline, the notice seen, required).
@@ -327,7 +329,7 @@ impl Auditor<'_> {
             let (Some((seq, deadline)), None, true) = (base, done, required) else {
                 continue;
             };
-            if deadline < end {
+            if deadline < end && port.take_due(Due::notice(notify, status)) {
                 self.charge(
                     rule,
                     vec![seq],

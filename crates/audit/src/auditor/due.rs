@@ -1,41 +1,47 @@
 //! Duties not done: each is charged once its deadline has passed the audit's horizon, whether
 //! or not the trace goes on (`docs/rules.md`, "Findings"); finished ports are then retired.
 
-use lnp_model::{MsgKind, PortRef, RuleId, Timestamp};
+use lnp_model::{Duties, MsgKind, PortRef, RuleId, Timestamp};
 
-use super::{Auditor, Port, RETIRE_SLACK};
+use super::{Auditor, Due, Port, RETIRE_SLACK};
 
 impl Auditor<'_> {
-    pub(super) fn close_port(&mut self, key: PortRef, port: &mut Port, end: Timestamp) {
+    /// Judges every duty of the port whose deadline has passed by `end` and that was not done,
+    /// once: a duty charged here is never charged again (by a later call, or as a late act).
+    pub(super) fn judge_due(&mut self, key: PortRef, port: &mut Port, end: Timestamp) {
         let book = self.book;
         let nums = port.numbers.clone();
-        for req in std::mem::take(&mut port.open) {
-            if req.kind == MsgKind::Pnv {
+        let mut unanswered = Vec::new();
+        for req in &mut port.open {
+            if req.kind == MsgKind::Pnv || req.overdue {
                 continue;
             }
-            let Some(duty) = self.duties().answer(req.kind, req.ev.time) else {
+            let Some(duty) = Duties::new(self.book, &self.clock).answer(req.kind, req.ev.time) else {
                 continue;
             };
-            let (rule, span, deadline) = (duty.rule, duty.span, duty.deadline);
-            if deadline < end {
-                self.charge(
-                    rule,
-                    vec![req.ev.seq],
-                    Some(key),
-                    &nums,
-                    &format!(
-                        "{} at seq {} ({}) was never answered; its deadline was {deadline} ({})",
-                        req.kind,
-                        req.ev.seq,
-                        req.ev.time,
-                        span.describe()
-                    ),
-                );
+            if duty.deadline < end {
+                req.overdue = true;
+                unanswered.push((req.kind, req.ev, duty));
             }
+        }
+        for (kind, ev, duty) in unanswered {
+            self.charge(
+                duty.rule,
+                vec![ev.seq],
+                Some(key),
+                &nums,
+                &format!(
+                    "{kind} at seq {} ({}) was not answered by its deadline {} ({})",
+                    ev.seq,
+                    ev.time,
+                    duty.deadline,
+                    duty.span.describe()
+                ),
+            );
         }
         if let (Some(cna), None) = (port.cna, port.cna_receipt) {
             let deadline = self.duties().cna_receipt_deadline(cna.time);
-            if deadline < end {
+            if deadline < end && port.take_due(Due::CnaReceipt) {
                 self.charge(
                     RuleId::CnaReceipt,
                     vec![cna.seq],
@@ -51,7 +57,7 @@ impl Auditor<'_> {
         }
         if let (Some(conf), None, None) = (port.eca_confirm, port.completion, port.abandoned) {
             let deadline = self.duties().completion_deadline(conf.time);
-            if deadline < end {
+            if deadline < end && port.take_due(Due::Completion) {
                 self.charge(
                     RuleId::Completion,
                     vec![conf.seq],
@@ -98,7 +104,7 @@ impl Auditor<'_> {
         let away = donor.is_some() && donor != port.gaining;
         if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.returned) {
             let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
-            if deadline < end {
+            if deadline < end && port.take_due(Due::DtrStart) {
                 self.charge(
                     RuleId::DtrDuration,
                     vec![c.seq],
@@ -176,7 +182,7 @@ impl Auditor<'_> {
         self.ports = ports;
         for key in done {
             if let Some(mut port) = self.ports.remove(&key) {
-                self.close_port(key, &mut port, now);
+                self.judge_due(key, &mut port, now);
                 self.forget(key, &port);
             }
         }
