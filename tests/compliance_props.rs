@@ -30,7 +30,7 @@ use std::fmt::Debug;
 
 use chrono::{Datelike, Days, NaiveDate};
 use lnp_model::calendar::easter_sunday;
-use lnp_model::RuleId;
+use lnp_model::{MsgKind, RuleId, Rulebook, Timestamp, TraceRecord};
 use market::{local, minutes, Carrier, Code, Fault, Market, Outcome, Port, Service};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -542,6 +542,51 @@ fn day_of(m: &Market, i: usize) -> NaiveDate {
     m.ports[i].cutover.sydney_date()
 }
 
+// ----- what a run actually did -----------------------------------------------------------------
+
+/// The trace of a story as it stands, played before a generator adds its fault. A generator whose
+/// breach depends on when something happened times it from the instants this run actually used
+/// (the `CUTOVER` the actors made, the answer that really came), never from the instants the story
+/// asked for: the actors may cut over later than the customer's preferred time (a Cat C cutover is
+/// agreed no sooner than two business days after the CNA confirmation, which holidays can push
+/// past it), and when they do is theirs to change.
+struct Played {
+    trace: Vec<TraceRecord>,
+    scenario: String,
+}
+
+impl Played {
+    fn of(m: &Market) -> Self {
+        let trace = m
+            .trace()
+            .unwrap_or_else(|e| panic!("the compliant story does not run: {e}\n\n{}", m.to_toml()));
+        Self {
+            trace,
+            scenario: m.to_toml(),
+        }
+    }
+
+    /// The instant of port `id`'s first `kind` row.
+    fn first(&self, id: &str, kind: MsgKind) -> Timestamp {
+        let row = self
+            .trace
+            .iter()
+            .find(|r| r.kind() == kind && r.message.port_ref.is_some_and(|p| p.as_str() == id));
+        match row {
+            Some(r) => r.time,
+            None => panic!(
+                "the compliant story has no {kind} row for {id} to time the breach from:\n\n{}",
+                self.scenario
+            ),
+        }
+    }
+}
+
+/// Whole minutes from `from` to `to` (rounded towards zero).
+fn minutes_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.utc().timestamp_millis() - from.utc().timestamp_millis()) / 60_000
+}
+
 // ----- one generator per checked rule ----------------------------------------------------------
 
 type Generator = fn(&mut Market, &Victim);
@@ -874,14 +919,12 @@ fn gen_plnr_update(m: &mut Market, v: &Victim) {
     m.faults.push(fault);
 }
 
-/// `EMERGENCY-RETURN`: a reversal (Cat A/D) or emergency return (Cat C) after the 4-hour
-/// window confirmed, or one inside it rejected with 108.
+/// `EMERGENCY-RETURN`: a reversal (Cat A/D) or emergency return (Cat C) after the return window
+/// confirmed, or one inside it rejected with 108. Both are timed from the `CUTOVER` the compliant
+/// story actually made, not from the preferred cutover: holidays can agree a Cat C cutover later
+/// than the preferred time, and a "late" return timed from that time falls inside the window.
 fn gen_emergency_return(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    // The losing carrier answers within a second, so the cutover time is known to the second.
-    if let Some(c) = m.carriers.iter_mut().find(|c| c.code == VL) {
-        c.answers_within = "1s".into();
-    }
     let category = if v.amount % 3 == 0 { 'C' } else { cat_ad(v) };
     let i = add_port(m, v, "V1", category, VG, VL, VL);
     let kind = if category == 'C' {
@@ -889,14 +932,17 @@ fn gen_emergency_return(m: &mut Market, v: &Victim) {
     } else {
         "REVERSAL"
     };
-    let cutover = m.ports[i].cutover;
+    let cutover = Played::of(m).first("V1", MsgKind::Cutover);
+    let window_end = m.calendar().add(cutover, Rulebook::default().return_window);
     if v.variant % 2 == 0 {
-        // Late, but within the minute before the losing carrier forgets a cut-over port (it keeps
-        // one until the return window plus a minute; after that no `accept` fault can confirm).
-        m.ports[i].return_at = Some(cutover.plus_millis(minutes(4 * 60) + 30_000));
+        // Late by 1-59 seconds: within the minute past the window for which the losing carrier
+        // still keeps a cut-over port at the least (after that no `accept` fault can confirm).
+        m.ports[i].return_at = Some(window_end.plus_millis(1000 * (1 + i64::from(v.amount % 59))));
         m.faults.push(Fault::new(VL, kind, "accept"));
     } else {
-        m.ports[i].return_at = Some(cutover.plus_millis(minutes(30 + i64::from(v.amount % 180))));
+        // Inside the window: from a minute after the cutover to a minute before the window ends.
+        let inside = (minutes_between(cutover, window_end) - 1).max(1);
+        m.ports[i].return_at = Some(cutover.plus_millis(minutes(1 + i64::from(v.amount) % inside)));
         m.faults.push(Fault::new(VL, kind, "reject").code("108"));
     }
 }
@@ -1061,7 +1107,8 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::EmergencyReturn,
-        fault: "return 4h30s after cutover + losing `accept` REVERSAL/EMERGENCY_RETURN; or `reject` 108 inside",
+        fault: "return 1-59s past the window of the actual CUTOVER + losing `accept` REVERSAL/EMERGENCY_RETURN; \
+                or `reject` 108 inside",
         generator: Some(gen_emergency_return),
     },
     Breach {
