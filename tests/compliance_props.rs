@@ -860,12 +860,35 @@ fn gen_cutover_at_agreed(m: &mut Market, v: &Victim) {
     let i = add_port(m, v, "V1", 'C', VG, VL, VL);
     let day = day_of(m, i);
     m.ports[i].cutover = local(day, 10 + v.hour % 5, v.minute);
-    let by = 31 + i64::from(v.amount % 90);
-    let by = if v.variant % 2 == 0 {
-        format!("{by}m")
+    // Shifted from the agreed time the compliant story actually cut over at (which can be later
+    // than the preferred time), by 31-120 minutes, but no further than Standard Hours go that day.
+    let agreed = Played::of(m).first("V1", MsgKind::Cutover);
+    let book = Rulebook::default();
+    let date = agreed.sydney_date();
+    let earlier = minutes_between(
+        Timestamp::from_sydney_local(date.and_time(book.standard_hours_start)),
+        agreed,
+    );
+    let later = minutes_between(
+        agreed,
+        Timestamp::from_sydney_local(date.and_time(book.standard_hours_end)),
+    );
+    let least = book.cutover_at_agreed.fixed_millis().unwrap_or(minutes(30)) / 60_000 + 1;
+    let by = least + i64::from(v.amount % 90);
+    let forward = if v.variant % 2 == 0 {
+        later >= least
     } else {
-        format!("-{by}m")
+        earlier < least
     };
+    let by = if forward {
+        format!("{}m", by.min(later))
+    } else {
+        format!("-{}m", by.min(earlier))
+    };
+    assert!(
+        earlier.max(later) >= least,
+        "no room in Standard Hours around the agreed cutover {agreed}"
+    );
     m.faults.push(Fault::new(VL, "CUTOVER", "shift").by(by));
 }
 
@@ -1082,7 +1105,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::CutoverAtAgreed,
-        fault: "losing `shift` CUTOVER +-31..120m (Cat C)",
+        fault: "losing `shift` CUTOVER +-31..120m from the actual agreed time, inside Standard Hours (Cat C)",
         generator: Some(gen_cutover_at_agreed),
     },
     Breach {
@@ -1201,6 +1224,60 @@ fn breach_property(rule: RuleId) {
             }
         },
     );
+}
+
+/// The story that showed generators timing their breach from the preferred cutover: a Cat C port
+/// submitted on Wednesday 23 December 2026, with Christmas, the Boxing Day holiday on the 28th and
+/// an extra holiday on the 29th, is agreed (by the actors of this writing) two business days after
+/// the CNA confirmation, a few minutes after the preferred time on the 30th. A return timed 4 hours
+/// 30 seconds after the preferred time then fell inside the window, and a cutover shifted 2 hours
+/// from a preferred 14:59 left Standard Hours (breaking CUTOVER-HOURS too).
+#[test]
+fn breaches_are_timed_from_what_the_run_did() {
+    let raw = RawMarket {
+        seed: 0,
+        start: NaiveDate::from_ymd_opt(2026, 12, 16).expect("valid date"),
+        extra_holiday: Some(13),
+        carriers: vec![
+            RawCarrier {
+                daily_cap: None,
+                answers_within_min: 1,
+            };
+            2
+        ],
+        agreements: vec![None],
+        ports: Vec::new(),
+    };
+    let victim = |hour, minute, amount| Victim {
+        day: 7,
+        hour,
+        minute,
+        lead: 7,
+        variant: 0,
+        amount,
+        cat_d: false,
+    };
+    // Cat C (amount % 3 == 0), returned late and confirmed; Cat C shifted 120 minutes later.
+    for (rule, v) in [
+        (RuleId::EmergencyReturn, victim(9, 0, 0)),
+        (RuleId::CutoverAtAgreed, victim(14, 59, 89)),
+    ] {
+        let generator = TABLE
+            .iter()
+            .find(|b| b.rule == rule)
+            .and_then(|b| b.generator)
+            .expect("a generator");
+        let mut m = build_market(&raw);
+        generator(&mut m, &v);
+        let out = m.run().expect("runs");
+        let want: BTreeSet<RuleId> = [rule].into();
+        assert!(
+            out.violated == want && out.malformed == 0,
+            "expected exactly {rule}; {}\n{}",
+            describe(&out),
+            m.to_toml()
+        );
+    }
 }
 
 /// The rules the audit checks when it has the scenario's context: all but those it reports as
