@@ -715,16 +715,20 @@ fn gen_completion(m: &mut Market, v: &Victim) {
 }
 
 /// `WITHDRAW-BEFORE-ECA`: a withdrawal after the cutover confirmed, or one before the ECA
-/// rejected with 107.
+/// rejected with 107: 8-12 days after the actual `CUTOVER`, or between the actual
+/// `SNA_CONFIRM` and `ECA`.
 fn gen_withdraw_before_eca(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    let p = &mut m.ports[i];
+    let played = Played::of(m);
     if v.variant % 2 == 0 {
-        p.withdraw_at = Some(p.cutover.plus_millis(minutes(24 * 60 * (8 + i64::from(v.amount % 5)))));
+        let cutover = played.first("V1", MsgKind::Cutover);
+        m.ports[i].withdraw_at = Some(cutover.plus_millis(minutes(24 * 60 * (8 + i64::from(v.amount % 5)))));
         m.faults.push(Fault::new(VL, "WITHDRAW", "accept"));
     } else {
-        p.withdraw_at = Some(p.submit_at.plus_millis(minutes(30 + i64::from(v.amount % 600))));
+        let confirmed = played.first("V1", MsgKind::SnaConfirm);
+        let before_eca = (minutes_between(confirmed, played.first("V1", MsgKind::Eca)) - 1).clamp(1, 630);
+        m.ports[i].withdraw_at = Some(confirmed.plus_millis(minutes(1 + i64::from(v.amount) % before_eca)));
         m.faults.push(Fault::new(VL, "WITHDRAW", "reject").code("107"));
     }
 }
@@ -1045,7 +1049,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::WithdrawBeforeEca,
-        fault: "withdraw after cutover + losing `accept` WITHDRAW; or losing `reject` WITHDRAW 107",
+        fault: "withdraw 8-12d after the actual CUTOVER + losing `accept` WITHDRAW; or losing `reject` WITHDRAW 107 before the ECA",
         generator: Some(gen_withdraw_before_eca),
     },
     Breach {
