@@ -628,10 +628,15 @@ fn gen_port_pending(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     m.agree(VL, VT, false);
     let first = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
+    // The second SNA comes while the first port is pending: after its actual confirmation and
+    // well before its actual cutover.
+    let played = Played::of(m);
+    let confirmed = played.first("V1", MsgKind::SnaConfirm);
+    let pending = minutes_between(confirmed, played.first("V1", MsgKind::Cutover));
     let mut second = m.ports[first].clone();
     second.id = "V2".into();
     second.gaining = if v.variant % 2 == 0 { VT } else { VG };
-    second.submit_at = second.submit_at.plus_millis(minutes(60 + i64::from(v.amount % 120)));
+    second.submit_at = confirmed.plus_millis(minutes((60 + i64::from(v.amount % 120)).min(pending / 2)));
     second.ca_date = second.submit_at.sydney_date();
     second.cutover = second.cutover.plus_millis(minutes(24 * 60 * 7));
     second.withdraw_at = Some(second.submit_at.plus_millis(minutes(60)));
@@ -662,7 +667,11 @@ fn gen_sna_validity(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
     if v.variant % 2 == 0 {
-        let late = m.ports[i].submit_at.sydney_date() + Days::new(31 + u64::from(v.amount % 30));
+        // A preferred cutover 1-30 days after the actual confirmation expired (an ECA never goes
+        // before the preferred time).
+        let confirmed = Played::of(m).first("V1", MsgKind::SnaConfirm);
+        let expired = m.calendar().add(confirmed, Rulebook::default().sna_validity);
+        let late = expired.sydney_date() + Days::new(1 + u64::from(v.amount % 30));
         let day = business_day_on_or_after(m, late);
         m.ports[i].cutover = local(day, v.hour, v.minute);
         m.faults.push(Fault::new(VL, "ECA", "accept"));
