@@ -30,7 +30,7 @@ use std::fmt::Debug;
 
 use chrono::{Datelike, Days, NaiveDate};
 use lnp_model::calendar::easter_sunday;
-use lnp_model::{MsgKind, RuleId, Rulebook, Timestamp, TraceRecord};
+use lnp_model::{MsgKind, RuleId, Rulebook, Span, Timestamp, TraceRecord};
 use market::{local, minutes, Carrier, Code, Fault, Market, Outcome, Port, Service};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -843,7 +843,25 @@ fn gen_cca_response(m: &mut Market, v: &Victim) {
     let later = m.ports[i].submit_at.sydney_date() + Days::new(14 + u64::from(v.amount % 7));
     let day = business_day_on_or_after(m, later);
     m.ports[i].cutover = local(day, v.hour, v.minute);
-    m.faults.push(Fault::new(VL, "CCA_CONFIRM", "shift").by("2bd"));
+    // The late answer must still come before the agreed cutover: checked against the compliant
+    // story's actual CCA and CUTOVER, with the preferred cutover moved later until it does.
+    for _ in 0..3 {
+        let played = Played::of(m);
+        let answered = m
+            .calendar()
+            .add(played.first("V1", MsgKind::Cca), Span::BusinessDays(2))
+            .plus_millis(minutes(60));
+        if answered < played.first("V1", MsgKind::Cutover) {
+            m.faults.push(Fault::new(VL, "CCA_CONFIRM", "shift").by("2bd"));
+            return;
+        }
+        let day = business_day_on_or_after(m, answered.sydney_date() + Days::new(2));
+        m.ports[i].cutover = local(day, v.hour, v.minute);
+    }
+    panic!(
+        "no preferred cutover leaves room for a CCA answered 2 business days late:\n\n{}",
+        m.to_toml()
+    );
 }
 
 /// `CUTOVER-HOURS`: an ECA sent after hours confirmed, or an ECA/CCA in hours rejected 103.
