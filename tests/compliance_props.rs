@@ -11,6 +11,25 @@
 //! `LNPSIM_PROPTEST_CASES=N` sets the number of random markets (default 16); each breach
 //! generator runs a quarter of that (at least 4).
 //!
+//! # A high-count run
+//!
+//! ```sh
+//! LNPSIM_PROPTEST_CASES=60000 cargo test --release --test compliance_props
+//! ```
+//!
+//! plays 60000 random markets and 15000 cases of each breach generator; name a test after it
+//! (`... --test compliance_props breach_emergency_return`) to run one property. A failing case
+//! is also kept in `proptest-regressions/compliance_props.txt` and replayed first by later runs.
+//!
+//! # Timing a breach from the run
+//!
+//! A generator whose breach depends on when something happened (a return after the window, a
+//! withdrawal after the cutover or before the ECA, a cutover shifted within Standard Hours) plays
+//! its compliant story first and times the breach from the instants in that trace (`Played`:
+//! the actual `CUTOVER`, `SNA_CONFIRM`, `ECA`, `CCA`), never from the instants the story asked for
+//! (the preferred cutover, the submission). When a compliant actor acts is the actor's business
+//! and may change; a generator that re-derives its schedule breaks when it does.
+//!
 //! # Actor issues these properties found (fixed)
 //!
 //! 1. A Cat C CCA sent at the agreed time itself, so that the cutover came before its answer and
