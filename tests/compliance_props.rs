@@ -11,6 +11,25 @@
 //! `LNPSIM_PROPTEST_CASES=N` sets the number of random markets (default 16); each breach
 //! generator runs a quarter of that (at least 4).
 //!
+//! # A high-count run
+//!
+//! ```sh
+//! LNPSIM_PROPTEST_CASES=60000 cargo test --release --test compliance_props
+//! ```
+//!
+//! plays 60000 random markets and 15000 cases of each breach generator; name a test after it
+//! (`... --test compliance_props breach_emergency_return`) to run one property. A failing case
+//! is also kept in `proptest-regressions/compliance_props.txt` and replayed first by later runs.
+//!
+//! # Timing a breach from the run
+//!
+//! A generator whose breach depends on when something happened (a return after the window, a
+//! withdrawal after the cutover or before the ECA, a cutover shifted within Standard Hours) plays
+//! its compliant story first and times the breach from the instants in that trace (`Played`:
+//! the actual `CUTOVER`, `SNA_CONFIRM`, `ECA`, `CCA`), never from the instants the story asked for
+//! (the preferred cutover, the submission). When a compliant actor acts is the actor's business
+//! and may change; a generator that re-derives its schedule breaks when it does.
+//!
 //! # Actor issues these properties found (fixed)
 //!
 //! 1. A Cat C CCA sent at the agreed time itself, so that the cutover came before its answer and
@@ -30,7 +49,7 @@ use std::fmt::Debug;
 
 use chrono::{Datelike, Days, NaiveDate};
 use lnp_model::calendar::easter_sunday;
-use lnp_model::RuleId;
+use lnp_model::{MsgKind, RuleId, Rulebook, Span, Timestamp, TraceRecord};
 use market::{local, minutes, Carrier, Code, Fault, Market, Outcome, Port, Service};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -542,6 +561,51 @@ fn day_of(m: &Market, i: usize) -> NaiveDate {
     m.ports[i].cutover.sydney_date()
 }
 
+// ----- what a run actually did -----------------------------------------------------------------
+
+/// The trace of a story as it stands, played before a generator adds its fault. A generator whose
+/// breach depends on when something happened times it from the instants this run actually used
+/// (the `CUTOVER` the actors made, the answer that really came), never from the instants the story
+/// asked for: the actors may cut over later than the customer's preferred time (a Cat C cutover is
+/// agreed no sooner than two business days after the CNA confirmation, which holidays can push
+/// past it), and when they do is theirs to change.
+struct Played {
+    trace: Vec<TraceRecord>,
+    scenario: String,
+}
+
+impl Played {
+    fn of(m: &Market) -> Self {
+        let trace = m
+            .trace()
+            .unwrap_or_else(|e| panic!("the compliant story does not run: {e}\n\n{}", m.to_toml()));
+        Self {
+            trace,
+            scenario: m.to_toml(),
+        }
+    }
+
+    /// The instant of port `id`'s first `kind` row.
+    fn first(&self, id: &str, kind: MsgKind) -> Timestamp {
+        let row = self
+            .trace
+            .iter()
+            .find(|r| r.kind() == kind && r.message.port_ref.is_some_and(|p| p.as_str() == id));
+        match row {
+            Some(r) => r.time,
+            None => panic!(
+                "the compliant story has no {kind} row for {id} to time the breach from:\n\n{}",
+                self.scenario
+            ),
+        }
+    }
+}
+
+/// Whole minutes from `from` to `to` (rounded towards zero).
+fn minutes_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.utc().timestamp_millis() - from.utc().timestamp_millis()) / 60_000
+}
+
 // ----- one generator per checked rule ----------------------------------------------------------
 
 type Generator = fn(&mut Market, &Victim);
@@ -583,10 +647,15 @@ fn gen_port_pending(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     m.agree(VL, VT, false);
     let first = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
+    // The second SNA comes while the first port is pending: after its actual confirmation and
+    // well before its actual cutover.
+    let played = Played::of(m);
+    let confirmed = played.first("V1", MsgKind::SnaConfirm);
+    let pending = minutes_between(confirmed, played.first("V1", MsgKind::Cutover));
     let mut second = m.ports[first].clone();
     second.id = "V2".into();
     second.gaining = if v.variant % 2 == 0 { VT } else { VG };
-    second.submit_at = second.submit_at.plus_millis(minutes(60 + i64::from(v.amount % 120)));
+    second.submit_at = confirmed.plus_millis(minutes((60 + i64::from(v.amount % 120)).min(pending / 2)));
     second.ca_date = second.submit_at.sydney_date();
     second.cutover = second.cutover.plus_millis(minutes(24 * 60 * 7));
     second.withdraw_at = Some(second.submit_at.plus_millis(minutes(60)));
@@ -673,16 +742,20 @@ fn gen_completion(m: &mut Market, v: &Victim) {
 }
 
 /// `WITHDRAW-BEFORE-ECA`: a withdrawal after the cutover confirmed, or one before the ECA
-/// rejected with 107.
+/// rejected with 107: 8-12 days after the actual `CUTOVER`, or between the actual
+/// `SNA_CONFIRM` and `ECA`.
 fn gen_withdraw_before_eca(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    let p = &mut m.ports[i];
+    let played = Played::of(m);
     if v.variant % 2 == 0 {
-        p.withdraw_at = Some(p.cutover.plus_millis(minutes(24 * 60 * (8 + i64::from(v.amount % 5)))));
+        let cutover = played.first("V1", MsgKind::Cutover);
+        m.ports[i].withdraw_at = Some(cutover.plus_millis(minutes(24 * 60 * (8 + i64::from(v.amount % 5)))));
         m.faults.push(Fault::new(VL, "WITHDRAW", "accept"));
     } else {
-        p.withdraw_at = Some(p.submit_at.plus_millis(minutes(30 + i64::from(v.amount % 600))));
+        let confirmed = played.first("V1", MsgKind::SnaConfirm);
+        let before_eca = (minutes_between(confirmed, played.first("V1", MsgKind::Eca)) - 1).clamp(1, 630);
+        m.ports[i].withdraw_at = Some(confirmed.plus_millis(minutes(1 + i64::from(v.amount) % before_eca)));
         m.faults.push(Fault::new(VL, "WITHDRAW", "reject").code("107"));
     }
 }
@@ -788,7 +861,25 @@ fn gen_cca_response(m: &mut Market, v: &Victim) {
     let later = m.ports[i].submit_at.sydney_date() + Days::new(14 + u64::from(v.amount % 7));
     let day = business_day_on_or_after(m, later);
     m.ports[i].cutover = local(day, v.hour, v.minute);
-    m.faults.push(Fault::new(VL, "CCA_CONFIRM", "shift").by("2bd"));
+    // The late answer must still come before the agreed cutover: checked against the compliant
+    // story's actual CCA and CUTOVER, with the preferred cutover moved later until it does.
+    for _ in 0..3 {
+        let played = Played::of(m);
+        let answered = m
+            .calendar()
+            .add(played.first("V1", MsgKind::Cca), Span::BusinessDays(2))
+            .plus_millis(minutes(60));
+        if answered < played.first("V1", MsgKind::Cutover) {
+            m.faults.push(Fault::new(VL, "CCA_CONFIRM", "shift").by("2bd"));
+            return;
+        }
+        let day = business_day_on_or_after(m, answered.sydney_date() + Days::new(2));
+        m.ports[i].cutover = local(day, v.hour, v.minute);
+    }
+    panic!(
+        "no preferred cutover leaves room for a CCA answered 2 business days late:\n\n{}",
+        m.to_toml()
+    );
 }
 
 /// `CUTOVER-HOURS`: an ECA sent after hours confirmed, or an ECA/CCA in hours rejected 103.
@@ -818,12 +909,35 @@ fn gen_cutover_at_agreed(m: &mut Market, v: &Victim) {
     let i = add_port(m, v, "V1", 'C', VG, VL, VL);
     let day = day_of(m, i);
     m.ports[i].cutover = local(day, 10 + v.hour % 5, v.minute);
-    let by = 31 + i64::from(v.amount % 90);
-    let by = if v.variant % 2 == 0 {
-        format!("{by}m")
+    // Shifted from the agreed time the compliant story actually cut over at (which can be later
+    // than the preferred time), by 31-120 minutes, but no further than Standard Hours go that day.
+    let agreed = Played::of(m).first("V1", MsgKind::Cutover);
+    let book = Rulebook::default();
+    let date = agreed.sydney_date();
+    let earlier = minutes_between(
+        Timestamp::from_sydney_local(date.and_time(book.standard_hours_start)),
+        agreed,
+    );
+    let later = minutes_between(
+        agreed,
+        Timestamp::from_sydney_local(date.and_time(book.standard_hours_end)),
+    );
+    let least = book.cutover_at_agreed.fixed_millis().unwrap_or(minutes(30)) / 60_000 + 1;
+    let by = least + i64::from(v.amount % 90);
+    let forward = if v.variant % 2 == 0 {
+        later >= least
     } else {
-        format!("-{by}m")
+        earlier < least
     };
+    let by = if forward {
+        format!("{}m", by.min(later))
+    } else {
+        format!("-{}m", by.min(earlier))
+    };
+    assert!(
+        earlier.max(later) >= least,
+        "no room in Standard Hours around the agreed cutover {agreed}"
+    );
     m.faults.push(Fault::new(VL, "CUTOVER", "shift").by(by));
 }
 
@@ -878,14 +992,12 @@ fn gen_plnr_update(m: &mut Market, v: &Victim) {
     m.faults.push(fault);
 }
 
-/// `EMERGENCY-RETURN`: a reversal (Cat A/D) or emergency return (Cat C) after the 4-hour
-/// window confirmed, or one inside it rejected with 108.
+/// `EMERGENCY-RETURN`: a reversal (Cat A/D) or emergency return (Cat C) after the return window
+/// confirmed, or one inside it rejected with 108. Both are timed from the `CUTOVER` the compliant
+/// story actually made, not from the preferred cutover: holidays can agree a Cat C cutover later
+/// than the preferred time, and a "late" return timed from that time falls inside the window.
 fn gen_emergency_return(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    // The losing carrier answers within a second, so the cutover time is known to the second.
-    if let Some(c) = m.carriers.iter_mut().find(|c| c.code == VL) {
-        c.answers_within = "1s".into();
-    }
     let category = if v.amount % 3 == 0 { 'C' } else { cat_ad(v) };
     let i = add_port(m, v, "V1", category, VG, VL, VL);
     let kind = if category == 'C' {
@@ -893,14 +1005,17 @@ fn gen_emergency_return(m: &mut Market, v: &Victim) {
     } else {
         "REVERSAL"
     };
-    let cutover = m.ports[i].cutover;
+    let cutover = Played::of(m).first("V1", MsgKind::Cutover);
+    let window_end = m.calendar().add(cutover, Rulebook::default().return_window);
     if v.variant % 2 == 0 {
-        // Late, but within the minute before the losing carrier forgets a cut-over port (it keeps
-        // one until the return window plus a minute; after that no `accept` fault can confirm).
-        m.ports[i].return_at = Some(cutover.plus_millis(minutes(4 * 60) + 30_000));
+        // Late by 1-59 seconds: within the minute past the window for which the losing carrier
+        // still keeps a cut-over port at the least (after that no `accept` fault can confirm).
+        m.ports[i].return_at = Some(window_end.plus_millis(1000 * (1 + i64::from(v.amount % 59))));
         m.faults.push(Fault::new(VL, kind, "accept"));
     } else {
-        m.ports[i].return_at = Some(cutover.plus_millis(minutes(30 + i64::from(v.amount % 180))));
+        // Inside the window: from a minute after the cutover to a minute before the window ends.
+        let inside = (minutes_between(cutover, window_end) - 1).max(1);
+        m.ports[i].return_at = Some(cutover.plus_millis(minutes(1 + i64::from(v.amount) % inside)));
         m.faults.push(Fault::new(VL, kind, "reject").code("108"));
     }
 }
@@ -980,7 +1095,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::WithdrawBeforeEca,
-        fault: "withdraw after cutover + losing `accept` WITHDRAW; or losing `reject` WITHDRAW 107",
+        fault: "withdraw 8-12d after the actual CUTOVER + losing `accept` WITHDRAW; or losing `reject` WITHDRAW 107 before the ECA",
         generator: Some(gen_withdraw_before_eca),
     },
     Breach {
@@ -1040,7 +1155,7 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::CutoverAtAgreed,
-        fault: "losing `shift` CUTOVER +-31..120m (Cat C)",
+        fault: "losing `shift` CUTOVER +-31..120m from the actual agreed time, inside Standard Hours (Cat C)",
         generator: Some(gen_cutover_at_agreed),
     },
     Breach {
@@ -1065,7 +1180,8 @@ const TABLE: &[Breach] = &[
     },
     Breach {
         rule: RuleId::EmergencyReturn,
-        fault: "return 4h30s after cutover + losing `accept` REVERSAL/EMERGENCY_RETURN; or `reject` 108 inside",
+        fault: "return 1-59s past the window of the actual CUTOVER + losing `accept` REVERSAL/EMERGENCY_RETURN; \
+                or `reject` 108 inside",
         generator: Some(gen_emergency_return),
     },
     Breach {
@@ -1158,6 +1274,60 @@ fn breach_property(rule: RuleId) {
             }
         },
     );
+}
+
+/// The story that showed generators timing their breach from the preferred cutover: a Cat C port
+/// submitted on Wednesday 23 December 2026, with Christmas, the Boxing Day holiday on the 28th and
+/// an extra holiday on the 29th, is agreed (by the actors of this writing) two business days after
+/// the CNA confirmation, a few minutes after the preferred time on the 30th. A return timed 4 hours
+/// 30 seconds after the preferred time then fell inside the window, and a cutover shifted 2 hours
+/// from a preferred 14:59 left Standard Hours (breaking CUTOVER-HOURS too).
+#[test]
+fn breaches_are_timed_from_what_the_run_did() {
+    let raw = RawMarket {
+        seed: 0,
+        start: NaiveDate::from_ymd_opt(2026, 12, 16).expect("valid date"),
+        extra_holiday: Some(13),
+        carriers: vec![
+            RawCarrier {
+                daily_cap: None,
+                answers_within_min: 1,
+            };
+            2
+        ],
+        agreements: vec![None],
+        ports: Vec::new(),
+    };
+    let victim = |hour, minute, amount| Victim {
+        day: 7,
+        hour,
+        minute,
+        lead: 7,
+        variant: 0,
+        amount,
+        cat_d: false,
+    };
+    // Cat C (amount % 3 == 0), returned late and confirmed; Cat C shifted 120 minutes later.
+    for (rule, v) in [
+        (RuleId::EmergencyReturn, victim(9, 0, 0)),
+        (RuleId::CutoverAtAgreed, victim(14, 59, 89)),
+    ] {
+        let generator = TABLE
+            .iter()
+            .find(|b| b.rule == rule)
+            .and_then(|b| b.generator)
+            .expect("a generator");
+        let mut m = build_market(&raw);
+        generator(&mut m, &v);
+        let out = m.run().expect("runs");
+        let want: BTreeSet<RuleId> = [rule].into();
+        assert!(
+            out.violated == want && out.malformed == 0,
+            "expected exactly {rule}; {}\n{}",
+            describe(&out),
+            m.to_toml()
+        );
+    }
 }
 
 /// The rules the audit checks when it has the scenario's context: all but those it reports as

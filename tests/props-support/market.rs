@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use lnp_model::{BusinessCalendar, RuleId, Rulebook, Timestamp, TraceRecord};
-use lnp_sim::{run_scenario, RunOptions, Scenario};
+use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario};
 
 pub type Code = u16;
 
@@ -257,8 +257,9 @@ impl Market {
         Ok(path)
     }
 
-    /// Loads the scenario text and runs it with the built-in rulebook, auditing its trace.
-    pub fn run(&self) -> Result<Outcome, String> {
+    /// Loads the scenario text and runs it with the built-in rulebook; the run's report (with
+    /// its audit) and its trace.
+    fn play(&self) -> Result<(RunReport, Vec<TraceRecord>), String> {
         let text = self.to_toml();
         let scenario = Scenario::from_toml(&text, None).map_err(|errs| {
             let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
@@ -275,6 +276,18 @@ impl Market {
         if report.stats.stopped_by_event_bound {
             return Err("the run hit the event bound".into());
         }
+        Ok((report, trace))
+    }
+
+    /// Runs the scenario as it stands and returns its trace: what the actors actually did, for a
+    /// generator that times its breach from the run rather than from the story's requests.
+    pub fn trace(&self) -> Result<Vec<TraceRecord>, String> {
+        self.play().map(|(_, trace)| trace)
+    }
+
+    /// Loads the scenario text and runs it with the built-in rulebook, auditing its trace.
+    pub fn run(&self) -> Result<Outcome, String> {
+        let (report, trace) = self.play()?;
         let audit = report.audit;
         let mut violated: BTreeSet<RuleId> = audit.violated_rules().into_iter().collect();
         violated.extend(
