@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use lnp_model::fasthash::{FastMap, FastSet};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Code, Duties, Envelope, Message, MsgKind, PortRef, PortStatus, RuleId,
     Rulebook, TelephoneNumber, Timestamp,
@@ -332,9 +333,9 @@ enum Job {
         port_ref: PortRef,
         gen: u32,
     },
-    /// `SNA-VALIDITY`: a confirmation with no ECA lapses (losing side: the port ends and the
-    /// number is free again).
-    LosingLapse { port_ref: PortRef, confirmed_at: Timestamp },
+    /// `SNA-VALIDITY`: the confirmations in `lapses` that are due lapse (losing side: the port
+    /// ends and the number is free again).
+    LosingLapses,
     /// `SNA-VALIDITY`, gaining side: the port ends as expired.
     GainingLapse { port_ref: PortRef, confirmed_at: Timestamp },
     /// Stop donor transit routing (`DTR-DURATION`).
@@ -368,7 +369,7 @@ impl Job {
             Self::AnswerDeadline { .. }
             | Self::CatCDone { .. }
             | Self::ForgetLosing(_)
-            | Self::LosingLapse { .. }
+            | Self::LosingLapses
             | Self::GainingLapse { .. } => None,
         }
     }
@@ -390,8 +391,8 @@ pub struct Carrier {
     services: BTreeMap<TelephoneNumber, Service>,
     ported_out: BTreeMap<TelephoneNumber, CarrierCode>,
     /// Boxed: a port's request is large and the map moves values on insert.
-    gaining: BTreeMap<PortRef, Box<GainingPort>>,
-    losing: BTreeMap<PortRef, LosingPort>,
+    gaining: FastMap<PortRef, Box<GainingPort>>,
+    losing: FastMap<PortRef, LosingPort>,
     /// Numbers in a pending port where this carrier is losing (`PORT-PENDING`).
     pending: BTreeSet<TelephoneNumber>,
     donor: BTreeMap<TelephoneNumber, DonorEntry>,
@@ -415,10 +416,16 @@ pub struct Carrier {
     finished: BTreeMap<&'static str, u64>,
     /// References of cut-over ports this (losing) carrier has since forgotten: a late
     /// withdrawal of one is still refused (107), not mistaken for an unknown port.
-    forgotten_cutovers: BTreeSet<PortRef>,
+    forgotten_cutovers: FastSet<PortRef>,
     /// References of ports whose SNA confirmation lapsed (`SNA-VALIDITY`): a late ECA for one is
     /// refused with `101`, not mistaken for an ECA without an SNA.
-    lapsed: BTreeSet<PortRef>,
+    lapsed: FastSet<PortRef>,
+    /// Losing side: SNA confirmations in lapse order, (lapse instant, ref, confirmed at). One
+    /// agenda job waits for the first one still unanswered by an ECA, so the many that go on to
+    /// an ECA cost no wake-up of their own.
+    lapses: std::collections::VecDeque<(Timestamp, PortRef, Timestamp)>,
+    /// When the `LosingLapses` job is due, if one is on the agenda.
+    lapse_job_at: Option<Timestamp>,
     /// Donor: numbers given back to it, held until the instant their quarantine ends.
     quarantine: BTreeMap<TelephoneNumber, Timestamp>,
 }
@@ -456,8 +463,8 @@ impl Carrier {
             config,
             rulebook,
             calendar,
-            gaining: BTreeMap::new(),
-            losing: BTreeMap::new(),
+            gaining: FastMap::default(),
+            losing: FastMap::default(),
             pending: BTreeSet::new(),
             donor,
             dtr_running: BTreeSet::new(),
@@ -467,8 +474,10 @@ impl Carrier {
             plnr_file: None,
             no_shift: false,
             finished: BTreeMap::new(),
-            forgotten_cutovers: BTreeSet::new(),
-            lapsed: BTreeSet::new(),
+            forgotten_cutovers: FastSet::default(),
+            lapsed: FastSet::default(),
+            lapses: std::collections::VecDeque::new(),
+            lapse_job_at: None,
             quarantine: BTreeMap::new(),
         }
     }
@@ -508,7 +517,9 @@ impl Carrier {
 
     /// Every port this carrier started, in reference order.
     pub fn gaining_ports(&self) -> impl Iterator<Item = (&PortRef, &GainingState)> {
-        self.gaining.iter().map(|(r, p)| (r, &p.state))
+        let mut ports: Vec<(&PortRef, &GainingState)> = self.gaining.iter().map(|(r, p)| (r, &p.state)).collect();
+        ports.sort_unstable_by_key(|(r, _)| **r);
+        ports.into_iter()
     }
 
     /// Whether this carrier serves the number now.
@@ -602,6 +613,9 @@ impl Carrier {
 
     /// Handles one input at `now` and returns everything due by `now`, in order.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Output> {
+        // What is due at `now` happens first: a lapse at this instant frees the number before a
+        // message received at the same instant is judged.
+        let mut out = self.drain(now);
         match input {
             Input::Receive {
                 envelope,
@@ -610,7 +624,8 @@ impl Carrier {
             Input::Command(cmd) => self.command(now, cmd),
             Input::Timeout => {}
         }
-        self.drain(now)
+        out.extend(self.drain(now));
+        out
     }
 
     /// Notes a message that no state expected; it is handed out with the next outputs.

@@ -3,8 +3,7 @@
 //! What each rule checks, and every reading of `rules.md` it rests on, is written down at the top
 //! of `lib.rs`; the code below refers to the rules by ID.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use lnp_model::message::NumberCode;
@@ -31,43 +30,7 @@ const SWEEP_EVERY: u64 = 65_536;
 /// late row still finds it and is reported as late rather than missing.
 const RETIRE_SLACK: Span = Span::Days(1);
 
-/// A small multiplicative hasher for the audit's keys (port references, numbers): much faster
-/// than the default `SipHash`, and there is no adversary to defend against. Iteration order of
-/// these maps never reaches the output (findings are sorted).
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(buf));
-        }
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-
-    fn write_u8(&mut self, v: u8) {
-        self.write_u64(u64::from(v));
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+use lnp_model::fasthash::FastMap;
 
 /// One row, as far as a rule needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,8 +8,8 @@
 //! outside the range where Sydney's offset changes only on whole UTC hours, the calendar itself
 //! answers.
 
+use lnp_model::fasthash::FastMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Timelike};
 use lnp_model::{BusinessCalendar, Span, Timestamp};
@@ -37,13 +37,13 @@ struct Caches {
     /// Sydney's offset (seconds) per UTC hour, direct-mapped by hour.
     offsets: Vec<(i64, i32)>,
     /// Per local day (days since the epoch): its offset when the whole day has one.
-    uniform: HashMap<i64, Option<i32>>,
+    uniform: FastMap<i64, Option<i32>>,
     /// Per (local day, span): where the deadline lands (`None`: let the calendar answer).
-    targets: HashMap<(i64, Span), Option<Target>>,
+    targets: FastMap<(i64, Span), Option<Target>>,
     /// Per local day: whether it is a business day.
-    business: HashMap<i64, bool>,
+    business: FastMap<i64, bool>,
     /// Per (date, span): the Sydney date of `span` after that date's local midnight.
-    dates_after: HashMap<(NaiveDate, Span), NaiveDate>,
+    dates_after: FastMap<(NaiveDate, Span), NaiveDate>,
 }
 
 /// The calendar with memoised arithmetic. Answers are always those of the calendar.
@@ -73,10 +73,10 @@ impl<'a> Clock<'a> {
             cal,
             caches: RefCell::new(Caches {
                 offsets: vec![(i64::MIN, 0); OFFSET_SLOTS],
-                uniform: HashMap::new(),
-                targets: HashMap::new(),
-                business: HashMap::new(),
-                dates_after: HashMap::new(),
+                uniform: FastMap::default(),
+                targets: FastMap::default(),
+                business: FastMap::default(),
+                dates_after: FastMap::default(),
             }),
             hours_ns: (time_ns(start), time_ns(end)),
         }

@@ -44,8 +44,19 @@ impl Reckoner for BusinessCalendar {
     }
 
     fn date_after(&self, date: NaiveDate, span: Span) -> NaiveDate {
-        let midnight = Timestamp::from_sydney_local(date.and_time(NaiveTime::MIN));
-        BusinessCalendar::add(self, midnight, span).sydney_date()
+        // Calendar days and months move the date alone (midnight always exists in Sydney: its
+        // clock changes at 02:00 and 03:00), which is what adding them to midnight gives.
+        let moved = match span {
+            Span::Days(n) if n >= 0 => date.checked_add_days(chrono::Days::new(n.unsigned_abs())),
+            Span::Months(n) if n >= 0 => u32::try_from(n)
+                .ok()
+                .and_then(|m| date.checked_add_months(chrono::Months::new(m))),
+            _ => None,
+        };
+        moved.unwrap_or_else(|| {
+            let midnight = Timestamp::from_sydney_local(date.and_time(NaiveTime::MIN));
+            BusinessCalendar::add(self, midnight, span).sydney_date()
+        })
     }
 
     fn calendar(&self) -> &BusinessCalendar {
@@ -189,6 +200,20 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         after_hours || self.clock.in_standard_hours(at)
     }
 
+    /// `CUTOVER-HOURS`: the latest a losing carrier may cut over for an ECA received at
+    /// `received` inside Standard Hours without an after-hours agreement: the end of those
+    /// Standard Hours (it judged the ECA at receipt, so its answer and cutover must not fall
+    /// after them). `None` where nothing bounds it.
+    pub fn latest_cutover_for(&self, received: Timestamp, after_hours: bool) -> Option<Timestamp> {
+        if after_hours || !self.clock.in_standard_hours(received) {
+            return None;
+        }
+        let (_, end) = self.clock.calendar().standard_hours();
+        Some(Timestamp::from_sydney_local(
+            received.sydney_naive().date().and_time(end),
+        ))
+    }
+
     /// `RETARGET-LIMIT`: whether the `count`-th re-target of a port (1 for the first) is over
     /// the limit and rejected with `104`.
     pub fn retarget_over_limit(&self, count: u32) -> bool {
@@ -300,8 +325,14 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     /// and `completed` (`COMPLETION` for Cat A, the cutover for Cat C). Returns (earliest,
     /// deadline).
     pub fn plnr_completed_window(&self, cutover: Timestamp, completed: Timestamp) -> (Timestamp, Timestamp) {
-        let earliest = self.return_window_end(cutover);
+        let earliest = self.plnr_completed_earliest(cutover);
         (earliest, self.add(earliest.max(completed), self.book.plnr_update))
+    }
+
+    /// `PLNR-UPDATE`: the earliest a completed port cut over at `cutover` may be published (when
+    /// its return window ends); a compliant donor publishes it then.
+    pub fn plnr_completed_earliest(&self, cutover: Timestamp) -> Timestamp {
+        self.return_window_end(cutover)
     }
 
     /// `PLNR-UPDATE`: the deadline for publishing a return (`R`) or a port that did not proceed

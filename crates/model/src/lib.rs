@@ -10,6 +10,7 @@
 pub mod calendar;
 pub mod carrier;
 pub mod duty;
+pub mod fasthash;
 pub mod message;
 pub mod number;
 pub mod rulebook;

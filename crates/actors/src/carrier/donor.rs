@@ -124,7 +124,7 @@ impl Carrier {
         numbers: &[TelephoneNumber],
     ) {
         let mut start = Vec::new();
-        let (earliest, _) = self.duties().plnr_completed_window(at, at);
+        let earliest = self.duties().plnr_completed_earliest(at);
         let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
         for n in own {
             let old = self.donor.remove(&n);

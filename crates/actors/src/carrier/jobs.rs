@@ -76,12 +76,13 @@ impl Carrier {
                 m.detail.current = Some(rec.current);
                 m.detail.file_seq = Some(seq);
                 m.detail.extra.push(("losing".into(), rec.losing.to_string()));
-                if rec.effective != Timestamp::default() {
+                // Only where it differs from the publication (a completed record: the cutover).
+                if rec.effective != Timestamp::default() && rec.effective != at {
                     m.detail.extra.push(("effective".into(), rec.effective.to_string()));
                 }
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
             }
-            Job::LosingLapse { port_ref, confirmed_at } => self.losing_lapse(at, port_ref, confirmed_at),
+            Job::LosingLapses => self.run_lapses(at),
             Job::GainingLapse { port_ref, confirmed_at } => {
                 let Some(p) = self.gaining.get_mut(&port_ref) else {
                     return;

@@ -67,13 +67,7 @@ impl Carrier {
         }
         self.reply(at, from, MsgKind::SnaConfirm, m, None);
         let lapse = self.duties().sna_lapse(at);
-        self.schedule(
-            lapse,
-            Job::LosingLapse {
-                port_ref,
-                confirmed_at: at,
-            },
-        );
+        self.watch_lapse(lapse, port_ref, at);
         self.notify_pending(at, port_ref, category, &m.numbers, from, None);
     }
 
@@ -118,15 +112,45 @@ impl Carrier {
         }
     }
 
-    /// `SNA-VALIDITY`: a confirmation with no ECA lapses; the port ends and its number is free.
-    pub(super) fn losing_lapse(&mut self, at: Timestamp, port_ref: PortRef, confirmed_at: Timestamp) {
-        let lapsed = matches!(
+    /// Whether the confirmation of `port_ref` at `confirmed_at` still waits for its ECA.
+    fn awaits_eca(&self, port_ref: PortRef, confirmed_at: Timestamp) -> bool {
+        matches!(
             self.losing.get(&port_ref).map(|p| p.state),
             Some(LosingState::AwaitEca { confirmed_at: c }) if c == confirmed_at
-        );
-        if lapsed {
-            self.abandon_losing(at, port_ref);
-            self.lapsed.insert(port_ref);
+        )
+    }
+
+    /// Notes a confirmation that lapses at `lapse` unless an ECA follows.
+    fn watch_lapse(&mut self, lapse: Timestamp, port_ref: PortRef, confirmed_at: Timestamp) {
+        // Confirmations come in time order, so this is nearly always the back.
+        let pos = self.lapses.partition_point(|(t, _, _)| *t <= lapse);
+        self.lapses.insert(pos, (lapse, port_ref, confirmed_at));
+        if self.lapse_job_at.is_none_or(|t| lapse < t) {
+            self.lapse_job_at = Some(lapse);
+            self.schedule(lapse, Job::LosingLapses);
+        }
+    }
+
+    /// `SNA-VALIDITY`: every confirmation due by `at` with no ECA lapses (the port ends and its
+    /// number is free); those that went on to an ECA are dropped; the job waits again for the
+    /// first one still unanswered.
+    pub(super) fn run_lapses(&mut self, at: Timestamp) {
+        if self.lapse_job_at.is_some_and(|t| t > at) {
+            return; // a job for an earlier head that no longer exists
+        }
+        self.lapse_job_at = None;
+        while let Some(&(lapse, port_ref, confirmed_at)) = self.lapses.front() {
+            let waiting = self.awaits_eca(port_ref, confirmed_at);
+            if waiting && lapse > at {
+                self.lapse_job_at = Some(lapse);
+                self.schedule(lapse, Job::LosingLapses);
+                return;
+            }
+            self.lapses.pop_front();
+            if waiting {
+                self.abandon_losing(at, port_ref);
+                self.lapsed.insert(port_ref);
+            }
         }
     }
 
@@ -223,6 +247,13 @@ impl Carrier {
             }
             return;
         }
+        // Judged inside Standard Hours at receipt: the confirmation and the cutover come before
+        // they end, however long the answer would otherwise take.
+        let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
+        let at = self
+            .duties()
+            .latest_cutover_for(now, after_hours)
+            .map_or(at, |end| at.min(end).max(now));
         self.use_capacity(now.sydney_date(), at);
         self.reply(at, from, MsgKind::EcaConfirm, m, None);
         let category = m.category.unwrap_or(Category::A);
