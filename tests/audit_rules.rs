@@ -406,3 +406,18 @@ fn only_the_donors_own_transit_routing_and_register_count() {
         report.to_text()
     );
 }
+
+#[test]
+fn a_missing_pending_record_is_charged_only_when_the_rulebook_requires_it() {
+    // clean_cat_a.csv publishes the completed record but never a pending one.
+    let name = "clean_cat_a.csv";
+    assert_clean(name, &audit(name));
+    let book = Rulebook::from_toml("[PLNR-UPDATE]\nplnr_pending_required = true\n").unwrap();
+    let cal: BusinessCalendar = book.calendar();
+    let bytes = std::fs::read(trace_path(name)).unwrap();
+    let reader = TraceReader::new(bytes.as_slice(), TraceFormat::Csv).unwrap();
+    let report = audit_rows(reader, &book, &cal, None);
+    assert_only(name, &report, RuleId::PlnrUpdate);
+    assert!(report.findings[0].message.contains("pending record"), "{}", report.to_text());
+    assert!(Rulebook::from_toml("[PLNR-UPDATE]\nplnr_pending_required = \"yes\"\n").is_err());
+}

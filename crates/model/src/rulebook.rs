@@ -149,6 +149,9 @@ pub struct Rulebook {
     pub dtr_start_grace: Span,
     /// `PLNR-UPDATE`.
     pub plnr_update: Span,
+    /// `PLNR-UPDATE`: whether a donor that never published the pending record (`P`) of a port
+    /// that cut over is charged (off by default: `P` may be published, need not be).
+    pub plnr_pending_required: bool,
     /// `EMERGENCY-RETURN`: the reversal / emergency-return window.
     pub return_window: Span,
     /// `QUARANTINE`.
@@ -247,6 +250,7 @@ impl Default for Rulebook {
             dtr_duration: Span::BusinessDays(5),
             dtr_start_grace: Span::Minutes(15),
             plnr_update: Span::BusinessDays(1),
+            plnr_pending_required: false,
             return_window: Span::Hours(4),
             quarantine: Span::Months(6),
             standard_hours_start: time(8, 0),
@@ -317,6 +321,9 @@ impl Rulebook {
                 self.dtr_duration.describe(),
                 self.dtr_start_grace.describe()
             ),
+            R::PlnrUpdate if self.plnr_pending_required => {
+                format!("{}; a pending record is required", self.plnr_update.describe())
+            }
             R::PlnrUpdate => self.plnr_update.describe(),
             R::EmergencyReturn => self.return_window.describe(),
             R::Quarantine => self.quarantine.describe(),
@@ -473,6 +480,13 @@ impl Rulebook {
                 (R::DtrDuration, "value") => span().map(|s| self.dtr_duration = s),
                 (R::DtrDuration, "start_grace") => span().map(|s| self.dtr_start_grace = s),
                 (R::PlnrUpdate, "value") => span().map(|s| self.plnr_update = s),
+                (R::PlnrUpdate, "plnr_pending_required") => match v.as_bool() {
+                    Some(b) => {
+                        self.plnr_pending_required = b;
+                        Ok(())
+                    }
+                    None => Err(err("expected true or false".into())),
+                },
                 (R::EmergencyReturn, "value") => span().map(|s| self.return_window = s),
                 (R::Quarantine, "value") => span().map(|s| self.quarantine = s),
                 _ => Err(err(format!(
@@ -584,6 +598,7 @@ fn settings_of(id: RuleId) -> &'static str {
         R::SnaValidity => "value, eca_max_sna_age",
         R::PnvResponse => "percent, value",
         R::DtrDuration => "value, start_grace",
+        R::PlnrUpdate => "value, plnr_pending_required",
         R::SnaOneNumber
         | R::PortPending
         | R::EcaNeedsSna

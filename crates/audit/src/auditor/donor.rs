@@ -291,6 +291,24 @@ impl Auditor<'_> {
                 }
             }
         }
+        // PLNR-UPDATE with `plnr_pending_required`: a port that cut over was announced first.
+        if !notify && self.book.plnr_pending_required {
+            if let (Some(c), None, None) = (port.cutover, notices.p, port.returned) {
+                if port.take_due(Due::notice(false, PortStatus::P)) {
+                    self.charge(
+                        rule,
+                        vec![c.seq],
+                        Some(key),
+                        nums,
+                        &format!(
+                            "the donor never published the pending record (P) of the port cut over at seq {}; the \
+                             rulebook requires it (plnr_pending_required)",
+                            c.seq
+                        ),
+                    );
+                }
+            }
+        }
         // Each duty: (status, the row it follows with its deadline, the notice seen, required).
         let completed = if notify {
             port.completed_at()
