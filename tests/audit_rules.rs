@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use lnp_audit::{audit_rows, Agreement, CarrierInfo, Context, Report, Service, ServiceKind, StatStatus};
+use lnp_audit::{
+    audit_rows, Agreement, CarrierInfo, Context, Report, Service, ServiceHolding, ServiceKind, StatStatus,
+};
 use lnp_model::{BusinessCalendar, RuleId, Rulebook, TraceFormat, TraceReader};
 
 fn trace_path(name: &str) -> PathBuf {
@@ -58,10 +60,13 @@ fn market() -> Context {
                 after_hours: false,
             })
             .collect(),
-        services: vec![Service {
+        services: vec![ServiceHolding {
             numbers: vec!["0255501299".parse().unwrap()],
             carrier: c("9001"),
-            kind: ServiceKind::Complex,
+            service: Service {
+                kind: ServiceKind::Complex,
+                ..Service::simple()
+            },
         }],
     }
 }
@@ -418,6 +423,10 @@ fn a_missing_pending_record_is_charged_only_when_the_rulebook_requires_it() {
     let reader = TraceReader::new(bytes.as_slice(), TraceFormat::Csv).unwrap();
     let report = audit_rows(reader, &book, &cal, None);
     assert_only(name, &report, RuleId::PlnrUpdate);
-    assert!(report.findings[0].message.contains("pending record"), "{}", report.to_text());
+    assert!(
+        report.findings[0].message.contains("pending record"),
+        "{}",
+        report.to_text()
+    );
     assert!(Rulebook::from_toml("[PLNR-UPDATE]\nplnr_pending_required = \"yes\"\n").is_err());
 }

@@ -413,7 +413,7 @@ pub struct Carrier {
     /// Set while a job that a `shift` fault already moved emits its output.
     no_shift: bool,
     /// Outcomes of ended ports that were not kept (see `PortRequest::keep`).
-    finished: BTreeMap<&'static str, u64>,
+    finished: BTreeMap<Outcome, u64>,
     /// References of cut-over ports this (losing) carrier has since forgotten: a late
     /// withdrawal of one is still refused (107), not mistaken for an unknown port.
     forgotten_cutovers: FastSet<PortRef>,
@@ -507,10 +507,10 @@ impl Carrier {
 
     /// How many ports this carrier started reached each outcome (completed, rejected, …),
     /// counting ports already forgotten.
-    pub fn outcome_counts(&self) -> BTreeMap<&'static str, u64> {
+    pub fn outcome_counts(&self) -> BTreeMap<Outcome, u64> {
         let mut counts = self.finished.clone();
         for p in self.gaining.values() {
-            *counts.entry(p.state.outcome().as_str()).or_insert(0) += 1;
+            *counts.entry(p.state.outcome()).or_insert(0) += 1;
         }
         counts
     }
@@ -562,7 +562,10 @@ impl Carrier {
 
     fn agreement(&self, other: CarrierCode) -> Option<Agreement> {
         if other == self.code {
-            return Some(Agreement { after_hours: true });
+            return Some(Agreement {
+                carriers: [self.code, self.code],
+                after_hours: true,
+            });
         }
         self.config.agreements.get(&other).copied()
     }

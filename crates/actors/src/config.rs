@@ -5,22 +5,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use lnp_model::{CarrierCode, Category, MsgKind, NumberRange, PortRef, RejectCode, Span, TelephoneNumber, Timestamp};
 
-/// A bilateral agreement with one other carrier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Agreement {
-    /// Whether ports between the pair may cut over outside Standard Hours.
-    pub after_hours: bool,
-}
+pub use lnp_model::Agreement;
 
 pub use lnp_model::ServiceKind;
 
-/// A customer service a carrier holds for a number.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Service {
-    pub customer: String,
-    pub account: String,
-    pub kind: ServiceKind,
-}
+pub use lnp_model::Service;
 
 /// How a carrier's porting system misbehaves (`[[faults]]` in a scenario).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -68,7 +68,9 @@ fn config(name: &str, ranges: &[&str], agreements: &[(u16, bool)]) -> CarrierCon
             .map(|(c, after_hours)| {
                 (
                     code(*c),
+                    // The actor reads only `after_hours`; the pair names the other carrier twice.
                     Agreement {
+                        carriers: [code(*c), code(*c)],
                         after_hours: *after_hours,
                     },
                 )

@@ -270,7 +270,15 @@ fn book() -> Rulebook {
 }
 
 fn agreement(other: u16, after_hours: bool) -> std::collections::BTreeMap<CarrierCode, Agreement> {
-    [(code(other), Agreement { after_hours })].into_iter().collect()
+    [(
+        code(other),
+        Agreement {
+            carriers: [code(other), code(other)],
+            after_hours,
+        },
+    )]
+    .into_iter()
+    .collect()
 }
 
 /// A compliant losing carrier: it holds the range, has no faults and no daily cap.

@@ -14,7 +14,7 @@ use lnp_model::{CarrierCode, NumberRange, TelephoneNumber};
 pub struct Context {
     pub carriers: Vec<CarrierInfo>,
     pub agreements: Vec<Agreement>,
-    pub services: Vec<Service>,
+    pub services: Vec<ServiceHolding>,
 }
 
 /// A carrier: the ranges allocated to it (it is their donor) and its daily cap, if any.
@@ -25,23 +25,11 @@ pub struct CarrierInfo {
     pub daily_cap: Option<u32>,
 }
 
-/// A bilateral agreement between two carriers.
-#[derive(Clone, Copy, Debug)]
-pub struct Agreement {
-    pub carriers: [CarrierCode; 2],
-    /// Whether the pair may port outside Standard Hours.
-    pub after_hours: bool,
-}
+pub use lnp_model::Agreement;
 
 pub use lnp_model::ServiceKind;
 
-/// A customer service: its numbers, the carrier holding it when the scenario starts, its kind.
-#[derive(Clone, Debug)]
-pub struct Service {
-    pub numbers: Vec<NumberRange>,
-    pub carrier: CarrierCode,
-    pub kind: ServiceKind,
-}
+pub use lnp_model::{Service, ServiceHolding};
 
 /// The context in the shape the audit looks things up in (sorted ranges, ordered maps).
 #[derive(Clone, Debug, Default)]
@@ -80,7 +68,7 @@ impl ContextIndex {
         let mut services: Vec<_> = ctx
             .services
             .iter()
-            .flat_map(|s| s.numbers.iter().map(move |r| (r.first, r.last, s.kind)))
+            .flat_map(|s| s.numbers.iter().map(move |r| (r.first, r.last, s.service.kind)))
             .collect();
         services.sort_by_key(|(first, last, _)| (*first, *last));
         let agreements = ctx
@@ -154,10 +142,13 @@ mod tests {
                 carriers: [c("9002"), c("9001")],
                 after_hours: true,
             }],
-            services: vec![Service {
+            services: vec![ServiceHolding {
                 numbers: vec!["0255501200-0255501299".parse().unwrap()],
                 carrier: c("9001"),
-                kind: ServiceKind::Complex,
+                service: Service {
+                    kind: ServiceKind::Complex,
+                    ..Service::simple()
+                },
             }],
         };
         let ix = ContextIndex::new(&ctx);

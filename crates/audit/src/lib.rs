@@ -82,7 +82,7 @@ mod context;
 mod report;
 
 pub use auditor::Auditor;
-pub use context::{Agreement, CarrierInfo, Context, Service, ServiceKind};
+pub use context::{Agreement, CarrierInfo, Context, Service, ServiceHolding, ServiceKind};
 pub use report::{xml_escape, Finding, MalformedRow, NotChecked, Report, StatStatus, Statistic, Summary};
 
 use std::borrow::Borrow;

@@ -171,6 +171,56 @@ impl ServiceKind {
     }
 }
 
+/// A bilateral agreement between two carriers (`BILATERAL`): they port between themselves, and
+/// `after_hours` says whether their ports may cut over outside Standard Hours (`CUTOVER-HOURS`).
+/// The one type the scenario, the carrier actors and the audit share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    pub carriers: [CarrierCode; 2],
+    pub after_hours: bool,
+}
+
+impl Agreement {
+    /// Whether the agreement is between `a` and `b` (in either order).
+    pub fn between(&self, a: CarrierCode, b: CarrierCode) -> bool {
+        self.carriers == [a, b] || self.carriers == [b, a]
+    }
+}
+
+/// A customer service as the carrier holding it knows it: whose it is, its account at that
+/// carrier, and what kind of service it is. The one type the scenario, the carrier actors and
+/// the audit share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// Empty where the story does not name the customer.
+    pub customer: String,
+    /// Empty where the story does not name the account.
+    pub account: String,
+    pub kind: ServiceKind,
+}
+
+impl Service {
+    /// A simple service of an unnamed customer: what a number of a carrier's own ranges is
+    /// unless the story says otherwise.
+    pub fn simple() -> Self {
+        Self {
+            customer: String::new(),
+            account: String::new(),
+            kind: ServiceKind::Simple,
+        }
+    }
+}
+
+/// Where services sit when a story starts (a scenario's `[[services]]`): numbers, the carrier
+/// holding them, and the service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceHolding {
+    /// Individual numbers and ranges as written.
+    pub numbers: Vec<crate::number::NumberRange>,
+    pub carrier: CarrierCode,
+    pub service: Service,
+}
+
 /// The reference that ties the rows of one port together (`SNA-000001`, a batch number, a PNV
 /// sequence number). Up to [`PortRef::MAX_LEN`] printable ASCII characters other than the
 /// trace's separators; stored inline so that it is `Copy`.

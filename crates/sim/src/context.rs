@@ -1,7 +1,7 @@
 //! The audit's view of a scenario's market: donors, agreements, caps and services
 //! (`rules.md`, "What the audit needs besides the trace").
 
-use lnp_audit::{Agreement, CarrierInfo, Context, Service};
+use lnp_audit::{CarrierInfo, Context};
 
 use crate::scenario::Scenario;
 
@@ -17,22 +17,7 @@ pub fn audit_context(s: &Scenario) -> Context {
                 daily_cap: c.daily_cap,
             })
             .collect(),
-        agreements: s
-            .agreements
-            .iter()
-            .map(|a| Agreement {
-                carriers: a.carriers,
-                after_hours: a.after_hours,
-            })
-            .collect(),
-        services: s
-            .services
-            .iter()
-            .map(|v| Service {
-                numbers: v.numbers.clone(),
-                carrier: v.carrier,
-                kind: v.kind,
-            })
-            .collect(),
+        agreements: s.agreements.clone(),
+        services: s.services.clone(),
     }
 }

@@ -21,7 +21,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
-use lnp_actors::{Agreement, Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Output, Service, Unexpected};
+use lnp_actors::{Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Outcome, Output, Unexpected};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, PortRef, PortStatus, Rulebook,
     TelephoneNumber, Timestamp, TraceRecord,
@@ -383,9 +383,7 @@ impl Sim {
         }
         for a in &scenario.agreements {
             let [x, y] = a.carriers;
-            let ag = Agreement {
-                after_hours: a.after_hours,
-            };
+            let ag = *a;
             if let Some(c) = configs.get_mut(&x) {
                 c.agreements.insert(y, ag);
             }
@@ -394,7 +392,6 @@ impl Sim {
             }
         }
         for s in &scenario.services {
-            let kind = s.kind;
             for range in &s.numbers {
                 if range.len() > 1_000_000 {
                     return Err(SetupError(format!(
@@ -402,11 +399,7 @@ impl Sim {
                     )));
                 }
                 for n in range.iter() {
-                    let service = Service {
-                        customer: s.customer.clone(),
-                        account: s.account.clone(),
-                        kind,
-                    };
+                    let service = s.service.clone();
                     if let Some(c) = configs.get_mut(&s.carrier) {
                         c.services.insert(n, service);
                     }
@@ -1303,8 +1296,8 @@ impl Sim {
     }
 
     /// Outcome counts over every port, generated ones included.
-    pub fn outcome_counts(&self) -> BTreeMap<&'static str, u64> {
-        let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    pub fn outcome_counts(&self) -> BTreeMap<Outcome, u64> {
+        let mut counts: BTreeMap<Outcome, u64> = BTreeMap::new();
         for c in self.carriers.values() {
             for (outcome, n) in c.outcome_counts() {
                 *counts.entry(outcome).or_insert(0) += n;

@@ -31,8 +31,8 @@ pub struct Scenario {
     /// Resolved relative to the scenario file's folder.
     pub holidays: Option<PathBuf>,
     pub carriers: Vec<CarrierSpec>,
-    pub agreements: Vec<AgreementSpec>,
-    pub services: Vec<ServiceSpec>,
+    pub agreements: Vec<Agreement>,
+    pub services: Vec<ServiceHolding>,
     pub ports: Vec<PortSpec>,
     pub load: Option<LoadSpec>,
     pub faults: Vec<FaultSpec>,
@@ -68,26 +68,12 @@ impl Default for ReadsPlnr {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgreementSpec {
-    pub carriers: [CarrierCode; 2],
-    pub after_hours: bool,
-}
+/// `[[agreements]]`: the market's one agreement type.
+pub use lnp_model::Agreement;
 
 pub use lnp_model::ServiceKind;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceSpec {
-    /// Individual numbers and ranges as written.
-    pub numbers: Vec<NumberRange>,
-    pub carrier: CarrierCode,
-    /// Default empty.
-    pub account: String,
-    /// Default empty.
-    pub customer: String,
-    /// Default simple.
-    pub kind: ServiceKind,
-}
+pub use lnp_model::{Service, ServiceHolding};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PortSpec {
@@ -314,14 +300,14 @@ impl Scenario {
     }
 
     /// Whether two carriers have an agreement, and whether it allows after-hours ports.
-    pub fn agreement(&self, a: CarrierCode, b: CarrierCode) -> Option<&AgreementSpec> {
+    pub fn agreement(&self, a: CarrierCode, b: CarrierCode) -> Option<&Agreement> {
         self.agreements
             .iter()
             .find(|g| g.carriers == [a, b] || g.carriers == [b, a])
     }
 
     /// The `[[services]]` entry holding a number, if any.
-    pub fn service_of(&self, n: TelephoneNumber) -> Option<&ServiceSpec> {
+    pub fn service_of(&self, n: TelephoneNumber) -> Option<&ServiceHolding> {
         self.services.iter().find(|s| s.numbers.iter().any(|r| r.contains(n)))
     }
 
@@ -1098,10 +1084,10 @@ impl Cx {
 
     // --- agreements ------------------------------------------------------------------------
 
-    fn agreements_section(&mut self, top: &Tbl<'_>) -> Option<Vec<AgreementSpec>> {
+    fn agreements_section(&mut self, top: &Tbl<'_>) -> Option<Vec<Agreement>> {
         let tables = self.tables(top, "agreements");
         let before = self.errors.len();
-        let mut out: Vec<AgreementSpec> = Vec::new();
+        let mut out: Vec<Agreement> = Vec::new();
         let mut seen: BTreeMap<(CarrierCode, CarrierCode), Site> = BTreeMap::new();
         for t in &tables {
             self.check_keys(t, AGREEMENT_KEYS, "an [[agreements]] table");
@@ -1155,7 +1141,7 @@ impl Cx {
                     line: t.line.unwrap_or(0),
                 },
             );
-            out.push(AgreementSpec {
+            out.push(Agreement {
                 carriers: pair,
                 after_hours: after_hours.unwrap_or(false),
             });
@@ -1165,7 +1151,7 @@ impl Cx {
 
     // --- services --------------------------------------------------------------------------
 
-    fn services_section(&mut self, top: &Tbl<'_>) -> Option<Vec<ServiceSpec>> {
+    fn services_section(&mut self, top: &Tbl<'_>) -> Option<Vec<ServiceHolding>> {
         let tables = self.tables(top, "services");
         let before = self.errors.len();
         let mut out = Vec::new();
@@ -1195,12 +1181,14 @@ impl Cx {
             for (i, (r, line)) in numbers.iter().enumerate() {
                 sites.push((*r, carrier, format!("{}.numbers[{i}]", t.path), *line));
             }
-            out.push(ServiceSpec {
+            out.push(ServiceHolding {
                 numbers: numbers.into_iter().map(|(r, _)| r).collect(),
                 carrier,
-                account: account.unwrap_or_default(),
-                customer: customer.unwrap_or_default(),
-                kind: kind.unwrap_or(ServiceKind::Simple),
+                service: Service {
+                    account: account.unwrap_or_default(),
+                    customer: customer.unwrap_or_default(),
+                    kind: kind.unwrap_or(ServiceKind::Simple),
+                },
             });
         }
         self.overlaps(&mut sites, |a, b| {
@@ -1218,7 +1206,7 @@ impl Cx {
         &mut self,
         top: &Tbl<'_>,
         start: Option<Timestamp>,
-        services: Option<&[ServiceSpec]>,
+        services: Option<&[ServiceHolding]>,
     ) -> Option<Vec<PortSpec>> {
         let tables = self.tables(top, "ports");
         let before = self.errors.len();
@@ -1231,7 +1219,7 @@ impl Cx {
         (self.errors.len() == before).then_some(out)
     }
 
-    fn port(&mut self, t: &Tbl<'_>, start: Option<Timestamp>, services: Option<&[ServiceSpec]>) -> Option<PortSpec> {
+    fn port(&mut self, t: &Tbl<'_>, start: Option<Timestamp>, services: Option<&[ServiceHolding]>) -> Option<PortSpec> {
         self.check_keys(t, PORT_KEYS, "a [[ports]] table");
         let id = self.req(t, "ref", c_port_ref);
         if let Some(id) = id {
@@ -1352,10 +1340,10 @@ impl Cx {
             losing: losing.ok()?,
             customer: customer
                 .ok()?
-                .unwrap_or_else(|| held.map(|s| s.customer.clone()).unwrap_or_default()),
+                .unwrap_or_else(|| held.map(|s| s.service.customer.clone()).unwrap_or_default()),
             account: account
                 .ok()?
-                .unwrap_or_else(|| held.map(|s| s.account.clone()).unwrap_or_default()),
+                .unwrap_or_else(|| held.map(|s| s.service.account.clone()).unwrap_or_default()),
             ca_date: ca_date.ok()?.unwrap_or_else(|| submit_at.sydney_date()),
             submit_at,
             cutover: cutover?,
@@ -1419,7 +1407,7 @@ impl Cx {
     }
 
     /// Without `losing`, every number must have a holder: a carrier's range or a service.
-    fn check_held(&mut self, t: &Tbl<'_>, numbers: &[TelephoneNumber], services: &[ServiceSpec]) {
+    fn check_held(&mut self, t: &Tbl<'_>, numbers: &[TelephoneNumber], services: &[ServiceHolding]) {
         let orphans: Vec<TelephoneNumber> = numbers
             .iter()
             .copied()
@@ -1446,7 +1434,7 @@ impl Cx {
 
     // --- load ------------------------------------------------------------------------------
 
-    fn load_section(&mut self, top: &Tbl<'_>, agreements: Option<&[AgreementSpec]>) -> Got<LoadSpec> {
+    fn load_section(&mut self, top: &Tbl<'_>, agreements: Option<&[Agreement]>) -> Got<LoadSpec> {
         let Some(entry) = top.get("load") else { return Ok(None) };
         let Val::Table(entries) = &entry.node.val else {
             self.err(Some(entry.line), "load", wrong("a table ([load])", &entry.node.val));

@@ -279,12 +279,12 @@ fn full_scenario_loads_every_key() {
     assert_eq!(s.donor_of(num("0855501234")), None);
 
     assert_eq!(s.services.len(), 2);
-    assert_eq!(s.services[0].kind, ServiceKind::Simple);
-    assert_eq!(s.services[1].kind, ServiceKind::PendingCancellation);
+    assert_eq!(s.services[0].service.kind, ServiceKind::Simple);
+    assert_eq!(s.services[1].service.kind, ServiceKind::PendingCancellation);
     assert_eq!(s.services[1].numbers.len(), 2);
     assert_eq!(s.services[1].numbers[0].len(), 100);
     assert_eq!(
-        s.service_of(num("0255502050")).map(|sv| sv.account.as_str()),
+        s.service_of(num("0255502050")).map(|sv| sv.service.account.as_str()),
         Some("ACC-2000")
     );
 
@@ -456,7 +456,7 @@ fn service_kinds_and_inline_tables() {
 ]
 "#;
     let s = load(&format!("{services}{BASE}"));
-    let kinds: Vec<ServiceKind> = s.services.iter().map(|x| x.kind).collect();
+    let kinds: Vec<ServiceKind> = s.services.iter().map(|x| x.service.kind).collect();
     assert_eq!(
         kinds,
         [ServiceKind::Complex, ServiceKind::Cancelled, ServiceKind::Simple]

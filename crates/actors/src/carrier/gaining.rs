@@ -14,8 +14,8 @@ impl Carrier {
     /// A port that has ended and need not be kept is counted and forgotten.
     pub(super) fn settle(&mut self, port_ref: PortRef) {
         let Some(p) = self.gaining.get(&port_ref) else { return };
-        let outcome = p.state.outcome().as_str();
-        if !p.req.keep && p.state.outcome() != Outcome::Pending {
+        let outcome = p.state.outcome();
+        if !p.req.keep && outcome != Outcome::Pending {
             *self.finished.entry(outcome).or_insert(0) += 1;
             self.gaining.remove(&port_ref);
         }
@@ -108,7 +108,7 @@ impl Carrier {
             );
         } else if let GainingState::Refused { rule, reason } = &state {
             if !req.keep {
-                *self.finished.entry("rejected").or_insert(0) += 1;
+                *self.finished.entry(Outcome::Rejected).or_insert(0) += 1;
                 return;
             }
             tracing::info!(carrier = %self.code, port = %port_ref, ?rule, %reason, "port refused");
