@@ -204,3 +204,73 @@ fn a_port_inside_the_first_ones_transit_routing_keeps_both_stops() {
         assert_eq!(stops, 1, "{port} has {stops} DTR_STOP rows:\n{text}");
     }
 }
+
+/// `YYYYMMDDHHMMSS` of an RFC 3339 trace time written in Sydney's offset (the trace's own).
+fn local_stamp(rfc3339: &str) -> String {
+    rfc3339.chars().take(19).filter(char::is_ascii_digit).collect()
+}
+
+#[test]
+fn register_files_are_created_when_published_and_completed_records_take_effect_at_the_cutover() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.csv");
+    let plnr = dir.path().join("plnr");
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("scenarios/third-party-port.toml"))
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--plnr-dir")
+        .arg(&plnr)
+        .output()
+        .expect("run lnpsim");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let cutover = rows
+        .iter()
+        .find(|r| r[4] == "CUTOVER")
+        .map(|r| local_stamp(r[1]))
+        .expect("a cutover");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&plnr).expect("plnr dir") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if !name.ends_with("-U.plnr") {
+            continue;
+        }
+        let body = std::fs::read_to_string(&path).expect("register file");
+        let header = body.lines().next().expect("header");
+        let (donor, seq, created) = (&header[9..13], &header[21..27], &header[27..41]);
+        let published: Vec<String> = rows
+            .iter()
+            .filter(|r| {
+                r[4] == "PLNR_PUBLISH"
+                    && r[2] == donor
+                    && r[9]
+                        .split(';')
+                        .any(|kv| kv == format!("file_seq={}", seq.trim_start_matches('0')))
+            })
+            .map(|r| local_stamp(r[1]))
+            .collect();
+        assert!(!published.is_empty(), "{name}: no trace row publishes file {seq}");
+        for p in &published {
+            assert_eq!(p, created, "{name}: created {created}, published at {p}");
+        }
+        for rec in body.lines().filter(|l| l.starts_with('D')) {
+            if &rec[20..21] == "C" {
+                assert_eq!(
+                    &rec[21..35],
+                    cutover,
+                    "{name}: a completed record takes effect at the cutover"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "expected the P and the C update files, found {checked}");
+}
