@@ -193,3 +193,80 @@ fn until_judges_the_trace_as_it_stood_at_that_instant() {
     let bad = lnpsim(&["audit", "eca_response_late.csv", "--until", "tomorrow"]);
     assert_eq!(code(&bad), 2);
 }
+
+/// The `(rule, ref)` of every finding of a JSON report, sorted.
+fn rule_refs(v: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["rule"].as_str().unwrap_or_default().to_string(),
+                        f["ref"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v.iter().map(|(a, b)| ((*a).to_string(), (*b).to_string())).collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn donor_notices_are_due_after_completion_withdrawal_and_lapse() {
+    // K1/K3/K6 on time at their boundaries (across Easter 2027 and the April DST change); K2's C
+    // and K4's N one second late; K5 (lapsed) and K7 (withdrawn) never told N.
+    let out = lnpsim(&[
+        "audit",
+        "notices/donor_notify_outcomes.csv",
+        "--scenario",
+        "notices/market.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        rule_refs(&json(&out)),
+        pairs(&[
+            ("DONOR-NOTIFY", "SNA-0010K2"),
+            ("DONOR-NOTIFY", "SNA-0010K4"),
+            ("DONOR-NOTIFY", "SNA-0010K5"),
+            ("DONOR-NOTIFY", "SNA-0010K7"),
+        ])
+    );
+}
+
+#[test]
+fn returns_and_cancellations_follow_a_published_record_and_a_required_pending_one() {
+    let args = [
+        "audit",
+        "notices/plnr_returns_and_pending.csv",
+        "--scenario",
+        "notices/market.toml",
+        "--format",
+        "json",
+    ];
+    let default = json(&lnpsim(&args));
+    assert_eq!(
+        rule_refs(&default),
+        pairs(&[("PLNR-UPDATE", "SNA-0009N2"), ("PLNR-UPDATE", "SNA-0009R2")])
+    );
+    let mut strict: Vec<&str> = args.to_vec();
+    strict.extend(["--rulebook", "notices/pending-required.toml"]);
+    assert_eq!(
+        rule_refs(&json(&lnpsim(&strict))),
+        pairs(&[
+            ("PLNR-UPDATE", "SNA-0009N2"),
+            ("PLNR-UPDATE", "SNA-0009Q1"),
+            ("PLNR-UPDATE", "SNA-0009R2"),
+            ("PLNR-UPDATE", "SNA-0009R3"),
+        ])
+    );
+}

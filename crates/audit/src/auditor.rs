@@ -129,6 +129,27 @@ impl Port {
         }
     }
 
+    /// When the port ended without proceeding, as far as the trace shows by `horizon`: rejected
+    /// or withdrawn, or (Cat A and D) its SNA confirmation lapsed with no ECA (`SNA-VALIDITY`),
+    /// at the lapse instant.
+    fn ended_at(&self, horizon: Timestamp) -> Option<Ev> {
+        if self.abandoned.is_some() {
+            return self.abandoned;
+        }
+        let confirm = self.sna_confirm?;
+        let valid_until = self.sna_expires?;
+        let unanswered = self.simple()
+            && self.eca_active.is_none()
+            && self.eca_confirm.is_none()
+            && self.cutover.is_none()
+            && self.returned.is_none();
+        let lapse = valid_until.plus_millis(1);
+        (unanswered && lapse <= horizon).then_some(Ev {
+            seq: confirm.seq,
+            time: lapse,
+        })
+    }
+
     /// Marks a duty charged as not done by its deadline; `true` the first time.
     fn take_due(&mut self, due: Due) -> bool {
         let first = !self.due_charged(due);

@@ -171,7 +171,8 @@ impl Auditor<'_> {
                 let (slot, base) = if s == PortStatus::R {
                     (&mut port.plnr.r, port.returned)
                 } else {
-                    (&mut port.plnr.n, port.abandoned)
+                    let ended = port.ended_at(r.time);
+                    (&mut port.plnr.n, ended)
                 };
                 if slot.is_some() {
                     return;
@@ -234,10 +235,11 @@ impl Auditor<'_> {
             }
             Some(s) => {
                 let completed = port.completed_at();
+                let ended = port.ended_at(r.time);
                 let (slot, base) = match s {
                     PortStatus::C => (&mut port.notify.c, completed),
                     PortStatus::R => (&mut port.notify.r, port.returned),
-                    _ => (&mut port.notify.n, port.abandoned),
+                    _ => (&mut port.notify.n, ended),
                 };
                 if slot.is_some() {
                     return;
@@ -291,9 +293,17 @@ impl Auditor<'_> {
                 }
             }
         }
-        // PLNR-UPDATE with `plnr_pending_required`: a port that cut over was announced first.
+        // PLNR-UPDATE with `plnr_pending_required`: a port that cut over was announced with a `P`
+        // before its `C` (or `R`) was published; one never announced is charged once that record
+        // is published, or once its deadline has passed without it.
         if !notify && self.book.plnr_pending_required {
-            if let (Some(c), None, None) = (port.cutover, notices.p, port.returned) {
+            let settled = notices.c.is_some()
+                || notices.r.is_some()
+                || self.plnr_window(port).is_some_and(|(_, deadline)| deadline < end)
+                || port
+                    .returned
+                    .is_some_and(|r| self.duties().plnr_outcome_deadline(r.time) < end);
+            if let (Some(c), None, true) = (port.cutover, notices.p, settled) {
                 if port.take_due(Due::notice(false, PortStatus::P)) {
                     self.charge(
                         rule,
@@ -337,7 +347,7 @@ impl Auditor<'_> {
             ),
             (
                 PortStatus::N,
-                port.abandoned.map(outcome_deadline),
+                port.ended_at(end).map(outcome_deadline),
                 notices.n,
                 // A port that was cut over after all (a fault accepted it) did proceed.
                 notices.p.is_some() && port.cutover.is_none(),
