@@ -138,6 +138,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         seed: args.seed,
         max_events: args.max_events,
+        // Register files need every record; otherwise a market run keeps the tracked numbers'.
+        keep_publications: args.plnr_dir.is_some() || scenario.load.is_none(),
         ..RunOptions::default()
     };
     #[allow(clippy::disallowed_methods, reason = "the CLI reports how fast the run went")]

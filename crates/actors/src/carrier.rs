@@ -24,6 +24,10 @@ use crate::config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortR
 
 /// What the engine hands a carrier.
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "Receive is nearly every input; boxing it would cost an allocation per message"
+)]
 pub enum Input {
     /// A message arrives. `processing_ms` is how long this carrier's porting system takes to
     /// deal with it this time (drawn by the engine from its seeded generator, at most the

@@ -436,6 +436,11 @@ pub struct Detail {
     pub current: Option<CarrierCode>,
     pub file_seq: Option<u32>,
     pub reason: Option<String>,
+    /// `PLNR_PUBLISH`: the carrier the number was ported from (the register's losing carrier).
+    pub losing: Option<CarrierCode>,
+    /// `PLNR_PUBLISH`: when the record took effect, where that is not the publication itself
+    /// (a completed record: the cutover).
+    pub effective: Option<Timestamp>,
     pub extra: Vec<(String, String)>,
 }
 
@@ -477,6 +482,12 @@ impl Detail {
         }
         if let Some(r) = &self.reason {
             v.push(("reason".into(), r.clone()));
+        }
+        if let Some(c) = self.losing {
+            v.push(("losing".into(), c.to_string()));
+        }
+        if let Some(t) = self.effective {
+            v.push(("effective".into(), t.to_string()));
         }
         v.extend(self.extra.iter().cloned());
         v
@@ -521,6 +532,16 @@ impl Detail {
                 );
             }
             "reason" => self.reason = Some(value.into()),
+            "losing" => {
+                self.losing = Some(
+                    value
+                        .parse()
+                        .map_err(|e: crate::carrier::CarrierCodeError| err(e.to_string()))?,
+                );
+            }
+            "effective" => {
+                self.effective = Some(Timestamp::parse_rfc3339(value).map_err(|e| err(e.to_string()))?);
+            }
             _ => {
                 if key.is_empty() || key.contains(['=', ';']) {
                     return Err(err("keys are non-empty and contain no '=' or ';'".into()));

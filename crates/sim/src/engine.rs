@@ -61,6 +61,10 @@ pub struct RunOptions {
     pub track_routes: Option<BTreeSet<TelephoneNumber>>,
     /// Carriers played from outside (see [`ExternalEvent`]); each must be in the scenario.
     pub external: BTreeSet<CarrierCode>,
+    /// Keep every register publication (for register files); otherwise only those of the
+    /// numbers `track_routes` names, which is what expectations read. A market-scale run that
+    /// writes no register files keeps memory for the numbers it is asked about only.
+    pub keep_publications: bool,
 }
 
 impl Default for RunOptions {
@@ -71,6 +75,7 @@ impl Default for RunOptions {
             stop_at: None,
             track_routes: None,
             external: BTreeSet::new(),
+            keep_publications: true,
         }
     }
 }
@@ -80,6 +85,10 @@ impl Default for RunOptions {
 /// carrier's [`Carrier`] actor never runs; the system playing it answers through
 /// [`Sim::deliver`] and [`Sim::act`].
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "messages are most of what is handed out; boxing them would allocate per message"
+)]
 pub enum ExternalEvent {
     /// A message to the external carrier `envelope.to`, sent at `at`: the trace record `seq`.
     /// It is handed out as it is sent (it never waits in the event queue).
@@ -139,6 +148,10 @@ pub enum StepError {
 }
 
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "deliveries are most events, and events sit in a slab that never moves them"
+)]
 enum EventKind {
     Deliver {
         envelope: Envelope,
@@ -310,6 +323,8 @@ pub struct Sim {
     /// Messages carriers could not act on (at most [`UNEXPECTED_KEPT`] kept; all counted).
     unexpected: Vec<(Timestamp, Unexpected)>,
     publications: Vec<Publication>,
+    /// See [`RunOptions::keep_publications`].
+    keep_publications: bool,
     ports: BTreeMap<PortRef, PortTimes>,
     /// Only ports named in the scenario are summarised one by one.
     summarised: BTreeSet<PortRef>,
@@ -483,6 +498,7 @@ impl Sim {
             routing,
             allocations,
             track_routes: options.track_routes,
+            keep_publications: options.keep_publications,
             forwarding: BTreeMap::new(),
             dtr_port: BTreeMap::new(),
             unexpected: Vec::new(),
@@ -1069,21 +1085,12 @@ impl Sim {
         let (Some(status), Some(current), Some(port_ref)) = (m.detail.status, m.detail.current, m.port_ref) else {
             return;
         };
-        let losing = m
-            .detail
-            .extra
-            .iter()
-            .find(|(k, _)| k == "losing")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(donor);
-        let effective = m
-            .detail
-            .extra
-            .iter()
-            .find(|(k, _)| k == "effective")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(now);
+        let losing = m.detail.losing.unwrap_or(donor);
+        let effective = m.detail.effective.unwrap_or(now);
         for n in &m.numbers {
+            if !self.keep_publications && !self.tracks(*n) {
+                continue;
+            }
             self.publications.push(Publication {
                 at: now,
                 donor,

@@ -78,7 +78,7 @@ pub fn run_scenario(
             .expects
             .iter()
             .filter_map(|e| match &e.kind {
-                ExpectKind::Route { number, .. } => Some(*number),
+                ExpectKind::Route { number, .. } | ExpectKind::Plnr { number, .. } => Some(*number),
                 _ => None,
             })
             .chain(scenario.ports.iter().flat_map(|p| p.numbers.iter().copied()))

@@ -75,10 +75,10 @@ impl Carrier {
                 m.detail.status = Some(rec.status);
                 m.detail.current = Some(rec.current);
                 m.detail.file_seq = Some(seq);
-                m.detail.extra.push(("losing".into(), rec.losing.to_string()));
+                m.detail.losing = Some(rec.losing);
                 // Only where it differs from the publication (a completed record: the cutover).
                 if rec.effective != Timestamp::default() && rec.effective != at {
-                    m.detail.extra.push(("effective".into(), rec.effective.to_string()));
+                    m.detail.effective = Some(rec.effective);
                 }
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
             }
