@@ -67,7 +67,13 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
             let t = Timestamp::parse_rfc3339(instant).map_err(|e| anyhow!("INSTANT: {e}"))?;
             let span: Span = duration.parse().map_err(|e| anyhow!("DURATION: {e}"))?;
-            outln!("{}", cal.add(t, span));
+            let to = cal.add(t, span);
+            if !to.in_range() {
+                return Err(anyhow!(
+                    "DURATION: {instant} plus {duration} is out of range: instants lie in years 0001 to 9999"
+                ));
+            }
+            outln!("{to}");
         }
         CalendarCmd::BusinessDay { date, opts } => {
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;

@@ -237,6 +237,12 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
         let parts: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "Outcomes: {}", parts.join(", "));
     }
+    if st.stopped_at_end_of_time {
+        let _ = writeln!(
+            s,
+            "STOPPED: the story reached the end of year 9999, the last instant lnpsim handles; later events were not run"
+        );
+    }
     if st.stopped_by_event_bound {
         let _ = writeln!(
             s,

@@ -739,5 +739,5 @@ impl Carrier {
 }
 
 fn sanitize(s: &str) -> String {
-    s.replace([';', '=', '\n', '\r'], " ")
+    lnp_model::message::detail_text(s)
 }

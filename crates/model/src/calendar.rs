@@ -165,6 +165,7 @@ impl BusinessCalendar {
     pub fn load_holidays_csv(&mut self, text: &str) -> Result<usize, Vec<HolidayFileError>> {
         let mut errors = Vec::new();
         let mut added = 0;
+        let mut seen: BTreeMap<NaiveDate, usize> = BTreeMap::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let l = raw.trim();
@@ -186,7 +187,13 @@ impl BusinessCalendar {
                             line,
                             message: "holiday name is empty".into(),
                         });
+                    } else if let Some(first) = seen.get(&date) {
+                        errors.push(HolidayFileError {
+                            line,
+                            message: format!("date: {date} is listed twice (first at line {first}); one line per date"),
+                        });
                     } else {
+                        seen.insert(date, line);
                         self.add_holiday(date, name);
                         added += 1;
                     }

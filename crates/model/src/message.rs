@@ -591,6 +591,31 @@ impl fmt::Display for Detail {
     }
 }
 
+/// Free text as a detail value can carry it (`customer=`, `pm=`, `reason=`): the separators `;`
+/// and `=` and every control character become spaces, and runs of spaces one. A carrier compares
+/// names in this form, so that what it sent and what it holds compare alike.
+pub fn detail_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for ch in s.trim().chars() {
+        let ch = if ch == ';' || ch == '=' || ch.is_control() {
+            ' '
+        } else {
+            ch
+        };
+        if ch == ' ' {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(ch);
+            space = false;
+        }
+    }
+    out.trim_end().to_string()
+}
+
 /// One message or action: what a carrier sends (with `to`) or does (without).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Message {

@@ -23,10 +23,14 @@ pub struct Timestamp(i64);
 pub enum TimeError {
     #[error("{found:?} is not an RFC 3339 instant with offset (e.g. 2026-03-02T09:15:00+11:00)")]
     NotRfc3339 { found: String },
+    #[error("{found:?} is out of range: instants lie from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999+11:00")]
+    OutOfRange { found: String },
     #[error("{found:?} is not a date (YYYY-MM-DD)")]
     NotDate { found: String },
     #[error("{found:?} is not a duration: write a whole number and a unit, e.g. 15m, 4h, 2d, 5bd, 6mo")]
     NotSpan { found: String },
+    #[error("{found:?} is out of range: a duration is at most {max} years")]
+    SpanOutOfRange { found: String, max: u64 },
     #[error("{found:?} is not a local time (HH:MM)")]
     NotTimeOfDay { found: String },
 }
@@ -46,9 +50,27 @@ impl Timestamp {
 
     /// Parses RFC 3339 with an explicit offset (or `Z`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
-        DateTime::parse_from_rfc3339(s.trim())
+        let t = DateTime::parse_from_rfc3339(s.trim())
             .map(|dt| Self(dt.timestamp_millis()))
-            .map_err(|_| TimeError::NotRfc3339 { found: s.into() })
+            .map_err(|_| TimeError::NotRfc3339 { found: s.into() })?;
+        if t.in_range() {
+            Ok(t)
+        } else {
+            Err(TimeError::OutOfRange { found: s.trim().into() })
+        }
+    }
+
+    /// The first instant lnpsim handles: 0001-01-01T00:00:00Z (instants before 1895 are written
+    /// in UTC: Sydney's local mean time then was not a whole-minute offset).
+    pub const FIRST: Timestamp = Timestamp(-62_135_596_800_000);
+    /// The last instant lnpsim handles: 9999-12-31T23:59:59.999+11:00, the end of year 9999 in
+    /// Sydney. Every instant read, written or reached by the simulator lies in `FIRST..=LAST`, so
+    /// its RFC 3339 form has a four-digit year.
+    pub const LAST: Timestamp = Timestamp(253_402_261_199_999);
+
+    /// Whether the instant lies in the range lnpsim handles (`FIRST..=LAST`).
+    pub fn in_range(self) -> bool {
+        (Self::FIRST..=Self::LAST).contains(&self)
     }
 
     pub fn from_datetime<T: TimeZone>(dt: &DateTime<T>) -> Self {
@@ -230,6 +252,9 @@ impl Timestamp {
     /// Appends RFC 3339 text with the given UTC offset (seconds) to `out`, without chrono's
     /// format machinery: trace writing does this for every row.
     pub fn write_rfc3339_with_offset(self, offset_secs: i32, out: &mut String) {
+        // RFC 3339 offsets are whole minutes. Sydney's local mean time before 1895 (+10:04:52) is
+        // not: such instants are written in UTC, exactly, rather than 52 seconds off.
+        let offset_secs = if offset_secs % 60 == 0 { offset_secs } else { 0 };
         let local_ms = self.0 + i64::from(offset_secs) * 1000;
         let days = local_ms.div_euclid(86_400_000);
         let ms_of_day = local_ms.rem_euclid(86_400_000);
@@ -315,7 +340,19 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, TimeError> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| TimeError::NotDate { found: s.into() })
+    // Exactly `YYYY-MM-DD`, years 0001 to 9999: the range every date and instant is held to.
+    let t = s.trim();
+    let b = t.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape || t.starts_with("0000") {
+        return Err(TimeError::NotDate { found: s.into() });
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| TimeError::NotDate { found: s.into() })
 }
 
 /// Parses `HH:MM` (or `HH:MM:SS`).
@@ -345,6 +382,22 @@ pub enum Span {
 }
 
 impl Span {
+    /// The longest span accepted anywhere, in years: every instant lies in years 0001 to 9999,
+    /// so nothing longer can be meant.
+    pub const MAX_YEARS: u64 = 10_000;
+
+    /// The largest count of this unit within [`Span::MAX_YEARS`].
+    pub fn max_count(self) -> u64 {
+        match self {
+            Self::Seconds(_) => 315_569_520_000,
+            Self::Minutes(_) => 5_259_492_000,
+            Self::Hours(_) => 87_658_200,
+            Self::Days(_) => 3_652_425,
+            Self::BusinessDays(_) => 2_609_000,
+            Self::Months(_) => 120_000,
+        }
+    }
+
     /// The length in milliseconds when it is elapsed time (seconds, minutes, hours).
     pub fn fixed_millis(self) -> Option<i64> {
         match self {
@@ -399,20 +452,33 @@ impl FromStr for Span {
             None => (false, t.strip_prefix('+').unwrap_or(t)),
         };
         let split = body.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
-        if split == 0 || split > 9 {
+        if split == 0 {
             return Err(err());
+        }
+        if split > 15 {
+            return Err(TimeError::SpanOutOfRange {
+                found: t.into(),
+                max: Self::MAX_YEARS,
+            });
         }
         let n: i64 = body[..split].parse().map_err(|_| err())?;
         let n = if neg { -n } else { n };
-        match &body[split..] {
-            "s" => Ok(Self::Seconds(n)),
-            "m" => Ok(Self::Minutes(n)),
-            "h" => Ok(Self::Hours(n)),
-            "d" => Ok(Self::Days(n)),
-            "bd" => Ok(Self::BusinessDays(n)),
-            "mo" => Ok(Self::Months(n)),
-            _ => Err(err()),
+        let span = match &body[split..] {
+            "s" => Self::Seconds(n),
+            "m" => Self::Minutes(n),
+            "h" => Self::Hours(n),
+            "d" => Self::Days(n),
+            "bd" => Self::BusinessDays(n),
+            "mo" => Self::Months(n),
+            _ => return Err(err()),
+        };
+        if span.count().unsigned_abs() > span.max_count() {
+            return Err(TimeError::SpanOutOfRange {
+                found: s.trim().into(),
+                max: Self::MAX_YEARS,
+            });
         }
+        Ok(span)
     }
 }
 

@@ -289,6 +289,9 @@ pub struct RunStats {
     pub end: Timestamp,
     /// Messages a carrier received that no state of its port expected.
     pub unexpected: u64,
+    /// The run reached the last instant lnpsim handles (the end of year 9999 UTC) with events
+    /// still to come; they were not run.
+    pub stopped_at_end_of_time: bool,
 }
 
 /// A simulation of one scenario.
@@ -553,6 +556,13 @@ impl Sim {
                     p.line, p.id
                 ))
             })?;
+            if holder == p.gaining {
+                return Err(SetupError(format!(
+                    "line {}: port {}: {n} is already with the gaining carrier {holder} when the story \
+                     starts; a carrier cannot port a number from itself",
+                    p.line, p.id
+                )));
+            }
             by_losing.entry(holder).or_default().push(*n);
         }
         if by_losing.len() <= 1 {
@@ -698,7 +708,8 @@ impl Sim {
         if self.stats.stopped_by_event_bound {
             return None;
         }
-        self.peek_at().filter(|at| self.until.is_none_or(|u| *at <= u))
+        self.peek_at()
+            .filter(|at| self.until.is_none_or(|u| *at <= u) && *at <= Timestamp::LAST)
     }
 
     /// Processes exactly one event, the next by (time, insertion order), and returns its time.
@@ -715,6 +726,11 @@ impl Sim {
         if let Some(u) = self.until.filter(|u| at > *u) {
             self.now = self.now.max(u);
             self.stats.end = self.now;
+            return None;
+        }
+        if at > Timestamp::LAST {
+            // Nothing happens after the end of year 9999 in Sydney: no instant past it can be written.
+            self.stats.stopped_at_end_of_time = true;
             return None;
         }
         if self.stats.events >= self.max_events {

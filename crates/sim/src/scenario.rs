@@ -453,6 +453,30 @@ fn c_str(v: &Val) -> Result<String, String> {
     }
 }
 
+/// A name or account: plain text, no control characters (an escape sequence would reach the
+/// terminal and the trace as it is).
+fn c_text(v: &Val) -> Result<String, String> {
+    let s = c_str(v)?;
+    match s.chars().find(|c| c.is_control()) {
+        Some(c) => Err(format!(
+            "contains the control character U+{:04X}; names and accounts are plain text on one line",
+            u32::from(c)
+        )),
+        None => Ok(s),
+    }
+}
+
+/// A processing time (`answers_within`): elapsed time, in seconds, minutes or hours.
+fn c_elapsed_span(v: &Val) -> Result<Span, String> {
+    let span = c_span(v)?;
+    if span.fixed_millis().is_none() {
+        return Err(format!(
+            "{span} is not elapsed time: a processing time is written in seconds, minutes or hours (\"5m\", \"2h\")"
+        ));
+    }
+    Ok(span)
+}
+
 fn c_bool(v: &Val) -> Result<bool, String> {
     match v {
         Val::Bool(b) => Ok(*b),
@@ -942,7 +966,7 @@ impl Cx {
 
     fn scenario(&mut self, top: &Tbl<'_>, base_dir: Option<&Path>) -> Option<Scenario> {
         self.check_keys(top, TOP_KEYS, "the scenario's top level");
-        let name = self.req(top, "name", c_str);
+        let name = self.req(top, "name", c_text);
         let description = self.opt(top, "description", c_str).map(Option::unwrap_or_default);
         let start = self.req(top, "start", c_instant);
         let until = self.opt(top, "until", c_instant);
@@ -1018,9 +1042,9 @@ impl Cx {
         let mut sites: Vec<RangeSite> = Vec::new();
         for (t, code) in tables.iter().zip(codes) {
             self.check_keys(t, CARRIER_KEYS, "a [[carriers]] table");
-            let name = self.opt(t, "name", c_str);
+            let name = self.opt(t, "name", c_text);
             let ranges = self.opt_list(t, "ranges", c_range);
-            let answers_within = self.opt(t, "answers_within", c_span);
+            let answers_within = self.opt(t, "answers_within", c_elapsed_span);
             let daily_cap = self.opt(t, "daily_cap", |v| {
                 let n = c_int(v)?;
                 u32::try_from(n)
@@ -1160,8 +1184,8 @@ impl Cx {
             self.check_keys(t, SERVICE_KEYS, "a [[services]] table");
             let numbers = self.req_list(t, "numbers", c_range);
             let carrier = self.carrier_ref(t, "carrier", true);
-            let account = self.opt(t, "account", c_str);
-            let customer = self.opt(t, "customer", c_str);
+            let account = self.opt(t, "account", c_text);
+            let customer = self.opt(t, "customer", c_text);
             let kind = self.opt(t, "kind", c_kind);
             if let Some(numbers) = &numbers {
                 if numbers.is_empty() {
@@ -1250,8 +1274,8 @@ impl Cx {
         if let (Some(nums), Ok(None), Some(services), true) = (&numbers, losing, services, self.carriers_ok) {
             self.check_held(t, nums, services);
         }
-        let customer = self.opt(t, "customer", c_str);
-        let account = self.opt(t, "account", c_str);
+        let customer = self.opt(t, "customer", c_text);
+        let account = self.opt(t, "account", c_text);
         let ca_date = self.opt(t, "ca_date", c_date);
         let submit_at = self.req(t, "submit_at", c_instant);
         let cutover = self.req(t, "cutover", c_instant);

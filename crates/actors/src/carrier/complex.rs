@@ -46,7 +46,7 @@ impl Carrier {
             ca_date: Some(req.ca_date),
             account: Some(req.account.clone()),
             cutover: (kind == MsgKind::Cna).then_some(req.cutover),
-            pm: (kind == MsgKind::Cna).then(|| format!("{} porting PM", self.config.name).replace([';', '='], " ")),
+            pm: (kind == MsgKind::Cna).then(|| sanitize(&format!("{} porting PM", self.config.name))),
             ..Detail::default()
         };
         if !req.customer.is_empty() {
@@ -73,7 +73,10 @@ impl Carrier {
             });
         };
         if let Some(c) = customer {
-            if !service.customer.is_empty() && !service.customer.eq_ignore_ascii_case(c.trim()) {
+            // Both sides in the form a detail value carries (`detail_text`): a name with `;`,
+            // `=` or a line break still matches itself.
+            let held = sanitize(&service.customer);
+            if !held.is_empty() && !held.eq_ignore_ascii_case(&sanitize(c)) {
                 return Err(PnvReject::DIFFERENT_CUSTOMER);
             }
         }
@@ -204,7 +207,7 @@ impl Carrier {
         let mut ok = Message::new(MsgKind::CnaConfirm, port_ref);
         ok.category = Some(Category::C);
         ok.numbers.clone_from(&m.numbers);
-        ok.detail.pm = Some(format!("{} porting PM", self.config.name).replace([';', '='], " "));
+        ok.detail.pm = Some(sanitize(&format!("{} porting PM", self.config.name)));
         self.send(answer_at, from, ok);
         self.notify_pending(answer_at, port_ref, Category::C, &m.numbers, from, None);
     }

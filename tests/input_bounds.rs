@@ -1,0 +1,176 @@
+//! Inputs that used to give a silent wrong answer: each now gives the right answer, or a clear
+//! error naming the file, line and field, with exit status 2.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lnpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run lnpsim")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The happy-path story with `edit` applied, written to a temporary scenario file.
+fn story(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
+    let base = std::fs::read_to_string(root().join("scenarios/cat-a-happy-path.toml")).expect("scenario");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("story.toml");
+    std::fs::write(&path, edit(base)).expect("write scenario");
+    (dir, path)
+}
+
+#[test]
+fn durations_too_large_for_any_instant_are_refused() {
+    for d in ["100000000d", "999999999mo", "9999999999999999m"] {
+        let o = lnpsim(&["calendar", "add", "2026-03-02T09:00:00+11:00", d]);
+        assert_eq!(o.status.code(), Some(2), "{d}: {}", text(&o));
+        assert!(text(&o).contains("out of range"), "{d}: {}", text(&o));
+    }
+    // Within the duration bound, but past the last instant.
+    let o = lnpsim(&["calendar", "add", "2026-03-02T09:00:00+11:00", "3652425d"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("out of range"), "{}", text(&o));
+}
+
+#[test]
+fn a_rulebook_duration_out_of_range_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let book = dir.path().join("book.toml");
+    std::fs::write(&book, "[QUARANTINE]\nvalue = \"999999999mo\"\n").expect("write");
+    let o = lnpsim(&["rules", "--rulebook", book.to_str().expect("utf-8 path")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("out of range") && text(&o).contains("line 2"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn instants_of_year_0001_are_written_exactly() {
+    // Sydney's local mean time then was +10:04:52; an RFC 3339 offset cannot say so, so the
+    // instant is written in UTC rather than 52 seconds off.
+    let o = lnpsim(&["calendar", "add", "0001-01-02T00:00:00Z", "1m"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "0001-01-02T00:01:00+00:00",
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn the_simulator_never_writes_a_year_past_9999() {
+    let (dir, path) = story(|s| {
+        s.replace("2026-03-", "9999-12-")
+            .replace("2026-02-25", "9999-11-25")
+            .replace("2026-04-01", "9999-12-31")
+    });
+    let trace = dir.path().join("t.csv");
+    let o = lnpsim(&[
+        "run",
+        path.to_str().expect("path"),
+        "--trace",
+        trace.to_str().expect("path"),
+    ]);
+    let out = text(&o);
+    assert!(out.contains("end of year 9999"), "{out}");
+    assert!(!out.contains("10000-"), "{out}");
+    let written = std::fs::read_to_string(&trace).expect("trace");
+    assert!(!written.contains("10000-"), "{written}");
+    // Its own audit reads every row it wrote.
+    let a = lnpsim(&["audit", trace.to_str().expect("path")]);
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a));
+}
+
+#[test]
+fn a_customer_name_with_separators_still_matches_itself() {
+    let (_dir, path) = story(|s| s.replace("Harbour Bakery Pty Ltd", "Harbour; Bakery = Pty Ltd"));
+    let o = lnpsim(&["run", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("port P1 is completed"), "{}", text(&o));
+}
+
+#[test]
+fn control_characters_in_names_are_refused() {
+    for bad in ["Harbour\\nBakery", "Harbour\\u001b[31mBakery"] {
+        let (_dir, path) = story(|s| s.replacen("Harbour Bakery Pty Ltd", bad, 1));
+        let o = lnpsim(&["run", path.to_str().expect("path")]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o));
+        assert!(
+            text(&o).contains("control character") && text(&o).contains("customer"),
+            "{}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn a_port_from_the_gaining_carrier_itself_is_refused_when_losing_is_inferred() {
+    let (_dir, path) = story(|s| {
+        s.replace("gaining = \"9002\"", "gaining = \"9001\"")
+            .replace("losing = \"9001\"\n", "")
+    });
+    let o = lnpsim(&["run", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("cannot port a number from itself"), "{}", text(&o));
+}
+
+#[test]
+fn answers_within_must_be_elapsed_time() {
+    for d in ["2d", "1bd", "1mo"] {
+        let (_dir, path) = story(|s| {
+            s.replacen(
+                "ranges = [\"0255500000-0255509999\"]",
+                &format!("ranges = [\"0255500000-0255509999\"]\nanswers_within = \"{d}\""),
+                1,
+            )
+        });
+        let o = lnpsim(&["run", path.to_str().expect("path")]);
+        assert_eq!(o.status.code(), Some(2), "{d}: {}", text(&o));
+        assert!(
+            text(&o).contains("answers_within") && text(&o).contains("not elapsed time"),
+            "{}",
+            text(&o)
+        );
+    }
+}
+
+#[test]
+fn a_holiday_file_with_a_repeated_date_or_a_bad_year_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (body, needle) in [
+        (
+            "date,name\n2026-12-28,Picnic Day\n2026-12-28,Other Day\n",
+            "h.csv:3: date: 2026-12-28 is listed twice (first at line 2)",
+        ),
+        ("-0001-01-05,Ancient Day\n", "h.csv:1: date"),
+        ("10000-01-05,Far Day\n", "h.csv:1: date"),
+    ] {
+        let csv = dir.path().join("h.csv");
+        std::fs::write(&csv, body).expect("write");
+        let o = lnpsim(&[
+            "calendar",
+            "holidays",
+            "2026",
+            "--holidays",
+            csv.to_str().expect("path"),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{body}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{body}: {}", text(&o));
+    }
+}
