@@ -174,3 +174,24 @@ fn a_holiday_file_with_a_repeated_date_or_a_bad_year_is_refused() {
         assert!(text(&o).contains(needle), "{body}: {}", text(&o));
     }
 }
+
+#[test]
+fn a_load_the_ranges_cannot_hold_is_refused() {
+    let (_dir, path) = story(|s| {
+        s.replace(
+            "ranges = [\"0255500000-0255509999\"]",
+            "ranges = [\"0255501200-0255501299\"]",
+        )
+        .replace(
+            "ranges = [\"0370100000-0370109999\"]",
+            "ranges = [\"0370100000-0370100099\"]",
+        ) + "\n[load]\nports = 1000\ncategories = { A = 1.0 }\nwindow = \"5d\"\n"
+    });
+    let o = lnpsim(&["run", path.to_str().expect("path"), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("1000 ports need about 1000 numbers, but the losing carriers' ranges hold 200"),
+        "{}",
+        text(&o)
+    );
+}

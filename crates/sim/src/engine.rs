@@ -289,6 +289,8 @@ pub struct RunStats {
     pub end: Timestamp,
     /// Messages a carrier received that no state of its port expected.
     pub unexpected: u64,
+    /// `[load]` ports that could not be generated: their losing carriers' ranges ran out.
+    pub load_ports_missing: u64,
     /// The run reached the last instant lnpsim handles (the end of year 9999 UTC) with events
     /// still to come; they were not run.
     pub stopped_at_end_of_time: bool,
@@ -839,13 +841,15 @@ impl Sim {
 
     fn next_load_port(&mut self, sink: &mut dyn TraceSink) {
         let Some(generator) = self.load.as_mut() else { return };
-        let Some((req, gaining)) = generator.next_port() else {
-            return;
-        };
+        let port = generator.next_port();
         let next = generator.peek_time();
+        self.stats.load_ports_missing = generator.missing();
         if let Some(t) = next {
             self.push(t, EventKind::NextLoadPort);
         }
+        // A port the ranges could no longer supply is counted (the run reports it); the stream
+        // goes on.
+        let Some((req, gaining)) = port else { return };
         self.stats.ports_submitted += 1;
         self.handle(gaining, Input::Command(Command::Submit(Box::new(req))), sink);
     }

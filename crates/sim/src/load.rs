@@ -58,6 +58,8 @@ pub struct LoadGenerator {
     /// How many business days preferred cutovers spread over: 5, or the window's length in
     /// whole days when shorter (a one-day rush of ports all wants the same cutover day).
     spread_days: u64,
+    /// Ports not generated: their losing carriers' ranges had run out.
+    missing: u64,
 }
 
 impl LoadGenerator {
@@ -100,6 +102,20 @@ impl LoadGenerator {
         if pairs.is_empty() && load.ports > 0 {
             return Err("[load]: no pair of carriers with an agreement where one holds number ranges".into());
         }
+        // Every generated port takes fresh numbers from its losing carrier's ranges: refuse a load
+        // those ranges cannot hold rather than generate fewer ports than asked.
+        let losing: std::collections::BTreeSet<CarrierCode> = pairs.iter().map(|(l, _)| *l).collect();
+        let capacity: u64 = losing.iter().filter_map(|c| pools.get(c)).map(|p| p.capacity).sum();
+        let (lo, hi) = load.numbers_per_cat_c;
+        let per_port = load.share_a + load.share_d + load.share_c * f64::from(lo + hi) / 2.0;
+        let needed = (load.ports as f64 * per_port).ceil() as u64;
+        if needed > capacity {
+            return Err(format!(
+                "[load]: {} ports need about {needed} numbers, but the losing carriers' ranges hold {capacity}; \
+                 widen the ranges or ask for fewer ports",
+                load.ports
+            ));
+        }
         let window_ms = match load.window {
             Span::Days(d) => d * 86_400_000,
             Span::BusinessDays(d) => d * 7 * 86_400_000 / 5,
@@ -123,6 +139,7 @@ impl LoadGenerator {
             next_time: None,
             calendar: lnp_model::BusinessCalendar::new(),
             spread_days: (window_ms / 86_400_000).clamp(1, 5) as u64,
+            missing: 0,
         };
         g.next_time = g.time_of(0);
         Ok(g)
@@ -209,6 +226,12 @@ impl LoadGenerator {
             };
             return Some((req, gaining));
         }
+        self.missing += 1;
         None
+    }
+
+    /// How many ports could not be generated because their losing carriers' ranges ran out.
+    pub fn missing(&self) -> u64 {
+        self.missing
     }
 }

@@ -98,7 +98,16 @@ pub fn run_scenario(
         tee.auditor.finish()
     };
     let stats = sim.stats().clone();
-    let expectations = check_expectations(scenario, &mut sim, &audit);
+    let mut expectations = check_expectations(scenario, &mut sim, &audit);
+    if let Some(load) = scenario.load.as_ref().filter(|_| stats.load_ports_missing > 0) {
+        let missing = stats.load_ports_missing;
+        expectations.push(ExpectResult {
+            line: load.line,
+            what: format!("[load] generates {} ports", load.ports),
+            passed: missing == 0,
+            detail: format!("{missing} of them could not be generated: their losing carriers' ranges ran out"),
+        });
+    }
     Ok(RunReport {
         stats,
         expectations,

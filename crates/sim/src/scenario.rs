@@ -111,6 +111,8 @@ pub const MAX_LOAD_PORTS: u64 = 10_000_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LoadSpec {
+    /// 1-based line of the `[load]` table.
+    pub line: usize,
     pub ports: u64,
     /// Shares of Cat A, C and D ports, each in 0..=1, summing to 1 (within 1e-9).
     pub share_a: f64,
@@ -1518,6 +1520,7 @@ impl Cx {
             return Err(Bad);
         };
         Ok(Some(LoadSpec {
+            line: entry.node.line,
             ports,
             share_a: a,
             share_c: c,
