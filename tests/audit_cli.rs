@@ -270,3 +270,92 @@ fn returns_and_cancellations_follow_a_published_record_and_a_required_pending_on
         ])
     );
 }
+
+/// A bundled CSV trace written as JSON Lines.
+fn as_jsonl(csv_trace: &str) -> Vec<u8> {
+    let csv = std::fs::read(traces().join(csv_trace)).unwrap();
+    let (records, bad) = lnp_model::trace::read_all(&csv, lnp_model::TraceFormat::Csv).unwrap();
+    assert!(bad.is_empty());
+    lnp_model::trace::write_all(&records, lnp_model::TraceFormat::Jsonl).unwrap()
+}
+
+#[test]
+fn a_trace_with_no_rows_does_not_pass() {
+    // A failed export must not pass a compliance gate: "no rows" on stderr, naming the file, no
+    // report, exit 2 (input the audit cannot judge).
+    let dir = tempfile::tempdir().unwrap();
+    let header = "seq,time,from,to,msg,ref,category,numbers,code,detail";
+    for (name, content) in [
+        ("empty.jsonl", String::new()),
+        ("blank.jsonl", "\n\r\n  \n".to_string()),
+        ("bom.jsonl", "\u{feff}\n".to_string()),
+        ("header.csv", format!("{header}\n")),
+        ("header-crlf.csv", format!("\u{feff}{header}\r\n\r\n")),
+        ("empty.csv", String::new()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        for format in ["text", "json", "junit"] {
+            let o = lnpsim(&["audit", path.to_str().unwrap(), "--format", format]);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(code(&o), 2, "{name} --format {format}: {stderr}");
+            assert!(stderr.contains("no rows") && stderr.contains(name), "{name}: {stderr}");
+            assert!(o.stdout.is_empty(), "{name}: {}", String::from_utf8_lossy(&o.stdout));
+        }
+    }
+    // Rows that cannot be read are rows: malformed, exit 1 as before.
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "not json\n").unwrap();
+    assert_eq!(code(&lnpsim(&["audit", bad.to_str().unwrap()])), 1);
+    let help = lnpsim(&["audit", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("2 the trace cannot be read, has no rows, or bad arguments"),
+        "{help}"
+    );
+}
+
+#[test]
+fn a_jsonl_trace_with_a_byte_order_mark_audits_as_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.jsonl");
+    let bom = dir.path().join("bom.jsonl");
+    let jsonl = as_jsonl("clean_cat_a.csv");
+    std::fs::write(&plain, &jsonl).unwrap();
+    std::fs::write(&bom, [&b"\xef\xbb\xbf"[..], &jsonl].concat()).unwrap();
+    let a = lnpsim(&["audit", plain.to_str().unwrap(), "--format", "json"]);
+    let b = lnpsim(&["audit", bom.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&a), 0, "{}", json(&a));
+    assert_eq!(code(&b), 0, "{}", json(&b));
+    assert_eq!(json(&a), json(&b));
+}
+
+#[test]
+fn jsonl_rows_with_a_repeated_or_mistyped_field_are_malformed() {
+    // Row 1 names its sender twice, row 3's code is a JSON number: neither is read (the last
+    // `from` winning, 3 standing for `003`); each is a malformed row with its line and field.
+    let dir = tempfile::tempdir().unwrap();
+    let text = String::from_utf8(as_jsonl("eca_response_late.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[0] = lines[0].replacen("\"from\":\"9002\"", "\"from\":\"9002\",\"from\":\"9003\"", 1);
+    assert!(lines[2].contains("\"code\":\"\""), "{}", lines[2]);
+    lines[2] = lines[2].replacen("\"code\":\"\"", "\"code\":3", 1);
+    let path = dir.path().join("trace.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let o = lnpsim(&["audit", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    let rows = json(&o)["malformed_rows"].clone();
+    assert_eq!(rows[0]["line"], 1, "{rows}");
+    assert_eq!(
+        rows[0]["message"],
+        "from: the field \"from\" appears twice in the object"
+    );
+    assert_eq!(rows[1]["line"], 3, "{rows}");
+    assert!(
+        rows[1]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("code: expected a string, found the number 3")),
+        "{rows}"
+    );
+}

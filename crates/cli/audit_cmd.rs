@@ -33,7 +33,7 @@ pub enum TraceFormatArg {
                         lnpsim audit export.jsonl --format junit --output audit.xml\n  \
                         lnpsim audit run.csv --until 2026-03-09T12:00:00+11:00\n\n\
                         Exit status: 0 no findings, 1 findings, a failed statistic or malformed rows, 2 the trace \
-                        cannot be read or bad arguments."
+                        cannot be read, has no rows, or bad arguments."
 )]
 pub struct AuditArgs {
     /// The trace to judge (`.csv` or `.jsonl`).
@@ -106,7 +106,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         TraceFormat::Csv => 1,
         TraceFormat::Jsonl => 0,
     };
+    // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
+    let mut rows: u64 = 0;
     for row in reader {
+        rows += 1;
         match row {
             Ok(record) => {
                 line += 1;
@@ -120,6 +123,12 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
                 auditor.push_malformed(e);
             }
         }
+    }
+    if rows == 0 {
+        return Err(anyhow!(
+            "{}: no rows: the trace has nothing to judge (an empty or failed export?)",
+            args.trace.display()
+        ));
     }
     if let Some(until) = args.until {
         auditor.advance(until);

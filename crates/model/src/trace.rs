@@ -3,6 +3,10 @@
 //! The reader streams: it yields one record (or one row error) at a time, so a trace of any
 //! length is read in constant memory. A bad row is reported with its line and column and the
 //! reader carries on; only an unreadable source or a missing/garbled CSV header is fatal.
+//!
+//! Both encodings are read by one rule (`trace-format.md`, "Two encodings"): a JSON Lines value
+//! means what the same text means in CSV, or the row is refused; fields and columns the format
+//! does not define are ignored.
 
 use std::fmt::Write as _;
 use std::io::{self, BufRead, Write};
@@ -194,28 +198,29 @@ fn csv_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberErr
     if s.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::with_capacity(1);
-    for part in s.split(';') {
-        let part = part.trim();
-        let b = part.as_bytes();
-        let n = if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
-            TelephoneNumber::from_national_digits(b)?
-        } else {
-            part.parse()?
-        };
-        out.push(n);
+    s.split(';').map(parse_number).collect()
+}
+
+/// One number of the `numbers` field (surrounding spaces ignored).
+fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberError> {
+    let part = part.trim();
+    let b = part.as_bytes();
+    if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
+        TelephoneNumber::from_national_digits(b)
+    } else {
+        part.parse()
     }
-    Ok(out)
 }
 
 /// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
 type Fields<'a> = [&'a str; 10];
 
-/// Builds a record from its ten text fields (shared by both encodings).
+/// Builds a record from its ten text fields (shared by both encodings). `numbers` and `detail`,
+/// when given, are a JSON Lines row's array and object, and stand for those two fields' text.
 fn record_from_fields(
     line: u64,
     fields: &Fields<'_>,
-    numbers: Option<Vec<String>>,
+    numbers: Option<Vec<&str>>,
     detail: Option<Detail>,
 ) -> Result<TraceRecord, RowError> {
     let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
@@ -270,8 +275,8 @@ fn record_from_fields(
     };
     let numbers = match numbers {
         Some(list) => list
-            .iter()
-            .map(|n| n.trim().parse())
+            .into_iter()
+            .map(parse_number)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
         None => csv_numbers(numbers_s).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
@@ -307,7 +312,10 @@ pub struct TraceReader<R: BufRead> {
 enum Inner<R: BufRead> {
     Csv {
         rdr: csv::Reader<R>,
+        /// Where each of [`COLUMNS`] is in a row.
         index: [usize; 10],
+        /// How many fields a row has: the header's columns, with any the format does not define.
+        width: usize,
         record: csv::ByteRecord,
     },
     Jsonl {
@@ -330,24 +338,29 @@ impl<R: BufRead> TraceReader<R> {
                     csv::ErrorKind::Io(io) => TraceError::Io(io),
                     other => TraceError::Header(format!("{other:?}")),
                 })?;
+                if headers.is_empty() {
+                    return Err(TraceError::Header("the file is empty: no header and no rows".into()));
+                }
                 let mut index = [usize::MAX; 10];
                 for (i, h) in headers.iter().enumerate() {
-                    let h = h.trim().trim_start_matches('\u{feff}');
+                    let h = h.trim_start_matches('\u{feff}').trim();
                     match COLUMNS.iter().position(|c| *c == h) {
                         Some(pos) if index[pos] == usize::MAX => index[pos] = i,
                         Some(_) => return Err(TraceError::Header(format!("column {h:?} appears twice"))),
-                        None => {
-                            return Err(TraceError::Header(format!(
-                                "unknown column {h:?}; the columns are {}",
-                                COLUMNS.join(",")
-                            )))
-                        }
+                        // A column the format does not define is kept and ignored (rules.md,
+                        // "Reading a carrier's log").
+                        None => {}
                     }
                 }
                 if let Some(missing) = COLUMNS.iter().zip(index).find(|(_, i)| *i == usize::MAX) {
-                    return Err(TraceError::Header(format!("missing column {:?}", missing.0)));
+                    return Err(TraceError::Header(format!(
+                        "missing column {:?}; the columns are {}",
+                        missing.0,
+                        COLUMNS.join(",")
+                    )));
                 }
                 Inner::Csv {
+                    width: headers.len(),
                     rdr,
                     index,
                     record: csv::ByteRecord::new(),
@@ -363,86 +376,242 @@ impl<R: BufRead> TraceReader<R> {
     }
 }
 
-fn json_field(obj: &serde_json::Map<String, Value>, name: &str) -> Result<Option<String>, String> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(format!("expected a string, found {other}")),
+/// A JSON Lines row's fields, by column, as they were written. What the reader must refuse is
+/// noted, never resolved: `serde_json`'s own map would keep the last of two equal keys.
+#[derive(Default)]
+struct JsonRow {
+    values: [Option<Value>; 10],
+    /// The first key that appears twice: the row's field, and the key inside it for `detail`.
+    duplicate: Option<(String, Option<String>)>,
+    /// The first field that is not one of [`COLUMNS`].
+    unknown: Option<String>,
+}
+
+impl JsonRow {
+    fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let row = serde::Deserializer::deserialize_map(&mut de, RowVisitor)?;
+        de.end()?;
+        Ok(row)
     }
 }
 
+/// Reads a row's top-level object into [`JsonRow`]. Keys are matched as CSV's header names are,
+/// spaces around them ignored.
+struct RowVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RowVisitor {
+    type Value = JsonRow;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonRow, A::Error> {
+        let mut row = JsonRow::default();
+        let mut unknown = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let name = key.trim();
+            if let Some(i) = COLUMNS.iter().position(|c| *c == name) {
+                let mut inner = None;
+                let value = map.next_value_seed(JsonValue(&mut inner))?;
+                if row.values[i].is_some() {
+                    row.duplicate.get_or_insert((COLUMNS[i].into(), None));
+                } else if let Some(k) = inner.filter(|_| COLUMNS[i] == "detail") {
+                    row.duplicate.get_or_insert(("detail".into(), Some(k)));
+                }
+                row.values[i] = Some(value);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                if !unknown.insert(name.to_owned()) {
+                    row.duplicate.get_or_insert((name.into(), None));
+                }
+                row.unknown.get_or_insert_with(|| name.into());
+            }
+        }
+        Ok(row)
+    }
+}
+
+/// Reads any JSON value, noting in `.0` the first key that appears twice in an object it reads
+/// (keys compared without surrounding spaces, as `Detail::parse` trims them). Only the object's own
+/// keys are noted: a value nested deeper is refused for its type.
+struct JsonValue<'a>(&'a mut Option<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(JsonValue(&mut None))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        let mut trimmed = std::collections::BTreeSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(JsonValue(&mut None))?;
+            if !trimmed.insert(key.trim().to_owned()) && self.0.is_none() {
+                *self.0 = Some(key.trim().into());
+            }
+            obj.insert(key, value);
+        }
+        Ok(Value::Object(obj))
+    }
+}
+
+/// A JSON value's type (and a scalar's value), for an error message.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// A JSON Lines row. Every value is read as the text the same field has in CSV, so that both
+/// encodings mean the same (`trace-format.md`, "Two encodings"): a string is that text, null an
+/// empty field; `seq` may be a number, `numbers` an array of strings (one number each) and
+/// `detail` an object of string values. Any other type is refused, naming the field: nothing is
+/// guessed from it (a number cannot tell the code `003` from `3`, nor keep a leading zero).
 fn jsonl_record(line: u64, text: &str) -> Result<TraceRecord, RowError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| RowError {
+    let row = JsonRow::parse(text).map_err(|e| RowError {
         line,
         column: None,
         message: format!("not a JSON object: {e}"),
     })?;
-    let Value::Object(obj) = value else {
-        return Err(RowError {
-            line,
-            column: None,
-            message: "not a JSON object".into(),
-        });
-    };
-    if let Some(k) = obj.keys().find(|k| !COLUMNS.contains(&k.as_str())) {
-        return Err(row_err(
-            line,
-            k,
-            format!("unknown field; the fields are {}", COLUMNS.join(",")),
-        ));
+    if let Some((field, key)) = &row.duplicate {
+        let message = match key {
+            None => format!("the field {field:?} appears twice in the object"),
+            Some(k) => format!("the key {k:?} appears twice"),
+        };
+        return Err(row_err(line, field, message));
     }
-    let mut texts: Vec<(&str, String)> = Vec::new();
-    for c in ["seq", "time", "from", "to", "msg", "ref", "category", "code"] {
-        match json_field(&obj, c) {
-            Ok(Some(s)) => texts.push((c, s)),
-            Ok(None) => {}
-            Err(m) => return Err(row_err(line, c, m)),
+    if let Some(unknown) = &row.unknown {
+        // As a misspelt CSV column is a missing one: a field left out is read as empty only when
+        // no unknown field could be it misspelt.
+        if let Some(i) = row.values.iter().position(Option::is_none) {
+            return Err(row_err(
+                line,
+                COLUMNS[i],
+                format!(
+                    "missing, and the row has the unknown field {unknown:?} (misspelt?); give the field, as null if it is empty"
+                ),
+            ));
         }
     }
-    let numbers = match obj.get("numbers") {
-        None | Some(Value::Null) => Some(Vec::new()),
-        Some(Value::Array(items)) => {
-            let mut v = Vec::with_capacity(items.len());
-            for it in items {
-                match it {
-                    Value::String(s) => v.push(s.clone()),
-                    other => return Err(row_err(line, "numbers", format!("expected strings, found {other}"))),
-                }
-            }
-            Some(v)
-        }
-        Some(Value::String(s)) => Some(s.split(';').filter(|x| !x.is_empty()).map(String::from).collect()),
-        Some(other) => return Err(row_err(line, "numbers", format!("expected an array, found {other}"))),
-    };
-    let detail = match obj.get("detail") {
-        None | Some(Value::Null) => Some(Detail::default()),
-        Some(Value::Object(map)) => {
-            let mut d = Detail::default();
-            for (k, v) in map {
-                let s = match v {
-                    Value::String(s) => s.clone(),
-                    Value::Number(n) => n.to_string(),
-                    other => {
+    let mut fields: Fields<'_> = [""; 10];
+    let mut seq_text = None;
+    let mut numbers = None;
+    let mut detail = None;
+    for (i, (name, value)) in COLUMNS.iter().zip(&row.values).enumerate() {
+        let Some(value) = value else { continue };
+        match (*name, value) {
+            (_, Value::Null) => {}
+            (_, Value::String(s)) => fields[i] = s,
+            ("seq", Value::Number(n)) => seq_text = Some(n.to_string()),
+            ("numbers", Value::Array(items)) => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    let Value::String(s) = item else {
                         return Err(row_err(
                             line,
-                            "detail",
-                            format!("key {k:?}: expected a string, found {other}"),
-                        ))
-                    }
-                };
-                d.set(k, &s).map_err(|e| row_err(line, "detail", e.to_string()))?;
+                            name,
+                            format!("expected strings in the array, found {}", describe(item)),
+                        ));
+                    };
+                    list.push(s.as_str());
+                }
+                numbers = Some(list);
             }
-            Some(d)
+            ("detail", Value::Object(map)) => {
+                let mut d = Detail::default();
+                for (k, v) in map {
+                    let Value::String(s) = v else {
+                        return Err(row_err(
+                            line,
+                            name,
+                            format!("key {k:?}: expected a string, found {}", describe(v)),
+                        ));
+                    };
+                    if k.contains(['=', ';']) {
+                        return Err(row_err(
+                            line,
+                            name,
+                            format!("key {k:?}: a key may not contain '=' or ';'"),
+                        ));
+                    }
+                    d.set(k.trim(), s).map_err(|e| row_err(line, name, e.to_string()))?;
+                }
+                detail = Some(d);
+            }
+            (_, other) => {
+                let expected = match *name {
+                    "seq" => "a number or a string",
+                    "numbers" => "an array of strings or a string",
+                    "detail" => "an object or a string",
+                    _ => "a string",
+                };
+                let hint = match (*name, other) {
+                    ("code", Value::Number(_)) => " (a number cannot tell `003` from `3`)",
+                    _ => "",
+                };
+                return Err(row_err(
+                    line,
+                    name,
+                    format!("expected {expected}, found {}{hint}", describe(other)),
+                ));
+            }
         }
-        Some(Value::String(s)) => Some(Detail::parse(s).map_err(|e| row_err(line, "detail", e.to_string()))?),
-        Some(other) => return Err(row_err(line, "detail", format!("expected an object, found {other}"))),
-    };
-    let mut fields: Fields<'_> = [""; 10];
-    for (name, text) in &texts {
-        if let Some(pos) = COLUMNS.iter().position(|c| c == name) {
-            fields[pos] = text.as_str();
-        }
+    }
+    if let Some(seq) = &seq_text {
+        fields[0] = seq;
     }
     record_from_fields(line, &fields, numbers, detail)
 }
@@ -455,7 +624,12 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             return None;
         }
         match &mut self.inner {
-            Inner::Csv { rdr, index, record } => loop {
+            Inner::Csv {
+                rdr,
+                index,
+                width,
+                record,
+            } => loop {
                 // Where `csv` would report a row that is not UTF-8: the reader's position before it.
                 let before = rdr.position().line();
                 let read = rdr.read_byte_record(record);
@@ -475,21 +649,15 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         // Every field is UTF-8, so the whole row is, and each field's bounds are
                         // character boundaries in it.
                         let all = std::str::from_utf8(record.as_slice()).unwrap_or_default();
-                        let mut bounds = [(0usize, 0usize); 10];
-                        let mut end = 0;
-                        for (b, f) in bounds.iter_mut().zip(record.iter()) {
-                            *b = (end, end + f.len());
-                            end += f.len();
-                        }
-                        let text = |i: usize| bounds.get(i).and_then(|(a, b)| all.get(*a..*b));
+                        let text = |i: usize| record.range(i).and_then(|r| all.get(r));
                         if record.len() == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
                             continue; // a blank line
                         }
-                        if record.len() != COLUMNS.len() {
+                        if record.len() != *width {
                             return Some(Err(RowError {
                                 line,
                                 column: None,
-                                message: format!("{} fields, expected {}", record.len(), COLUMNS.len()),
+                                message: format!("{} fields, expected {width}", record.len()),
                             }));
                         }
                         let mut fields: Fields<'_> = [""; 10];
@@ -538,6 +706,12 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                     }));
                 };
                 let text = text.trim_end_matches(['\n', '\r']);
+                // A byte-order mark opens the file, not its first row (CSV's header drops it too).
+                let text = if *line == 1 {
+                    text.strip_prefix('\u{feff}').unwrap_or(text)
+                } else {
+                    text
+                };
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -786,12 +960,18 @@ mod tests {
             TraceReader::new("seq,time\n".as_bytes(), TraceFormat::Csv),
             Err(TraceError::Header(_))
         ));
+        // A misspelt column is a missing one (an extra column is ignored: see
+        // `unknown_columns_and_fields_are_ignored_alike`).
         assert!(matches!(
             TraceReader::new(
-                "seq,time,from,to,msg,ref,category,numbers,code,detail,extra\n".as_bytes(),
+                "seq,time,from,to,msg,ref,category,numbers,cdoe,detail\n".as_bytes(),
                 TraceFormat::Csv
             ),
-            Err(TraceError::Header(_))
+            Err(TraceError::Header(m)) if m.contains("\"code\"")
+        ));
+        assert!(matches!(
+            TraceReader::new("".as_bytes(), TraceFormat::Csv),
+            Err(TraceError::Header(m)) if m.contains("no rows")
         ));
     }
 
@@ -826,6 +1006,168 @@ mod tests {
             }
             let _ = TraceReader::new(junk, TraceFormat::Jsonl).map(Iterator::count);
         }
+    }
+
+    /// The writer's JSON Lines form of an SNA row.
+    const JSONL_SNA: &str = r#"{"seq":1,"time":"2026-03-02T09:00:00+11:00","from":"9002","to":"9001","msg":"SNA","ref":"SNA-000001","category":"A","numbers":["0255501234"],"code":"","detail":{"ca_date":"2026-02-25","account":"ACC-1001"}}"#;
+
+    /// The one row of `text`: its record, or its error.
+    fn one(text: &str, format: TraceFormat) -> Result<TraceRecord, RowError> {
+        let (mut good, mut bad) = read_all(text.as_bytes(), format).unwrap();
+        assert_eq!(good.len() + bad.len(), 1, "{text}");
+        good.pop().ok_or_else(|| bad.remove(0))
+    }
+
+    /// `JSONL_SNA` with one piece of text replaced (which must be there).
+    fn sna_with(from: &str, to: &str) -> String {
+        assert!(JSONL_SNA.contains(from), "{from}");
+        JSONL_SNA.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn jsonl_bom_at_the_start_is_accepted() {
+        let plain = one(JSONL_SNA, TraceFormat::Jsonl).unwrap();
+        let text = format!("\u{feff}{JSONL_SNA}\n{JSONL_SNA}\n");
+        let (good, bad) = read_all(text.as_bytes(), TraceFormat::Jsonl).unwrap();
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good, vec![plain.clone(), plain]);
+        // As in CSV, where it is already accepted.
+        let csv = format!("\u{feff}{SAMPLE}");
+        assert_eq!(read_all(csv.as_bytes(), TraceFormat::Csv).unwrap().1, vec![]);
+        // Only at the start of the file: elsewhere it is not JSON.
+        let later = format!("{JSONL_SNA}\n\u{feff}{JSONL_SNA}\n");
+        let (good, bad) = read_all(later.as_bytes(), TraceFormat::Jsonl).unwrap();
+        assert_eq!((good.len(), bad.len(), bad[0].line), (1, 1, 2));
+    }
+
+    #[test]
+    fn jsonl_duplicate_keys_are_malformed_naming_the_key() {
+        let end = JSONL_SNA.len() - 1;
+        for (text, column, key) in [
+            (format!("{},\"seq\":2}}", &JSONL_SNA[..end]), "seq", "seq"),
+            (format!("{},\"code\":\"003\"}}", &JSONL_SNA[..end]), "code", "code"),
+            (format!("{},\" to \":\"9003\"}}", &JSONL_SNA[..end]), "to", "to"),
+            (format!("{},\"x\":1,\"x\":2}}", &JSONL_SNA[..end]), "x", "x"),
+            (
+                sna_with(r#""account":"ACC-1001""#, r#""account":"ACC-1001","account":"ACC-2""#),
+                "detail",
+                "account",
+            ),
+            (
+                sna_with(r#""account":"ACC-1001""#, r#""account":"ACC-1001"," account":"ACC-2""#),
+                "detail",
+                "account",
+            ),
+        ] {
+            let e = one(&text, TraceFormat::Jsonl).unwrap_err();
+            assert_eq!((e.line, e.column.as_deref()), (1, Some(column)), "{text}: {e}");
+            assert!(e.message.contains(&format!("{key:?} appears twice")), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn jsonl_values_mean_what_the_csv_text_would_or_the_row_is_refused() {
+        let plain = one(JSONL_SNA, TraceFormat::Jsonl).unwrap();
+        // The documented alternatives, and null for an empty field: read as CSV reads the text.
+        for (from, to) in [
+            (r#""seq":1"#, r#""seq":"1""#),
+            (r#""seq":1"#, r#""seq":" 1 ""#),
+            (r#"["0255501234"]"#, r#""0255501234""#),
+            (r#""code":"""#, r#""code":null"#),
+            (r#""code":"""#, r#""code":" ""#),
+            (
+                r#"{"ca_date":"2026-02-25","account":"ACC-1001"}"#,
+                r#""ca_date=2026-02-25;account=ACC-1001""#,
+            ),
+            (r#""account":"ACC-1001""#, r#"" account ":"ACC-1001""#),
+        ] {
+            assert_eq!(one(&sna_with(from, to), TraceFormat::Jsonl), Ok(plain.clone()), "{to}");
+        }
+        let csv = |numbers: &str| {
+            one(
+                &format!(
+                    "{}\n1,2026-03-02T09:00:00+11:00,9002,9001,SNA,R1,A,{numbers},,\n",
+                    COLUMNS.join(",")
+                ),
+                TraceFormat::Csv,
+            )
+            .map(|r| r.message.numbers)
+            .map_err(|e| e.column)
+        };
+        let jsonl = |numbers: &str| {
+            one(&sna_with(r#"["0255501234"]"#, numbers), TraceFormat::Jsonl)
+                .map(|r| r.message.numbers)
+                .map_err(|e| e.column)
+        };
+        for (csv_text, json_text) in [
+            ("0255501234;0255501235", r#""0255501234;0255501235""#),
+            ("0255501234;0255501235", r#"["0255501234","0255501235"]"#),
+            (" ", r#"" ""#),
+            ("", "[]"),
+            ("0255501234;;0255501235", r#""0255501234;;0255501235""#),
+            ("0255501234;", r#""0255501234;""#),
+        ] {
+            assert_eq!(jsonl(json_text), csv(csv_text), "{json_text}");
+        }
+        assert!(csv("0255501234;;0255501235").is_err());
+        // Any other type is refused: nothing is guessed from it.
+        for (from, to, column) in [
+            (r#""code":"""#, r#""code":3"#, "code"),
+            (r#""from":"9002""#, r#""from":9002"#, "from"),
+            (r#""to":"9001""#, r#""to":true"#, "to"),
+            (r#""ref":"SNA-000001""#, r#""ref":1"#, "ref"),
+            (r#""category":"A""#, r#""category":["A"]"#, "category"),
+            (r#""time":"2026-03-02T09:00:00+11:00""#, r#""time":1772402400"#, "time"),
+            (r#""seq":1"#, r#""seq":1.0"#, "seq"),
+            (r#""seq":1"#, r#""seq":-1"#, "seq"),
+            (r#""seq":1"#, r#""seq":true"#, "seq"),
+            (r#"["0255501234"]"#, "[255501234]", "numbers"),
+            (r#"["0255501234"]"#, r#"{"n":"0255501234"}"#, "numbers"),
+            (r#"["0255501234"]"#, "255501234", "numbers"),
+            (r#""account":"ACC-1001""#, r#""account":1001"#, "detail"),
+            (r#""account":"ACC-1001""#, r#""account":null"#, "detail"),
+            (r#""account":"ACC-1001""#, r#""acc=ount":"ACC-1001""#, "detail"),
+            (
+                r#"{"ca_date":"2026-02-25","account":"ACC-1001"}"#,
+                r#"["ca_date=2026-02-25"]"#,
+                "detail",
+            ),
+        ] {
+            let text = sna_with(from, to);
+            let e = one(&text, TraceFormat::Jsonl).unwrap_err();
+            assert_eq!((e.line, e.column.as_deref()), (1, Some(column)), "{text}: {e}");
+        }
+        let e = one(&sna_with(r#""code":"""#, r#""code":3"#), TraceFormat::Jsonl).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 1, column code: expected a string, found the number 3 (a number cannot tell `003` from `3`)"
+        );
+    }
+
+    #[test]
+    fn unknown_columns_and_fields_are_ignored_alike() {
+        let plain = one(JSONL_SNA, TraceFormat::Jsonl).unwrap();
+        let csv = "seq,time,from,system,to,msg,ref,category,numbers,code,detail,note
+1,2026-03-02T09:00:00+11:00,9002,billing,9001,SNA,SNA-000001,A,0255501234,,ca_date=2026-02-25;account=ACC-1001,
+2,2026-03-02T09:00:00+11:00,9002,billing,9001,SNA,SNA-000001,A,0255501234,,
+";
+        let (good, bad) = read_all(csv.as_bytes(), TraceFormat::Csv).unwrap();
+        assert_eq!(good, vec![plain.clone()]);
+        assert_eq!(bad[0].to_string(), "line 3: 11 fields, expected 12");
+        let extra = sna_with(r#""seq":1,"#, r#""seq":1,"system":"billing","note":{"a":[1]},"#);
+        assert_eq!(one(&extra, TraceFormat::Jsonl), Ok(plain.clone()));
+        // A field left out is empty ...
+        let mut without_code = plain.clone();
+        without_code.message.code = Code::None;
+        assert_eq!(
+            one(&sna_with(r#","code":"""#, ""), TraceFormat::Jsonl),
+            Ok(without_code)
+        );
+        // ... but not in a row with an unknown field, which may be it misspelt (as a misspelt CSV
+        // column is a missing one).
+        let e = one(&sna_with(r#""code":"""#, r#""cdoe":"003""#), TraceFormat::Jsonl).unwrap_err();
+        assert_eq!((e.line, e.column.as_deref()), (1, Some("code")), "{e}");
+        assert!(e.message.contains("\"cdoe\""), "{e}");
     }
 
     fn arb_record() -> impl Strategy<Value = TraceRecord> {
