@@ -195,3 +195,34 @@ fn a_load_the_ranges_cannot_hold_is_refused() {
         text(&o)
     );
 }
+
+#[test]
+fn audit_with_a_scenario_uses_its_rulebook_and_ignores_its_story() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("slow.toml"), "[ECA-RESPONSE]\nvalue = \"20m\"\n").expect("rulebook");
+    let market = std::fs::read_to_string(root().join("tests/traces/market.toml")).expect("market");
+    // Its own rulebook, and a story with an error the audit has no use for.
+    let scenario = market.replacen("\n[[carriers]]", "\nrulebook = \"slow.toml\"\n\n[[carriers]]", 1)
+        + "\n[[ports]]\nref = \"P1\"\ncategory = \"Z\"\n";
+    let path = dir.path().join("market.toml");
+    std::fs::write(&path, scenario).expect("scenario");
+    // The ECA at 10:00 is answered at 10:15:01: late under 15 minutes, in time under 20.
+    let trace = root().join("tests/traces/eca_response_late.csv");
+    let (trace, path) = (trace.to_str().expect("path"), path.to_str().expect("path"));
+    let with = lnpsim(&["audit", trace, "--scenario", path]);
+    assert_eq!(with.status.code(), Some(0), "{}", text(&with));
+    let without = lnpsim(&["audit", trace]);
+    assert_eq!(without.status.code(), Some(1), "{}", text(&without));
+    // --rulebook on the command line overrides the scenario's.
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(&strict, "[ECA-RESPONSE]\nvalue = \"15m\"\n").expect("rulebook");
+    let o = lnpsim(&[
+        "audit",
+        trace,
+        "--scenario",
+        path,
+        "--rulebook",
+        strict.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+}

@@ -40,13 +40,16 @@ pub struct AuditArgs {
     #[arg(value_name = "TRACE")]
     trace: PathBuf,
     /// A scenario file whose [[carriers]], [[agreements]] and [[services]] tell the audit the
-    /// donors, agreements, daily caps and service kinds (its ports and expectations are ignored).
+    /// donors, agreements, daily caps and service kinds, and whose `rulebook` and `holidays`
+    /// apply as in `lnpsim run` (its story, [[ports]], [load], [[faults]] and [[expect]], is not
+    /// read).
     #[arg(long, value_name = "FILE")]
     scenario: Option<PathBuf>,
-    /// Rulebook overrides (TOML); the built-in defaults otherwise.
+    /// Rulebook overrides (TOML): this file, else the scenario's `rulebook`, else the built-in
+    /// defaults.
     #[arg(long, value_name = "FILE")]
     rulebook: Option<PathBuf>,
-    /// Extra holidays (CSV `date,name`).
+    /// Extra holidays (CSV `date,name`): this file, else the scenario's `holidays`.
     #[arg(long, value_name = "FILE")]
     holidays: Option<PathBuf>,
     /// Report format.
@@ -71,19 +74,29 @@ fn parse_instant(s: &str) -> Result<Timestamp, String> {
 }
 
 /// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
-fn load_context(path: &Path) -> Result<Context> {
+fn load_market(path: &Path) -> Result<Scenario> {
     let text = read_text(path)?;
-    let scenario = Scenario::from_toml(&text, path.parent()).map_err(|errs| {
+    Scenario::market_from_toml(&text, path.parent()).map_err(|errs| {
         let lines: Vec<String> = errs.iter().map(|e| format!("{}: {e}", path.display())).collect();
         anyhow!("invalid scenario\n  {}", lines.join("\n  "))
-    })?;
-    Ok(lnp_sim::context::audit_context(&scenario))
+    })
 }
 
 pub fn run(args: &AuditArgs) -> Result<ExitCode> {
-    let book = load_rulebook(args.rulebook.as_deref())?;
-    let calendar = load_calendar(&book, args.holidays.as_deref())?;
-    let context = args.scenario.as_deref().map(load_context).transpose()?;
+    // The scenario's own rulebook and holidays apply, as in `lnpsim run`, so that run and audit
+    // of one story agree; --rulebook and --holidays given here override them.
+    let market = args.scenario.as_deref().map(load_market).transpose()?;
+    let rulebook = args
+        .rulebook
+        .clone()
+        .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
+    let holidays = args
+        .holidays
+        .clone()
+        .or_else(|| market.as_ref().and_then(|m| m.holidays.clone()));
+    let book = load_rulebook(rulebook.as_deref())?;
+    let calendar = load_calendar(&book, holidays.as_deref())?;
+    let context: Option<Context> = market.as_ref().map(lnp_sim::context::audit_context);
     let format = match args.trace_format {
         Some(TraceFormatArg::Csv) => TraceFormat::Csv,
         Some(TraceFormatArg::Jsonl) => TraceFormat::Jsonl,

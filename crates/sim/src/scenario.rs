@@ -265,6 +265,17 @@ impl Scenario {
     ///
     /// Every problem found is returned, sorted by line.
     pub fn from_toml(text: &str, base_dir: Option<&Path>) -> Result<Scenario, Vec<ScenarioError>> {
+        Self::load(text, base_dir, false)
+    }
+
+    /// Loads only the market of a scenario (its top level, `[[carriers]]`, `[[agreements]]` and
+    /// `[[services]]`), as the audit reads it: the story (`[[ports]]`, `[load]`, `[[faults]]`,
+    /// `[[expect]]`) is left unread, so an error there does not stop an audit that ignores it.
+    pub fn market_from_toml(text: &str, base_dir: Option<&Path>) -> Result<Scenario, Vec<ScenarioError>> {
+        Self::load(text, base_dir, true)
+    }
+
+    fn load(text: &str, base_dir: Option<&Path>, market_only: bool) -> Result<Scenario, Vec<ScenarioError>> {
         let lines = Lines::new(text);
         let doc = toml_edit::ImDocument::parse(text).map_err(|e| {
             vec![ScenarioError {
@@ -274,7 +285,10 @@ impl Scenario {
             }]
         })?;
         let root = table_entries(doc.as_table().iter(), |k| doc.as_table().get_key_value(k), 1, &lines);
-        let mut cx = Cx::default();
+        let mut cx = Cx {
+            market_only,
+            ..Cx::default()
+        };
         let scenario = cx.scenario(&Tbl::root(&root), base_dir);
         match scenario {
             Some(s) if cx.errors.is_empty() => Ok(s),
@@ -747,6 +761,8 @@ struct Cx {
     carriers_ok: bool,
     /// Port refs declared (even by a `[[ports]]` entry with other errors).
     ports: BTreeMap<PortRef, Site>,
+    /// Read the market only (see [`Scenario::market_from_toml`]).
+    market_only: bool,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -991,10 +1007,16 @@ impl Cx {
         let carriers = self.carriers_section(top);
         let agreements = self.agreements_section(top);
         let services = self.services_section(top);
-        let ports = self.ports_section(top, start, services.as_deref());
-        let load = self.load_section(top, agreements.as_deref());
-        let faults = self.faults_section(top);
-        let expects = self.expects_section(top, start);
+        let (ports, load, faults, expects) = if self.market_only {
+            (Some(Vec::new()), Ok(None), Some(Vec::new()), Some(Vec::new()))
+        } else {
+            (
+                self.ports_section(top, start, services.as_deref()),
+                self.load_section(top, agreements.as_deref()),
+                self.faults_section(top),
+                self.expects_section(top, start),
+            )
+        };
 
         Some(Scenario {
             name: name?,
