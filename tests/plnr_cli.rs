@@ -329,3 +329,185 @@ fn help_says_whose_format_it_is_and_shows_examples() {
         assert!(out.contains("not G602.1's"), "{cmd}: {out}");
     }
 }
+
+/// The names in a directory, sorted: what a command left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn convert_of_an_invalid_register_writes_nothing_and_keeps_an_existing_output() {
+    // The hash total is wrong: the error is found at the trailer, after every record was read.
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("plnr-samples/invalid/hash-total.plnr");
+    let bad = bad.to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (kept, kept_s) = tmp(&dir, "kept.out");
+    fs::write(&kept, "the previous output\n").expect("write");
+    let (fresh, fresh_s) = tmp(&dir, "fresh.out");
+    for to in ["csv", "jsonl", "feed", "plnr"] {
+        for target in [&kept_s, &fresh_s] {
+            let out = lnpsim(&["plnr", "convert", &bad, "--to", to, "-o", target]);
+            assert_eq!(out.status.code(), Some(2), "--to {to}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("hash-total.plnr:5: field \"hash total\""),
+                "--to {to}: {err}"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&kept).expect("kept"),
+            "the previous output\n",
+            "--to {to}"
+        );
+        assert!(!fresh.exists(), "--to {to}: a failed convert created its output");
+        assert_eq!(
+            listing(dir.path()),
+            ["kept.out"],
+            "--to {to}: temporary files left behind"
+        );
+        // To standard output, the register is checked before anything is printed.
+        let out = lnpsim(&["plnr", "convert", &bad, "--to", to]);
+        assert_eq!(out.status.code(), Some(2), "--to {to}");
+        assert!(
+            out.stdout.is_empty(),
+            "--to {to}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // From CSV: a bad row after good ones.
+    let (csv, csv_s) = tmp(&dir, "in.csv");
+    fs::write(
+        &csv,
+        "action,number,current,losing,status,effective_at,category,ref\n\
+         A,0255501001,9002,9001,C,2026-02-10T10:15:00,A,SNA-000101\n\
+         A,0255501002,9002,9001,X,2026-02-10T10:15:00,A,SNA-000102\n",
+    )
+    .expect("write");
+    let csv_args = |out: Option<&str>| {
+        let mut args = vec![
+            "plnr",
+            "convert",
+            csv_s.as_str(),
+            "--from",
+            "csv",
+            "--to",
+            "plnr",
+            "--donor",
+            "9001",
+            "--seq",
+            "1",
+            "--kind",
+            "full",
+            "--created-at",
+            "2026-03-02T18:00:00",
+        ];
+        if let Some(o) = out {
+            args.extend(["-o", o]);
+        }
+        lnpsim(&args)
+    };
+    let out = csv_args(Some(&kept_s));
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(fs::read_to_string(&kept).expect("kept"), "the previous output\n");
+    assert_eq!(listing(dir.path()), ["in.csv", "kept.out"]);
+    let out = csv_args(None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn convert_over_its_own_input_reads_it_whole_first() {
+    // Writing through a temporary file, the output may name the input (here larger than the
+    // reader's buffer, so that truncating it first would lose records).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, s) = tmp(&dir, "r.plnr");
+    ok(&lnpsim(&[
+        "plnr",
+        "gen",
+        "--records",
+        "10000",
+        "--donor",
+        "9001",
+        "--seed",
+        "3",
+        "-o",
+        &s,
+    ]));
+    let want = fs::read(&p).expect("generated");
+    assert!(want.len() > 1 << 19, "{} bytes", want.len());
+    ok(&lnpsim(&["plnr", "convert", &s, "--to", "plnr", "-o", &s]));
+    assert_eq!(fs::read(&p).expect("output"), want);
+    assert_eq!(listing(dir.path()), ["r.plnr"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_file_gets_the_mode_a_new_file_would_have_or_keeps_its_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (new, new_s) = tmp(&dir, "new.plnr");
+    let (old, old_s) = tmp(&dir, "old.plnr");
+    fs::write(&old, "x").expect("write");
+    fs::set_permissions(&old, fs::Permissions::from_mode(0o640)).expect("chmod");
+    let (plain, _) = tmp(&dir, "plain");
+    fs::write(&plain, "x").expect("write");
+    let gen = ["plnr", "gen", "--records", "5", "--donor", "9001", "--seed", "1", "-o"];
+    for target in [&new_s, &old_s] {
+        let mut args = gen.to_vec();
+        args.push(target);
+        ok(&lnpsim(&args));
+    }
+    let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode(&new), mode(&plain), "a new output file has the umask's mode");
+    assert_eq!(mode(&old), 0o640, "an existing output file keeps its mode");
+    assert_eq!(listing(dir.path()), ["new.plnr", "old.plnr", "plain"]);
+}
+
+#[test]
+fn gen_checks_the_date_before_writing_anything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, s) = tmp(&dir, "g.plnr");
+    let args = [
+        "plnr",
+        "gen",
+        "--records",
+        "50",
+        "--donor",
+        "9001",
+        "--seed",
+        "1",
+        "--date",
+    ];
+    for date in ["0001-01-01", "0001-12-31"] {
+        let mut a = args.to_vec();
+        a.push(date);
+        let out = lnpsim(&a);
+        assert_eq!(out.status.code(), Some(2), "--date {date}");
+        assert!(
+            out.stdout.is_empty(),
+            "--date {date}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("--date {date}:")) && err.contains("0002-01-01 to 9999-12-31"),
+            "{err}"
+        );
+        a.extend(["-o", &s]);
+        assert_eq!(lnpsim(&a).status.code(), Some(2));
+        assert!(!p.exists(), "--date {date}: a failed gen created its output");
+        assert!(listing(dir.path()).is_empty(), "temporary files left behind");
+    }
+    // The first date whose records all fit, and the last.
+    for date in ["0002-01-01", "9999-12-31"] {
+        let mut a = args.to_vec();
+        a.extend([date, "-o", &s]);
+        ok(&lnpsim(&a));
+        ok(&lnpsim(&["plnr", "validate", &s]));
+    }
+}

@@ -123,7 +123,7 @@ fn batch_writes_one_path_per_line() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "0255501234 9003 -> 9004\n0370100001 9003 -> 9001\n0370100002 9003 -> 9002\n0299999999 unreachable (9003)\n"
+        "0255501234 9003 -> 9004\n0370100001 9003 -> 9001\n\n0370100002 9003 -> 9002\n0299999999 unreachable (9003)\n"
     );
     let out = lnpsim(&args, Some("0255501234\n02555O1234\n"));
     assert_eq!(out.status.code(), Some(2));
@@ -282,4 +282,80 @@ fn export_round_trips_through_plnr_convert_to_feed() {
         "feed",
     ]);
     assert_eq!(export, applied);
+}
+
+fn lnpsim_bytes(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run lnpsim");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin).expect("write stdin");
+    }
+    child.wait_with_output().expect("wait for lnpsim")
+}
+
+#[test]
+fn batch_answers_every_line_and_goes_on_past_bad_ones() {
+    let alloc = fixture("allocations.csv");
+    let market = fixture("market");
+    let scenario: PathBuf = [env!("CARGO_MANIFEST_DIR"), "scenarios", "cat-a-happy-path.toml"]
+        .iter()
+        .collect();
+    let scenario = scenario.display().to_string();
+    let input: &[u8] = b"0255501234\n\xff\xfe1234\n\n   \n# a comment\n02555O1234\r\n0370100001\n0255509999";
+    let from_files = [
+        "route",
+        "--batch",
+        "--from",
+        "9003",
+        "--allocations",
+        &alloc,
+        "--plnr",
+        &market,
+    ];
+    let from_scenario = ["route", "--batch", "--from", "9003", "--scenario", &scenario];
+    for (args, first, last) in [
+        (&from_files[..], "0255501234 9003 -> 9004", "0255509999 9003 -> 9001"),
+        (&from_scenario[..], "0255501234 9003 -> 9002", "0255509999 9003 -> 9001"),
+    ] {
+        let out = lnpsim_bytes(args, input);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Bad input is exit 2, but every line is answered, in order.
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = stdout.split('\n').collect();
+        assert_eq!(lines.len(), 9, "one output line per input line:\n{stdout}");
+        assert_eq!(lines[0], first, "{stdout}");
+        assert!(
+            lines[1].starts_with("\u{FFFD}\u{FFFD}1234 error: line 2: not UTF-8"),
+            "{stdout}"
+        );
+        assert_eq!(&lines[2..5], ["", "", "# a comment"], "{stdout}");
+        assert!(lines[5].starts_with("02555O1234 error: line 6: "), "{stdout}");
+        assert!(lines[6].starts_with("0370100001 9003 -> "), "{stdout}");
+        assert_eq!(lines[7], last, "{stdout}");
+        assert_eq!(lines[8], "", "{stdout}");
+    }
+    // Good lines only: exit 0.
+    let out = lnpsim_bytes(&from_files, b"0255501234\n\n# note\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "0255501234 9003 -> 9004\n\n# note\n"
+    );
+    // The help says so.
+    let help = lnpsim(&["route", "--help"], None);
+    let help = String::from_utf8_lossy(&help.stdout);
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("every input line gets exactly one output line"), "{help}");
+    assert!(help.contains("2 bad input"), "{help}");
 }

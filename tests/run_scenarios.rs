@@ -274,3 +274,270 @@ fn register_files_are_created_when_published_and_completed_records_take_effect_a
     }
     assert!(checked >= 2, "expected the P and the C update files, found {checked}");
 }
+
+/// Whether `c` may appear in an XML 1.0 document (the `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// A small XML 1.0 well-formedness check, enough for `JUnit` reports: legal characters, balanced
+/// and properly nested elements, quoted and unique attributes, `<` never in text or a value,
+/// every `&` a known entity or a character reference to a legal character, one root element.
+fn check_xml(doc: &str) -> Result<(), String> {
+    fn name_len(s: &str) -> usize {
+        s.char_indices()
+            .find(|&(i, c)| !(c.is_alphanumeric() || matches!(c, '_' | ':') || (i > 0 && matches!(c, '-' | '.'))))
+            .map_or(s.len(), |(i, _)| i)
+    }
+    fn references(text: &str) -> Result<(), String> {
+        let mut rest = text;
+        while let Some(i) = rest.find('&') {
+            rest = &rest[i + 1..];
+            let end = rest
+                .find(';')
+                .ok_or_else(|| format!("unterminated reference at {rest:?}"))?;
+            let r = &rest[..end];
+            let code = if let Some(hex) = r.strip_prefix("#x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else if let Some(dec) = r.strip_prefix('#') {
+                dec.parse().ok()
+            } else if matches!(r, "amp" | "lt" | "gt" | "quot" | "apos") {
+                Some(0x20)
+            } else {
+                None
+            };
+            if !code.and_then(char::from_u32).is_some_and(is_xml_char) {
+                return Err(format!("bad reference &{r};"));
+            }
+            rest = &rest[end + 1..];
+        }
+        Ok(())
+    }
+    if let Some(c) = doc.chars().find(|&c| !is_xml_char(c)) {
+        return Err(format!("U+{:04X} is not an XML 1.0 character", u32::from(c)));
+    }
+    let mut rest = doc;
+    if rest.starts_with("<?xml") {
+        let end = rest.find("?>").ok_or("unterminated XML declaration")?;
+        rest = &rest[end + 2..];
+    }
+    let mut open: Vec<&str> = Vec::new();
+    let mut roots = 0;
+    while !rest.is_empty() {
+        let lt = rest.find('<').unwrap_or(rest.len());
+        let text = &rest[..lt];
+        if open.is_empty() && !text.trim().is_empty() {
+            return Err(format!("text outside the root element: {text:?}"));
+        }
+        references(text)?;
+        rest = &rest[lt..];
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(r) = rest.strip_prefix("<!--") {
+            let end = r.find("-->").ok_or("unterminated comment")?;
+            rest = &r[end + 3..];
+        } else if let Some(r) = rest.strip_prefix("</") {
+            let n = name_len(r);
+            let close = r[n..].trim_start();
+            if n == 0 || !close.starts_with('>') {
+                return Err(format!("bad end tag at {rest:.40?}"));
+            }
+            match open.pop() {
+                Some(name) if name == &r[..n] => {}
+                other => return Err(format!("</{}> closes {other:?}", &r[..n])),
+            }
+            rest = &close[1..];
+        } else {
+            let r = &rest[1..];
+            let n = name_len(r);
+            if n == 0 {
+                return Err(format!("bad start tag at {rest:.40?}"));
+            }
+            let name = &r[..n];
+            if open.is_empty() {
+                roots += 1;
+                if roots > 1 {
+                    return Err(format!("<{name}>: a second root element"));
+                }
+            }
+            let mut attrs = r[n..].trim_start();
+            let mut seen = Vec::new();
+            loop {
+                if let Some(a) = attrs.strip_prefix("/>") {
+                    attrs = a;
+                    break;
+                }
+                if let Some(a) = attrs.strip_prefix('>') {
+                    open.push(name);
+                    attrs = a;
+                    break;
+                }
+                let an = name_len(attrs);
+                let after = attrs[an..].trim_start();
+                let Some(after) = after.strip_prefix('=').map(str::trim_start) else {
+                    return Err(format!("<{name}>: bad attribute at {attrs:.40?}"));
+                };
+                let quote = after.chars().next().filter(|q| matches!(q, '"' | '\''));
+                let Some(q) = quote else {
+                    return Err(format!("<{name}>: unquoted attribute at {attrs:.40?}"));
+                };
+                let value_end = after[1..].find(q).ok_or("unterminated attribute value")?;
+                let value = &after[1..=value_end];
+                if an == 0 || value.contains('<') || seen.contains(&&attrs[..an]) {
+                    return Err(format!("<{name}>: bad attribute {:?}", &attrs[..an]));
+                }
+                references(value)?;
+                seen.push(&attrs[..an]);
+                let next = &after[value_end + 2..];
+                if !(next.starts_with(char::is_whitespace) || next.starts_with('>') || next.starts_with("/>")) {
+                    return Err(format!("<{name}>: no space after an attribute"));
+                }
+                attrs = next.trim_start();
+            }
+            rest = attrs;
+        }
+    }
+    match (open.last(), roots) {
+        (Some(name), _) => Err(format!("<{name}> is never closed")),
+        (None, 0) => Err("no root element".into()),
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn the_xml_check_catches_what_makes_xml_invalid() {
+    let ok = "<?xml version=\"1.0\"?>\n<a x=\"1 &amp; &#x41;\" y='2'><b/>t &lt; &#9;<c></c></a>\n";
+    assert_eq!(check_xml(ok), Ok(()));
+    for bad in [
+        "<a>\u{7}</a>",
+        "<a>&#7;</a>",
+        "<a>&bell;</a>",
+        "<a>x & y</a>",
+        "<a x=\"<\"/>",
+        "<a x=1/>",
+        "<a x=\"1\" x=\"2\"/>",
+        "<a><b></a></b>",
+        "<a>",
+        "<a/><b/>",
+        "text",
+    ] {
+        assert!(check_xml(bad).is_err(), "{bad:?} passed");
+    }
+}
+
+#[test]
+fn junit_shows_control_characters_and_stays_well_formed_xml() {
+    use lnp_audit::{Finding, MalformedRow, NotChecked, Report};
+    use lnp_model::RuleId;
+    let nasty = "A\u{7}B\u{0}\u{1b}[31m\u{b}\u{c}\u{7f}\u{85}\u{fffe}\u{ffff} & <x> \"q\" 'a'\ttab\nnewline\r";
+    let mut report = Report::default();
+    report.findings.push(Finding {
+        rule: RuleId::ALL[0],
+        seq: vec![1],
+        port_ref: None,
+        numbers: Vec::new(),
+        message: nasty.to_string(),
+    });
+    report.not_checked.push(NotChecked {
+        rule: RuleId::ALL[1],
+        reason: nasty.to_string(),
+    });
+    report.malformed_rows.push(MalformedRow {
+        line: 2,
+        message: nasty.to_string(),
+    });
+    let xml = report.to_junit();
+    assert_eq!(check_xml(&xml), Ok(()), "{xml}");
+    // Shown, not silently dropped; tab, newline and CR kept.
+    let shown = "A\\u{7}B\\u{0}\\u{1b}[31m\\u{b}\\u{c}\\u{7f}\\u{85}\\u{fffe}\\u{ffff} &amp; &lt;x&gt; \
+                 &quot;q&quot; &apos;a&apos;\ttab\nnewline\r";
+    assert_eq!(xml.matches(shown).count(), 3, "{xml}");
+    assert_eq!(lnp_audit::xml_escape(nasty), shown);
+}
+
+#[test]
+fn run_and_audit_junit_are_well_formed_xml() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junit = dir.path().join("r.xml");
+    let trace = dir.path().join("t.csv");
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("tests/fixtures/wrong-expectation.toml"))
+        .arg("--quiet")
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert_eq!(check_xml(&xml), Ok(()), "{xml}");
+    assert!(xml.contains("<failure message=\"port P1 is completed"), "{xml}");
+    // A malformed row quotes what it found.
+    let text = std::fs::read_to_string(&trace).expect("trace written");
+    let broken = text.replacen(",SNA,", ",S<N>\u{7}&A,", 1);
+    std::fs::write(&trace, broken).expect("write");
+    let out = lnpsim()
+        .arg("audit")
+        .arg(&trace)
+        .args(["--format", "junit"])
+        .output()
+        .expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = String::from_utf8(out.stdout).expect("UTF-8");
+    assert_eq!(check_xml(&xml), Ok(()), "{xml}");
+    assert!(xml.contains("S&lt;N&gt;\\u{7}&amp;A"), "{xml}");
+}
+
+#[test]
+fn a_failed_run_leaves_existing_output_files_as_they_were() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Valid as a file, but it cannot be played: the gaining carrier already holds the number.
+    let text = std::fs::read_to_string(root().join("tests/fixtures/wrong-expectation.toml")).expect("fixture");
+    let scenario = dir.path().join("self.toml");
+    std::fs::write(&scenario, text.replacen("gaining = \"9002\"", "gaining = \"9001\"", 1)).expect("write");
+    let trace = dir.path().join("t.csv");
+    let junit = dir.path().join("r.xml");
+    std::fs::write(&trace, "the previous trace\n").expect("write");
+    std::fs::write(&junit, "the previous report\n").expect("write");
+    let out = lnpsim()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--quiet")
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already with the gaining carrier"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&trace).expect("trace"), "the previous trace\n");
+    assert_eq!(std::fs::read_to_string(&junit).expect("junit"), "the previous report\n");
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.xml", "self.toml", "t.csv"], "temporary files left behind");
+    // A run that succeeds replaces them.
+    let out = lnpsim()
+        .arg("run")
+        .arg(root().join("tests/fixtures/wrong-expectation.toml"))
+        .arg("--quiet")
+        .arg("--trace")
+        .arg(&trace)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("run lnpsim");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&trace).expect("trace").starts_with("seq,time,"));
+    assert!(std::fs::read_to_string(&junit).expect("junit").starts_with("<?xml"));
+}

@@ -153,7 +153,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         ReportFormat::Junit => report.to_junit(),
     };
     if let Some(path) = &args.output {
-        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        crate::common::write_file(path, text)?;
     } else {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;

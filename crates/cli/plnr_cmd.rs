@@ -13,12 +13,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use clap::{Args, Subcommand, ValueEnum};
 use lnp_model::CarrierCode;
 use lnp_plnr::convert::{self, CsvOut};
-use lnp_plnr::gen::{GenParams, Generator};
+use lnp_plnr::gen::{GenError, GenParams, Generator};
 use lnp_plnr::{
     validate, Diagnostic, FileKind, Header, Layout, LineEnd, PlnrReader, PlnrWriter, ReadError, Record, Register,
     Report, SequenceCheck, Stats,
 };
 use serde_json::json;
+
+use crate::common::Output;
 
 const BUF: usize = 1 << 18;
 
@@ -115,6 +117,10 @@ CSV columns: action,number,current,losing,status,effective_at,category,ref (time
 local, 2026-03-02T09:15:00). The feed lists, per record, the carrier the number routes to: in
 a snapshot completed ports (and pending third-party ports, still at their losing carrier); in
 an update the completed changes and the cancellations.
+With -o the file is written only once the whole register has converted (an existing file is
+left as it was otherwise). To standard output a register is converted twice, first to check it,
+so that an invalid one prints nothing; read from a pipe, it is converted once, and an error
+stops the output part-way (exit status 2).
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct ConvertArgs {
     /// The register (or CSV with --from csv).
@@ -266,16 +272,6 @@ fn load_layout(path: Option<&Path>) -> Result<Layout> {
 fn open(path: &Path) -> Result<BufReader<File>> {
     let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
     Ok(BufReader::with_capacity(BUF, f))
-}
-
-fn create(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            BUF,
-            File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(BufWriter::with_capacity(BUF, io::stdout().lock())),
-    })
 }
 
 fn display(path: &Path) -> String {
@@ -435,16 +431,28 @@ fn summary(name: &str, r: &Report, max_errors: usize) -> String {
 
 fn run_convert(a: &ConvertArgs) -> Result<ExitCode> {
     let layout = load_layout(a.layout.layout.as_deref())?;
-    if a.from == ConvertFrom::Csv {
-        return convert_csv(a, &layout);
-    }
     let out_layout = match &a.out_layout {
         Some(p) => load_layout(Some(p))?,
         None => layout.clone(),
     };
-    let mut r = reader(&a.file, &layout)?;
+    // Standard output cannot be taken back: a file that can be read twice is converted into
+    // nothing first, so that an error shows before anything is printed.
+    if a.output.is_none() && std::fs::metadata(&a.file).is_ok_and(|m| m.is_file()) {
+        convert_into(a, &layout, &out_layout, &mut io::sink())?;
+    }
+    let mut out = Output::create(a.output.as_deref())?;
+    convert_into(a, &layout, &out_layout, &mut out)?;
+    out.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One conversion pass into `out`.
+fn convert_into(a: &ConvertArgs, layout: &Layout, out_layout: &Layout, mut out: &mut dyn Write) -> Result<()> {
+    if a.from == ConvertFrom::Csv {
+        return convert_csv(a, out_layout, out);
+    }
+    let mut r = reader(&a.file, layout)?;
     let header = r.header().clone();
-    let mut out = create(a.output.as_deref())?;
     let fail = |e: ReadError| read_error(&a.file, e);
     match a.to {
         ConvertTo::Csv => {
@@ -471,7 +479,7 @@ fn run_convert(a: &ConvertArgs) -> Result<ExitCode> {
             }
         }
         ConvertTo::Plnr => {
-            let mut w = PlnrWriter::new(&mut out, &out_layout, &header, r.line_end())?;
+            let mut w = PlnrWriter::new(&mut out, out_layout, &header, r.line_end())?;
             while let Some(rec) = r.next_record().map_err(fail)? {
                 w.write_record(&rec)?;
             }
@@ -479,11 +487,10 @@ fn run_convert(a: &ConvertArgs) -> Result<ExitCode> {
             w.finish()?;
         }
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-fn convert_csv(a: &ConvertArgs, layout: &Layout) -> Result<ExitCode> {
+fn convert_csv(a: &ConvertArgs, out_layout: &Layout, out: &mut dyn Write) -> Result<()> {
     if a.to != ConvertTo::Plnr {
         bail!("--from csv converts to plnr only");
     }
@@ -502,21 +509,15 @@ fn convert_csv(a: &ConvertArgs, layout: &Layout) -> Result<ExitCode> {
             KindArg::Update => FileKind::Update,
         },
     };
-    let out_layout = match &a.out_layout {
-        Some(p) => load_layout(Some(p))?,
-        None => layout.clone(),
-    };
     let src = open(&a.file)?;
-    let mut out = create(a.output.as_deref())?;
     let line_end = if a.crlf { LineEnd::CrLf } else { LineEnd::Lf };
-    let mut w = PlnrWriter::new(&mut out, &out_layout, &header, line_end)?;
+    let mut w = PlnrWriter::new(out, out_layout, &header, line_end)?;
     for rec in convert::read_csv(src) {
         let rec = rec.map_err(|e| anyhow!("{}: {e}", a.file.display()))?;
         w.write_record(&rec)?;
     }
     w.finish()?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn run_apply(a: &ApplyArgs) -> Result<ExitCode> {
@@ -558,13 +559,13 @@ fn run_apply(a: &ApplyArgs) -> Result<ExitCode> {
         created_at: last.created_at,
         kind: FileKind::Full,
     };
-    let mut out = create(a.output.as_deref())?;
+    let mut out = Output::create(a.output.as_deref())?;
     let mut w = PlnrWriter::new(&mut out, &layout, &header, line_end)?;
     for r in reg.records() {
         w.write_record(r)?;
     }
     w.finish()?;
-    out.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -593,13 +594,13 @@ fn run_diff(a: &DiffArgs) -> Result<ExitCode> {
         created_at: new_h.created_at,
         kind: FileKind::Update,
     };
-    let mut out = create(a.output.as_deref())?;
+    let mut out = Output::create(a.output.as_deref())?;
     let mut w = PlnrWriter::new(&mut out, &layout, &header, line_end)?;
     for r in Register::diff(&old, &new) {
         w.write_record(&r)?;
     }
     w.finish()?;
-    out.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -672,14 +673,18 @@ fn run_gen(a: &GenArgs) -> Result<ExitCode> {
         file_seq: a.seq,
     };
     let header = params.header();
-    let gen = Generator::new(params)?;
-    let mut out = create(a.output.as_deref())?;
+    // Checked before the header is written, so that a bad argument prints nothing.
+    let gen = Generator::new(params).map_err(|e| match e {
+        GenError::TooManyRecords { .. } => anyhow!("--records {}: {e}", a.records),
+        GenError::DateOutOfRange { .. } => anyhow!("--date {}: {e}", a.date),
+    })?;
+    let mut out = Output::create(a.output.as_deref())?;
     let line_end = if a.crlf { LineEnd::CrLf } else { LineEnd::Lf };
     let mut w = PlnrWriter::new(&mut out, &layout, &header, line_end)?;
     for r in gen {
         w.write_record(&r)?;
     }
     w.finish()?;
-    out.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use lnp_model::{CarrierCode, TelephoneNumber, Timestamp};
 use lnp_plnr::{FileKind, Header, Layout, PlnrReader};
 use lnp_routing::{Allocations, Change, RoutingTable, TableBuilder};
 
-use crate::common::read_text;
+use crate::common::{read_text, Output};
 
 const ROUTE_HELP: &str = "\
 The table is built from the allocations (a CSV file `range_start,range_end,donor`) and every
@@ -25,6 +25,14 @@ to have loaded them all: it reaches a ported number directly, any other through 
 With --scenario the scenario is played up to the instant (default: its end) and the path is
 answered from its routing history: who serves the number, what the caller's own table holds
 (its PLNR loads and the ports it took part in), and whose donor transit routing is running.
+
+With --batch, numbers are read from stdin, one a line, and every input line gets exactly one
+output line, in order: `NUMBER PATH` for a number; a blank line or a `#` comment is copied as it
+is; a line that is not a number, or not UTF-8, gets `TEXT error: line N: why`, and the batch
+goes on.
+
+Exit status: 0 ok; 2 bad input: a file or argument is invalid, or with --batch a line was not a
+number (every other line is still answered).
 
 Examples:
   lnpsim route 0255501234 --from 9003 --at 2026-03-09T12:00:00+11:00 --scenario scenarios/cat-a-happy-path.toml
@@ -49,7 +57,8 @@ pub struct RouteArgs {
     at: Option<String>,
     #[command(flatten)]
     source: Source,
-    /// Read numbers from stdin, one a line, and write one path per line.
+    /// Read numbers from stdin, one a line, and write one output line per input line (exit
+    /// status 2 if a line was not a number).
     #[arg(long, conflicts_with = "number")]
     batch: bool,
     /// Answer from a scenario played up to --at, instead of files.
@@ -109,7 +118,7 @@ pub fn run(args: &RouteArgs) -> Result<ExitCode> {
     }
     if args.batch {
         let table = load(&args.source, at, None)?;
-        return run_batch(&table, from);
+        return run_batch(|n| table.path(from, n).to_string());
     }
     let Some(text) = &args.number else {
         bail!("give a NUMBER, or --batch to read numbers from stdin");
@@ -138,24 +147,47 @@ fn parse_at(at: Option<&str>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-/// One path per input line: `NUMBER PATH`, or `LINE error: ...` for a line that is not a number
-/// (exit status 2 at the end if there was one). Blank lines and `#` comments are skipped.
-fn run_batch(table: &RoutingTable, from: CarrierCode) -> Result<ExitCode> {
-    let stdin = io::stdin();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+/// Exactly one output line per line of stdin, in order: `NUMBER PATH` (the path from `path`), a
+/// blank line or `#` comment copied as it is (trimmed), or `TEXT error: line N: why` for a line
+/// that is not a number or not UTF-8; the batch goes on past a bad line, and ends with exit
+/// status 2 if there was one.
+fn run_batch(mut path: impl FnMut(TelephoneNumber) -> String) -> Result<ExitCode> {
+    let mut input = io::stdin().lock();
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut raw = Vec::new();
     let mut bad = false;
-    for line in stdin.lock().lines() {
-        let line = line.context("reading stdin")?;
-        let text = line.trim();
+    for line in 1u64.. {
+        raw.clear();
+        if input.read_until(b'\n', &mut raw).context("reading stdin")? == 0 {
+            break;
+        }
+        let bytes = raw.strip_suffix(b"\n").unwrap_or(&raw);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.trim(),
+            Err(e) => {
+                bad = true;
+                let at = e.valid_up_to();
+                let shown = String::from_utf8_lossy(bytes);
+                writeln!(
+                    out,
+                    "{} error: line {line}: not UTF-8 (byte {} is 0x{:02x})",
+                    printable(shown.trim()),
+                    at + 1,
+                    bytes.get(at).copied().unwrap_or_default()
+                )?;
+                continue;
+            }
+        };
         if text.is_empty() || text.starts_with('#') {
+            writeln!(out, "{}", printable(text))?;
             continue;
         }
         match text.parse::<TelephoneNumber>() {
-            Ok(n) => writeln!(out, "{n} {}", table.path(from, n))?,
+            Ok(n) => writeln!(out, "{n} {}", path(n))?,
             Err(e) => {
                 bad = true;
-                writeln!(out, "{text} error: {e}")?;
+                writeln!(out, "{} error: line {line}: {e}", printable(text))?;
             }
         }
     }
@@ -163,14 +195,23 @@ fn run_batch(table: &RoutingTable, from: CarrierCode) -> Result<ExitCode> {
     Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// Input text to echo, its control characters shown as `\u{1b}` rather than sent to the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn run_export(args: &ExportArgs) -> Result<ExitCode> {
     let at = parse_at(args.at.as_deref())?;
     let table = load(&args.source, at, None)?;
-    let sink: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?),
-        None => Box::new(io::stdout().lock()),
-    };
-    let mut out = BufWriter::with_capacity(1 << 16, sink);
+    let mut out = Output::create(args.output.as_deref())?;
     match args.format {
         ExportFormat::Feed => {
             for (n, c) in table.iter() {
@@ -188,7 +229,7 @@ fn run_export(args: &ExportArgs) -> Result<ExitCode> {
             }
         }
     }
-    out.flush()?;
+    out.finish()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -295,27 +336,20 @@ fn run_scenario_route(path: &Path, from: CarrierCode, at: Option<Timestamp>, arg
     let report = lnp_sim::run_scenario(&scenario, &rulebook, &calendar, options, &mut discard)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let at = at.unwrap_or(report.stats.end);
-    let numbers: Vec<String> = if args.batch {
-        io::stdin().lock().lines().collect::<io::Result<Vec<_>>>()?
-    } else {
-        args.number.iter().cloned().collect()
-    };
-    let mut bad = false;
-    for text in numbers.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-        let Ok(number) = text.parse::<TelephoneNumber>() else {
-            outln!("{text} error: not a telephone number");
-            bad = true;
-            continue;
-        };
-        let path = report.sim.routing().path(from, number, at);
-        if args.batch {
-            outln!("{number} {path}");
-        } else {
-            outln!("{number} from {from} at {at}: {path}");
-            for (hop, why) in path.hops.iter().zip(&path.reasons) {
-                outln!("  {hop}: {why}");
-            }
-        }
+    let routing = report.sim.routing();
+    if args.batch {
+        return run_batch(|n| routing.path(from, n, at).to_string());
     }
-    Ok(if bad { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let Some(text) = &args.number else {
+        bail!("give a NUMBER, or --batch to read numbers from stdin");
+    };
+    let number: TelephoneNumber = text
+        .parse()
+        .with_context(|| format!("{text:?} is not a telephone number"))?;
+    let path = routing.path(from, number, at);
+    outln!("{number} from {from} at {at}: {path}");
+    for (hop, why) in path.hops.iter().zip(&path.reasons) {
+        outln!("  {hop}: {why}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

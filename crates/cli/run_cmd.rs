@@ -1,17 +1,18 @@
 //! `lnpsim run`: play a scenario, print its timeline, check its expectations.
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use lnp_audit::xml_escape;
 use lnp_model::{TraceFormat, TraceRecord, TraceWriter};
 use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario, TraceSink};
 
-use crate::common::{load_calendar, load_rulebook, read_text};
+use crate::common::{load_calendar, load_rulebook, read_text, write_file, OutputFile};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -54,7 +55,7 @@ pub struct RunArgs {
 /// Prints the timeline and writes the trace file as records happen.
 struct CliSink {
     timeline: Option<BufWriter<io::Stdout>>,
-    trace: Option<TraceWriter<BufWriter<File>>>,
+    trace: Option<TraceWriter<OutputFile>>,
     error: Option<io::Error>,
 }
 
@@ -125,8 +126,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         Some(p) => {
             let format = TraceFormat::from_path(p)
                 .with_context(|| format!("{}: the trace file must end in .csv or .jsonl", p.display()))?;
-            let file = File::create(p).with_context(|| format!("{}: cannot create", p.display()))?;
-            Some(TraceWriter::new(BufWriter::with_capacity(1 << 20, file), format))
+            Some(TraceWriter::new(OutputFile::create(p)?, format))
         }
         None => None,
     };
@@ -155,11 +155,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(mut t) = sink.timeline.take() {
         t.flush()?;
     }
-    if let Some(w) = sink.trace.take() {
-        w.into_inner()?.flush()?;
-    }
     if let Some(e) = sink.error {
         return Err(anyhow::Error::new(e).context("writing output"));
+    }
+    if let Some(w) = sink.trace.take() {
+        w.into_inner()?.commit()?;
     }
     if let Some(dir) = &args.plnr_dir {
         write_plnr(dir, &report)?;
@@ -167,7 +167,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let summary = summary(&scenario, &report, elapsed);
     out!("{summary}");
     if let Some(p) = &args.junit {
-        fs::write(p, junit(&scenario, &report)).with_context(|| format!("{}: cannot write", p.display()))?;
+        write_file(p, junit(&scenario, &report))?;
     }
     Ok(if report.all_passed() && !report.stats.stopped_by_event_bound {
         ExitCode::SUCCESS
@@ -313,13 +313,6 @@ fn summary(scenario: &Scenario, report: &RunReport, elapsed: std::time::Duration
     s
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn junit(scenario: &Scenario, report: &RunReport) -> String {
     let failures = report.expectations.iter().filter(|e| !e.passed).count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -355,7 +348,7 @@ fn write_plnr(dir: &Path, report: &RunReport) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for (name, bytes) in crate::plnr_out::register_files(report.sim.publications(), report.stats.end)? {
         let p = dir.join(name);
-        fs::write(&p, bytes).with_context(|| format!("{}: cannot write", p.display()))?;
+        write_file(&p, bytes)?;
     }
     Ok(())
 }

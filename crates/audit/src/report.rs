@@ -113,7 +113,10 @@ struct JsonReport<'a> {
     summary: &'a Summary,
 }
 
-/// Escapes text for XML attributes and content; characters XML 1.0 cannot hold are dropped.
+/// Escapes text for XML attributes and content. XML 1.0 cannot carry most control characters,
+/// not even as character references, so every control character but tab, newline and CR (and
+/// the non-characters U+FFFE and U+FFFF) is shown instead in the visible form `\u{7}`, as the
+/// trace reader quotes them.
 pub fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -124,7 +127,9 @@ pub fn xml_escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(ch),
-            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {}
+            c if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                let _ = write!(out, "{}", c.escape_unicode());
+            }
             c => out.push(c),
         }
     }
@@ -415,7 +420,11 @@ mod tests {
     fn escaping() {
         assert_eq!(
             xml_escape("a<b & \"c\" 'd'>\u{1}"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;"
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;\\u{1}"
+        );
+        assert_eq!(
+            xml_escape("\u{0}\u{1b}[0m\u{7f}\u{9f}\u{fffe}\t\n\r\u{a0}é"),
+            "\\u{0}\\u{1b}[0m\\u{7f}\\u{9f}\\u{fffe}\t\n\r\u{a0}é"
         );
     }
 

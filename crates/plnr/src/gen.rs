@@ -17,6 +17,8 @@ use crate::types::{Action, FileKind, Header, Record};
 pub const FICTITIOUS_NUMBERS: u64 = 80_000;
 /// How many geographic numbers there are.
 pub const GEOGRAPHIC_NUMBERS: u64 = 400_000_000;
+/// How far before the file date a generated record may take effect, in days.
+pub const MAX_DAYS_BACK: u64 = 365;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,18 +56,47 @@ pub struct Generator {
 
 /// Why parameters cannot be generated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot generate {records} records: there are only {max} geographic numbers")]
-pub struct GenError {
-    pub records: u64,
-    pub max: u64,
+pub enum GenError {
+    #[error("cannot generate {records} records: there are only {max} geographic numbers")]
+    TooManyRecords { records: u64, max: u64 },
+    /// Some record could not be written: register dates run from 0001-01-01 to 9999-12-31, and
+    /// records take effect up to [`MAX_DAYS_BACK`] days before the file date.
+    #[error(
+        "a register dated {date} cannot be generated: its records take effect up to {MAX_DAYS_BACK} \
+         days before the file date and register dates run from 0001-01-01 to 9999-12-31, so the \
+         file date must be from {earliest} to {latest}"
+    )]
+    DateOutOfRange {
+        date: NaiveDate,
+        earliest: NaiveDate,
+        latest: NaiveDate,
+    },
+}
+
+/// The file dates whose every record can be written (see [`GenError::DateOutOfRange`]).
+pub fn file_dates() -> (NaiveDate, NaiveDate) {
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+    let earliest = first.checked_add_days(Days::new(MAX_DAYS_BACK)).unwrap_or(first);
+    (
+        earliest,
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
+    )
 }
 
 impl Generator {
     pub fn new(params: GenParams) -> Result<Self, GenError> {
         if params.records > GEOGRAPHIC_NUMBERS {
-            return Err(GenError {
+            return Err(GenError::TooManyRecords {
                 records: params.records,
                 max: GEOGRAPHIC_NUMBERS,
+            });
+        }
+        let (earliest, latest) = file_dates();
+        if !(earliest..=latest).contains(&params.file_date) {
+            return Err(GenError::DateOutOfRange {
+                date: params.file_date,
+                earliest,
+                latest,
             });
         }
         let space = if params.records <= FICTITIOUS_NUMBERS {
@@ -140,7 +171,7 @@ impl Iterator for Generator {
             7 | 8 => Category::C,
             _ => Category::D,
         };
-        let days_back = self.below(365);
+        let days_back = self.below(MAX_DAYS_BACK);
         let date = self.params.file_date.checked_sub_days(Days::new(days_back + 1))?;
         let secs = 8 * 3600 + self.below(9 * 3600) as u32;
         let time = NaiveTime::from_num_seconds_from_midnight_opt(secs, 0)?;
