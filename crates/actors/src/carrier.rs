@@ -223,6 +223,34 @@ impl GainingState {
     }
 }
 
+impl GainingPort {
+    fn new(req: PortRequest, state: GainingState) -> Box<Self> {
+        Box::new(Self {
+            req,
+            state,
+            withdraw_wanted: false,
+            cap_retries: 0,
+            retargets_sent: 0,
+            gen: 0,
+            confirmed_at: None,
+        })
+    }
+
+    /// The services the gaining carrier holds once the port completes.
+    fn services(&self, kind: ServiceKind) -> impl Iterator<Item = (TelephoneNumber, Service)> + '_ {
+        self.req.numbers.iter().map(move |n| {
+            (
+                *n,
+                Service {
+                    customer: self.req.customer.clone(),
+                    account: self.req.account.clone(),
+                    kind,
+                },
+            )
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 struct GainingPort {
     req: PortRequest,

@@ -23,18 +23,7 @@ impl Carrier {
         };
         let m = self.complex_request(kind, &req, &req.numbers);
         let losing = req.losing;
-        self.gaining.insert(
-            port_ref,
-            Box::new(super::GainingPort {
-                req,
-                state,
-                withdraw_wanted: false,
-                cap_retries: 0,
-                retargets_sent: 0,
-                gen: 0,
-                confirmed_at: None,
-            }),
-        );
+        self.gaining.insert(port_ref, super::GainingPort::new(req, state));
         self.send(now, losing, m);
     }
 

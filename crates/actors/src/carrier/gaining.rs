@@ -8,7 +8,7 @@ use lnp_model::{
 };
 
 use super::{sanitize, Carrier, GainingPort, GainingState, Job, Outcome};
-use crate::config::{FaultAction, PortRequest, Service, ServiceKind};
+use crate::config::{FaultAction, PortRequest, ServiceKind};
 
 impl Carrier {
     /// A port that has ended and need not be kept is counted and forgotten.
@@ -113,18 +113,7 @@ impl Carrier {
             }
             tracing::info!(carrier = %self.code, port = %port_ref, ?rule, %reason, "port refused");
         }
-        self.gaining.insert(
-            port_ref,
-            Box::new(GainingPort {
-                req,
-                state,
-                withdraw_wanted: false,
-                cap_retries: 0,
-                retargets_sent: 0,
-                gen: 0,
-                confirmed_at: None,
-            }),
-        );
+        self.gaining.insert(port_ref, GainingPort::new(req, state));
     }
 
     pub(super) fn send_withdraw(&mut self, now: Timestamp, port_ref: PortRef) {
@@ -293,16 +282,7 @@ impl Carrier {
             }
             (MsgKind::Completion, GainingState::AwaitCompletion | GainingState::AwaitEcaReply) => {
                 p.state = GainingState::Completed { cutover_at: now };
-                for n in p.req.numbers.clone() {
-                    self.services.insert(
-                        n,
-                        Service {
-                            customer: p.req.customer.clone(),
-                            account: p.req.account.clone(),
-                            kind: ServiceKind::Simple,
-                        },
-                    );
-                }
+                self.services.extend(p.services(ServiceKind::Simple));
             }
             (MsgKind::RetargetConfirm | MsgKind::RetargetReject, GainingState::AwaitCutover { agreed }) => {
                 if kind == MsgKind::RetargetConfirm {

@@ -3,7 +3,7 @@
 use lnp_model::{Envelope, Message, MsgKind, RuleId, Timestamp};
 
 use super::{Carrier, GainingState, Job, LosingState, Output, Task};
-use crate::config::{Service, ServiceKind};
+use crate::config::ServiceKind;
 
 impl Carrier {
     #[allow(
@@ -122,16 +122,7 @@ impl Carrier {
                 }
                 if let GainingState::AwaitCutover { agreed } = p.state {
                     p.state = GainingState::Completed { cutover_at: agreed };
-                    for n in p.req.numbers.clone() {
-                        self.services.insert(
-                            n,
-                            Service {
-                                customer: p.req.customer.clone(),
-                                account: p.req.account.clone(),
-                                kind: ServiceKind::Complex,
-                            },
-                        );
-                    }
+                    self.services.extend(p.services(ServiceKind::Complex));
                 }
                 self.settle(port_ref);
             }
