@@ -226,3 +226,108 @@ fn audit_with_a_scenario_uses_its_rulebook_and_ignores_its_story() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+/// The `toml` code blocks of a document, in order.
+fn toml_blocks(doc: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(doc)).expect("doc");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let l = line.trim_start_matches("> ");
+        match (&mut current, l.trim()) {
+            (None, "```toml") => current = Some(String::new()),
+            (Some(b), "```") => {
+                blocks.push(std::mem::take(b));
+                current = None;
+            }
+            (Some(b), _) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_docs_complete_examples_work_when_pasted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut ran = 0;
+    for doc in ["docs/scenario-reference.md", "docs/scenario-format.md"] {
+        for (i, block) in toml_blocks(doc).into_iter().enumerate() {
+            // Complete scenarios only; fragments (a [load] or [[faults]] table) are not stories.
+            if !(block.contains("\nstart = ") || block.starts_with("name = ")) || !block.contains("[[carriers]]") {
+                continue;
+            }
+            let path = dir.path().join(format!("example-{ran}.toml"));
+            std::fs::write(&path, &block).expect("write");
+            let o = lnpsim(&["run", path.to_str().expect("path"), "--quiet"]);
+            assert_eq!(o.status.code(), Some(0), "{doc} block {i}:\n{block}\n{}", text(&o));
+            ran += 1;
+        }
+    }
+    assert!(
+        ran >= 2,
+        "expected a complete example in each scenario document, ran {ran}"
+    );
+    // The rulebook example of docs/rules.md loads.
+    let book = toml_blocks("docs/rules.md")
+        .into_iter()
+        .find(|b| b.contains('['))
+        .expect("a rulebook example");
+    let path = dir.path().join("book.toml");
+    std::fs::write(&path, &book).expect("write");
+    let o = lnpsim(&["rules", "--rulebook", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(0), "{book}\n{}", text(&o));
+}
+
+#[test]
+fn the_files_that_help_texts_name_are_shipped() {
+    for cmd in [
+        vec!["run", "--help"],
+        vec!["audit", "--help"],
+        vec!["route", "--help"],
+        vec!["plnr", "validate", "--help"],
+        vec!["calendar", "add", "--help"],
+    ] {
+        let o = lnpsim(&cmd);
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        for word in help.split_whitespace() {
+            let w = word.trim_matches(|c: char| matches!(c, '`' | '\'' | '"' | ',' | '(' | ')'));
+            if w.starts_with("scenarios/") || w.starts_with("plnr-samples/") || w.starts_with("tests/") {
+                assert!(
+                    root().join(w).exists(),
+                    "`lnpsim {}` names {w}, which is not in the repo",
+                    cmd.join(" ")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn services_are_bounded_in_all_not_only_per_range() {
+    // Three services of a million numbers each (each range under the per-range bound), in a
+    // scenario of a few hundred bytes more: refused before anything is held.
+    let ranges = [
+        "0370000000-0370999999",
+        "0371000000-0371999999",
+        "0372000000-0372999999",
+    ];
+    let (_dir, path) = story(|s| {
+        let mut out = s.replace(
+            "ranges = [\"0370100000-0370109999\"]",
+            &format!("ranges = [\"{}\", \"{}\", \"{}\"]", ranges[0], ranges[1], ranges[2]),
+        );
+        for r in ranges {
+            out += "\n[[services]]\nnumbers = [\"";
+            out += r;
+            out += "\"]\ncarrier = \"9002\"\n";
+        }
+        out
+    });
+    let o = lnpsim(&["run", path.to_str().expect("path"), "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("3000001 numbers in all"), "{}", text(&o));
+}

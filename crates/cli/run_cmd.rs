@@ -18,7 +18,7 @@ const EXAMPLES: &str = "\
 Examples:
   lnpsim run scenarios/cat-a-happy-path.toml
   lnpsim run scenarios/cat-a-late-answer.toml --trace late.csv --junit late.xml
-  lnpsim run scenarios/market-100k.toml --quiet --trace /tmp/market.jsonl
+  lnpsim run scenarios/bench/market-100k.toml --quiet --trace /tmp/market.jsonl
   lnpsim run --list scenarios/
 
 Exit status: 0 every expectation holds, 1 one fails (each failure says why), 2 the scenario is invalid.";
@@ -353,22 +353,33 @@ fn write_plnr(dir: &Path, report: &RunReport) -> Result<()> {
     Ok(())
 }
 
+fn is_toml(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "toml")
+}
+
 fn list(dir: &Path) -> Result<ExitCode> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+    // The folder's scenarios, and those one folder down (`scenarios/bench/`).
+    let mut entries: Vec<PathBuf> = Vec::new();
+    let top: Vec<PathBuf> = fs::read_dir(dir)
         .with_context(|| format!("{}: cannot read folder", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
+    for p in top {
+        if p.is_dir() {
+            if let Ok(sub) = fs::read_dir(&p) {
+                entries.extend(sub.filter_map(|e| e.ok().map(|e| e.path())).filter(|q| is_toml(q)));
+            }
+        } else if is_toml(&p) {
+            entries.push(p);
+        }
+    }
     entries.sort();
     let mut bad = 0;
     for p in entries {
         let text = read_text(&p)?;
         match Scenario::from_toml(&text, p.parent()) {
             Ok(s) => {
-                let file = p
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let file = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().into_owned();
                 outln!(
                     "{file}\n    {}\n    {}\n",
                     s.name,

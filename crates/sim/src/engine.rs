@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use lnp_actors::{Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Outcome, Output, Unexpected};
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, PortRef, PortStatus, Rulebook,
+    BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, NumberRange, PortRef, PortStatus, Rulebook,
     TelephoneNumber, Timestamp, TraceRecord,
 };
 use lnp_routing::{Allocations, RoutingHistory};
@@ -32,6 +32,9 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::load::LoadGenerator;
 use crate::scenario::{ReadsPlnr, Scenario};
+
+/// The most numbers a story's `[[services]]` may hold in all (each is held one by one).
+pub const MAX_SERVICE_NUMBERS: u64 = 2_000_000;
 
 /// How many unexpected messages a run keeps for its summary (all are counted).
 pub const UNEXPECTED_KEPT: usize = 100;
@@ -411,13 +414,22 @@ impl Sim {
                 c.agreements.insert(x, ag);
             }
         }
+        // Each number of a service is held one by one (about a hundred bytes each), so the
+        // services of a story are bounded in all, not only per range.
+        let held: u64 = scenario
+            .services
+            .iter()
+            .flat_map(|s| s.numbers.iter())
+            .map(NumberRange::len)
+            .sum();
+        if held > MAX_SERVICE_NUMBERS {
+            return Err(SetupError(format!(
+                "[[services]] hold {held} numbers in all; a story holds at most {MAX_SERVICE_NUMBERS} (for a \
+                 market of that size, use [load], whose numbers cost nothing until they are ported)"
+            )));
+        }
         for s in &scenario.services {
             for range in &s.numbers {
-                if range.len() > 1_000_000 {
-                    return Err(SetupError(format!(
-                        "service range {range} holds more than 1,000,000 numbers"
-                    )));
-                }
                 for n in range.iter() {
                     let service = s.service.clone();
                     if let Some(c) = configs.get_mut(&s.carrier) {
