@@ -331,3 +331,41 @@ fn services_are_bounded_in_all_not_only_per_range() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("3000001 numbers in all"), "{}", text(&o));
 }
+
+#[test]
+fn invalid_utf8_is_named_by_line_field_and_byte_without_debug_dumps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let header = dir.path().join("header.csv");
+    std::fs::write(&header, b"seq,time\xff,from\n").expect("write");
+    let o = lnpsim(&["audit", header.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 1") && text(&o).contains("not valid UTF-8 in column 2"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !text(&o).contains("Utf8 {") && !text(&o).contains("Position"),
+        "{}",
+        text(&o)
+    );
+    let row = dir.path().join("row.csv");
+    std::fs::write(
+        &row,
+        b"seq,time,from,to,msg,ref,category,numbers,code,detail\n1,2026-03-02T09:00:00+11:00,9002,9001,SNA,P1,A,0255501234,,\xff\n",
+    )
+    .expect("write");
+    let o = lnpsim(&["audit", row.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 2: not valid UTF-8: field 10 (byte 1 of it, 0xff)"),
+        "{}",
+        text(&o)
+    );
+    // One of each, in the singular.
+    assert!(
+        text(&o).contains("1 row, 0 violations, 1 malformed row: FAIL"),
+        "{}",
+        text(&o)
+    );
+}

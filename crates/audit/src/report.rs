@@ -318,12 +318,13 @@ impl Report {
                 let _ = writeln!(out, "  line {}: {}", m.line, m.message);
             }
         }
+        let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             out,
-            "\n{} rows, {} violations, {} malformed rows: {}",
-            self.summary.rows,
-            self.summary.violations,
-            self.malformed_rows.len(),
+            "\n{}, {}, {}: {}",
+            count(self.summary.rows, "row", "rows"),
+            count(self.summary.violations, "violation", "violations"),
+            count(self.malformed_rows.len() as u64, "malformed row", "malformed rows"),
             if self.is_clean() { "PASS" } else { "FAIL" }
         );
         out

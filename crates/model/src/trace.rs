@@ -212,6 +212,21 @@ fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberErro
     }
 }
 
+/// Where a row is not UTF-8: the field (1-based) and the byte offset in it.
+fn not_utf8(record: &csv::ByteRecord) -> String {
+    for (i, f) in record.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(f) {
+            return format!(
+                "not valid UTF-8: field {} (byte {} of it, 0x{:02x})",
+                i + 1,
+                e.valid_up_to() + 1,
+                f.get(e.valid_up_to()).copied().unwrap_or(0)
+            );
+        }
+    }
+    "not valid UTF-8".into()
+}
+
 /// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
 type Fields<'a> = [&'a str; 10];
 
@@ -334,9 +349,17 @@ impl<R: BufRead> TraceReader<R> {
                     .has_headers(true)
                     .flexible(true)
                     .from_reader(src);
-                let headers = rdr.headers().map_err(|e| match e.into_kind() {
-                    csv::ErrorKind::Io(io) => TraceError::Io(io),
-                    other => TraceError::Header(format!("{other:?}")),
+                let headers = rdr.headers().map_err(|e| {
+                    let text = e.to_string();
+                    match e.into_kind() {
+                        csv::ErrorKind::Io(io) => TraceError::Io(io),
+                        csv::ErrorKind::Utf8 { err, .. } => TraceError::Header(format!(
+                            "not valid UTF-8 in column {} after its first {} bytes",
+                            err.field() + 1,
+                            err.valid_up_to()
+                        )),
+                        _ => TraceError::Header(text),
+                    }
                 })?;
                 if headers.is_empty() {
                     return Err(TraceError::Header("the file is empty: no header and no rows".into()));
@@ -641,7 +664,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         return Some(Err(RowError {
                             line: before,
                             column: None,
-                            message: "not valid UTF-8".into(),
+                            message: not_utf8(record),
                         }));
                     }
                     Ok(true) => {
