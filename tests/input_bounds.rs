@@ -369,3 +369,25 @@ fn invalid_utf8_is_named_by_line_field_and_byte_without_debug_dumps() {
         text(&o)
     );
 }
+
+#[test]
+fn rules_example_prints_a_complete_rulebook_that_loads_back_unchanged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = lnpsim(&["rules", "--example"]);
+    assert_eq!(example.status.code(), Some(0));
+    let text_of = String::from_utf8_lossy(&example.stdout).into_owned();
+    for rule in lnp_model::RuleId::ALL {
+        assert!(text_of.contains(&format!("[{rule}]")), "{rule} missing:\n{text_of}");
+    }
+    assert!(text_of.contains("[standard-hours]") && text_of.contains("[reject-codes.\"108\"]"));
+    let path = dir.path().join("example.toml");
+    std::fs::write(&path, &example.stdout).expect("write");
+    let loaded = lnpsim(&["rules", "--rulebook", path.to_str().expect("path"), "--format", "json"]);
+    let builtin = lnpsim(&["rules", "--format", "json"]);
+    assert_eq!(loaded.status.code(), Some(0), "{}", text(&loaded));
+    assert_eq!(loaded.stdout, builtin.stdout);
+    // And an override shows through.
+    std::fs::write(&path, "[ECA-RESPONSE]\nvalue = \"20m\"\n").expect("write");
+    let o = lnpsim(&["rules", "--rulebook", path.to_str().expect("path"), "--example"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[ECA-RESPONSE]\nvalue = \"20m\""));
+}

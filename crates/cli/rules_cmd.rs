@@ -17,7 +17,9 @@ pub enum RulesFormat {
 }
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  lnpsim rules\n  lnpsim rules --rulebook strict.toml --format json")]
+#[command(
+    after_help = "Examples:\n  lnpsim rules\n  lnpsim rules --example > my-rulebook.toml\n  lnpsim rules --rulebook my-rulebook.toml --format json\n\nThe rulebook file format is in docs/rules.md (\"The rulebook file\")."
+)]
 pub struct RulesArgs {
     /// Rulebook overrides (TOML); the built-in defaults otherwise.
     #[arg(long, value_name = "FILE")]
@@ -25,10 +27,17 @@ pub struct RulesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: RulesFormat,
+    /// Print a complete rulebook override file (every setting, with the values in force) instead.
+    #[arg(long)]
+    example: bool,
 }
 
 pub fn run(args: &RulesArgs) -> Result<ExitCode> {
     let book = load_rulebook(args.rulebook.as_deref())?;
+    if args.example {
+        out!("{}", book.example_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.format {
         RulesFormat::Text => out!("{}", text(&book)),
         RulesFormat::Json => outln!("{}", serde_json::to_string_pretty(&json(&book))?),

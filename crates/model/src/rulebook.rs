@@ -347,6 +347,78 @@ impl Rulebook {
     }
 
     /// A business calendar with this rulebook's Standard Hours.
+    /// A complete override file (`lnpsim rules --example`): every setting of every rule, the
+    /// Standard Hours and the reject-code table, with this rulebook's values, each rule with its
+    /// meaning. Loading it gives this rulebook back.
+    pub fn example_toml(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from(
+            "# An lnpsim rulebook: every setting, with its value. Delete what you do not change;\n\
+             # durations are 15m, 4h, 2d (calendar days), 5bd (business days), 6mo (docs/rules.md).\n",
+        );
+        for rule in RuleId::ALL {
+            let _ = write!(out, "\n# {}\n[{rule}]\n", rule.meaning());
+            let q = |s: Span| format!("\"{s}\"");
+            let lines: Vec<String> = match rule {
+                RuleId::CaAge => vec![format!("value = {}", q(self.ca_age))],
+                RuleId::SnaResponse => vec![format!("value = {}", q(self.sna_response))],
+                RuleId::SnaValidity => vec![
+                    format!("value = {}", q(self.sna_validity)),
+                    format!(
+                        "eca_max_sna_age = {}",
+                        self.eca_max_sna_age.map_or_else(|| "\"off\"".to_string(), q)
+                    ),
+                ],
+                RuleId::EcaResponse => vec![format!("value = {}", q(self.eca_response))],
+                RuleId::Completion => vec![format!("value = {}", q(self.completion))],
+                RuleId::RetargetLimit => vec![format!("value = {}", self.retargets_max)],
+                RuleId::PnvResponse => vec![
+                    format!("percent = {:?}", self.pnv_response_percent),
+                    format!("value = {}", q(self.pnv_response)),
+                ],
+                RuleId::CnaReceipt => vec![format!("value = {}", q(self.cna_receipt))],
+                RuleId::CnaResponse => vec![format!("value = {}", q(self.cna_response))],
+                RuleId::CcaResponse => vec![format!("value = {}", q(self.cca_response))],
+                RuleId::CutoverAtAgreed => vec![format!("value = {}", q(self.cutover_at_agreed))],
+                RuleId::DonorNotify => vec![format!("value = {}", q(self.donor_notify))],
+                RuleId::DtrDuration => vec![
+                    format!("value = {}", q(self.dtr_duration)),
+                    format!("start_grace = {}", q(self.dtr_start_grace)),
+                ],
+                RuleId::PlnrUpdate => vec![
+                    format!("value = {}", q(self.plnr_update)),
+                    format!("plnr_pending_required = {}", self.plnr_pending_required),
+                ],
+                RuleId::EmergencyReturn => vec![format!("value = {}", q(self.return_window))],
+                RuleId::Quarantine => vec![format!("value = {}", q(self.quarantine))],
+                RuleId::CutoverHours => vec!["# its times are [standard-hours] below".to_string()],
+                RuleId::DailyCap => vec!["# a carrier's cap is set per carrier in a scenario (daily_cap)".to_string()],
+                _ => vec!["# (no settings)".to_string()],
+            };
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+        let _ = write!(
+            out,
+            "\n# Standard Hours (clause 3.8.1), inclusive, on business days\n[standard-hours]\nstart = \"{}\"\nend = \"{}\"\n",
+            self.standard_hours_start.format("%H:%M"),
+            self.standard_hours_end.format("%H:%M")
+        );
+        out.push_str("\n# The reject codes: what each means, which requests it answers, whether it is ever a ground\n");
+        for (code, info) in &self.reject_codes {
+            let on: Vec<String> = info.on.iter().map(|k| format!("\"{}\"", k.keyword())).collect();
+            let _ = write!(
+                out,
+                "[reject-codes.\"{code}\"]\nmeaning = {:?}\non = [{}]\nvalid_ground = {}\n",
+                info.meaning,
+                on.join(", "),
+                info.valid_ground
+            );
+        }
+        out
+    }
+
     pub fn calendar(&self) -> BusinessCalendar {
         BusinessCalendar::new().with_standard_hours(self.standard_hours_start, self.standard_hours_end)
     }
