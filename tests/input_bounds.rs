@@ -391,3 +391,23 @@ fn rules_example_prints_a_complete_rulebook_that_loads_back_unchanged() {
     let o = lnpsim(&["rules", "--rulebook", path.to_str().expect("path"), "--example"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("[ECA-RESPONSE]\nvalue = \"20m\""));
 }
+
+#[test]
+fn progress_is_drawn_only_on_a_terminal() {
+    // Long enough for the progress counter to pass its first refresh (65,536 rows); stderr here
+    // is a pipe, so nothing may be drawn on it.
+    let (_dir, path) = story(|s| {
+        let market = s.replace(
+            "ranges = [\"0370100000-0370109999\"]",
+            "ranges = [\"0370100000-0370199999\"]",
+        );
+        market + "\n[load]\nports = 8000\ncategories = { A = 1.0 }\nwindow = \"20d\"\n"
+    });
+    let o = lnpsim(&["run", path.to_str().expect("path"), "--quiet"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("8001 ports"),
+        "{}",
+        text(&o)
+    );
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -12,7 +12,7 @@ use lnp_model::trace::TraceError;
 use lnp_model::{Timestamp, TraceFormat, TraceReader};
 use lnp_sim::scenario::Scenario;
 
-use crate::common::{load_calendar, load_rulebook, read_text};
+use crate::common::{load_calendar, load_rulebook, read_text, Progress};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum ReportFormat {
@@ -121,8 +121,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     };
     // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
     let mut rows: u64 = 0;
+    let mut progress = Progress::new("audit", "rows");
     for row in reader {
         rows += 1;
+        progress.tick(|| format!("line {line}"));
         match row {
             Ok(record) => {
                 line += 1;
@@ -146,6 +148,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     if let Some(until) = args.until {
         auditor.advance(until);
     }
+    progress.finish();
     let report = auditor.finish();
     let text = match args.format {
         ReportFormat::Text => report.to_text(),

@@ -233,6 +233,51 @@ impl Write for Output {
     }
 }
 
+/// Progress of long work on stderr, drawn only when stderr is a terminal (a pipe or a file gets
+/// nothing): a spinner with a count and what the count is of, refreshed a few times a second.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    count: u64,
+    unit: &'static str,
+}
+
+impl Progress {
+    /// How often, in counted items, the message is rebuilt (the bar itself limits redraws).
+    const EVERY: u64 = 65_536;
+
+    pub fn new(what: &str, unit: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(what.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        Self { bar, count: 0, unit }
+    }
+
+    /// Counts one item; `detail` says where the work is (built only when it is shown).
+    pub fn tick(&mut self, detail: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.count % Self::EVERY == 0 {
+            if let Some(bar) = &self.bar {
+                bar.set_message(format!("{} {}, {}", self.count, self.unit, detail()));
+            }
+        }
+    }
+
+    /// Ends the display, leaving the terminal as it was.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use lnp_audit::xml_escape;
 use lnp_model::{TraceFormat, TraceRecord, TraceWriter};
 use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario, TraceSink};
 
-use crate::common::{load_calendar, load_rulebook, read_text, write_file, OutputFile};
+use crate::common::{load_calendar, load_rulebook, read_text, write_file, OutputFile, Progress};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -57,10 +57,12 @@ struct CliSink {
     timeline: Option<BufWriter<io::Stdout>>,
     trace: Option<TraceWriter<OutputFile>>,
     error: Option<io::Error>,
+    progress: Progress,
 }
 
 impl TraceSink for CliSink {
     fn record(&mut self, r: &TraceRecord) {
+        self.progress.tick(|| format!("simulated to {}", r.time));
         if let Some(out) = self.timeline.as_mut() {
             if let Err(e) = writeln!(out, "{}", timeline_line(r)) {
                 self.error.get_or_insert(e);
@@ -134,6 +136,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         timeline: (!args.quiet).then(|| BufWriter::new(io::stdout())),
         trace,
         error: None,
+        progress: Progress::new("run", "trace rows"),
     };
     let options = RunOptions {
         seed: args.seed,
@@ -152,6 +155,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     let elapsed = started.elapsed();
+    sink.progress.finish();
     if let Some(mut t) = sink.timeline.take() {
         t.flush()?;
     }
