@@ -411,3 +411,25 @@ fn progress_is_drawn_only_on_a_terminal() {
     );
     assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_runs_register_folder_routes_directly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plnr = dir.path().join("plnr");
+    let p = plnr.to_str().expect("path");
+    let o = lnpsim(&["run", "scenarios/cat-a-happy-path.toml", "--quiet", "--plnr-dir", p]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let alloc = plnr.join("allocations.csv");
+    let o = lnpsim(&[
+        "route",
+        "0255501234",
+        "--from",
+        "9003",
+        "--allocations",
+        alloc.to_str().expect("path"),
+        "--plnr",
+        p,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("9003 -> 9002"), "{}", text(&o));
+}

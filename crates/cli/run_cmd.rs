@@ -166,7 +166,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         w.into_inner()?.commit()?;
     }
     if let Some(dir) = &args.plnr_dir {
-        write_plnr(dir, &report)?;
+        write_plnr(dir, &scenario, &report)?;
     }
     let summary = summary(&scenario, &report, elapsed);
     out!("{summary}");
@@ -348,12 +348,21 @@ fn junit(scenario: &Scenario, report: &RunReport) -> String {
     x
 }
 
-fn write_plnr(dir: &Path, report: &RunReport) -> Result<()> {
+fn write_plnr(dir: &Path, scenario: &Scenario, report: &RunReport) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for (name, bytes) in crate::plnr_out::register_files(report.sim.publications(), report.stats.end)? {
         let p = dir.join(name);
         write_file(&p, bytes)?;
     }
+    // The numbering plan beside the registers, so that `lnpsim route --allocations
+    // DIR/allocations.csv --plnr DIR` routes from this run's output as it stands.
+    let mut plan = String::from("range_start,range_end,donor\n");
+    for c in &scenario.carriers {
+        for r in &c.ranges {
+            let _ = writeln!(plan, "{},{},{}", r.first, r.last, c.code);
+        }
+    }
+    write_file(&dir.join("allocations.csv"), plan)?;
     Ok(())
 }
 
