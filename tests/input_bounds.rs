@@ -433,3 +433,19 @@ fn a_runs_register_folder_routes_directly() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("9003 -> 9002"), "{}", text(&o));
 }
+
+#[test]
+fn run_format_json_is_one_object_for_machines() {
+    let o = lnpsim(&["run", "scenarios/cat-a-late-answer.toml", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object, and nothing else");
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["outcomes"]["completed"], 1);
+    assert_eq!(v["ports"][0]["ref"], "P1");
+    assert_eq!(v["ports"][0]["outcome"], "completed");
+    assert_eq!(v["audit"]["findings"][0]["rule"], "ECA-RESPONSE");
+    assert!(v["expectations"].as_array().is_some_and(|e| !e.is_empty()));
+    // Deterministic: the same run gives the same bytes.
+    let again = lnpsim(&["run", "scenarios/cat-a-late-answer.toml", "--format", "json"]);
+    assert_eq!(o.stdout, again.stdout);
+}

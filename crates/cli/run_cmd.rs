@@ -19,9 +19,16 @@ Examples:
   lnpsim run scenarios/cat-a-happy-path.toml
   lnpsim run scenarios/cat-a-late-answer.toml --trace late.csv --junit late.xml
   lnpsim run scenarios/bench/market-100k.toml --quiet --trace /tmp/market.jsonl
+  lnpsim run scenarios/cat-a-happy-path.toml --format json
   lnpsim run --list scenarios/
 
 Exit status: 0 every expectation holds, 1 one fails (each failure says why), 2 the scenario is invalid.";
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunFormat {
+    Text,
+    Json,
+}
 
 #[derive(Args)]
 #[command(after_help = EXAMPLES)]
@@ -47,6 +54,10 @@ pub struct RunArgs {
     /// Print the summary only, not the timeline.
     #[arg(long, short)]
     quiet: bool,
+    /// What to print: the timeline and summary for people (`text`), or one JSON object with the
+    /// run's figures, outcomes, ports, audit report and expectations (`json`, no timeline).
+    #[arg(long, value_enum, default_value = "text")]
+    format: RunFormat,
     /// Stop after this many events.
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]
     max_events: u64,
@@ -133,7 +144,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut sink = CliSink {
-        timeline: (!args.quiet).then(|| BufWriter::new(io::stdout())),
+        timeline: (!args.quiet && args.format == RunFormat::Text).then(|| BufWriter::new(io::stdout())),
         trace,
         error: None,
         progress: Progress::new("run", "trace rows"),
@@ -168,8 +179,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.plnr_dir {
         write_plnr(dir, &scenario, &report)?;
     }
-    let summary = summary(&scenario, &report, elapsed);
-    out!("{summary}");
+    match args.format {
+        RunFormat::Text => {
+            let summary = summary(&scenario, &report, elapsed);
+            out!("{summary}");
+        }
+        RunFormat::Json => outln!("{}", serde_json::to_string_pretty(&run_json(&scenario, &report))?),
+    }
     if let Some(p) = &args.junit {
         write_file(p, junit(&scenario, &report))?;
     }
@@ -177,6 +193,69 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+/// The run as one JSON object (`--format json`): deterministic, with no wall-clock figures.
+fn run_json(scenario: &Scenario, report: &RunReport) -> serde_json::Value {
+    let st = &report.stats;
+    let time = |t: Option<lnp_model::Timestamp>| t.map(|t| t.to_string());
+    let ports: Vec<serde_json::Value> = report
+        .sim
+        .port_summaries()
+        .iter()
+        .map(|(r, t, outcome, stage)| {
+            serde_json::json!({
+                "ref": r.to_string(),
+                "category": t.category.map(|c| c.to_string()),
+                "numbers": t.numbers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "gaining": t.gaining.map(|c| c.to_string()),
+                "losing": t.losing.map(|c| c.to_string()),
+                "outcome": outcome,
+                "stage": stage,
+                "submitted": time(t.submitted),
+                "confirmed": time(t.confirmed),
+                "cutover": time(t.cutover),
+                "published": time(t.published),
+            })
+        })
+        .collect();
+    let outcomes: serde_json::Map<String, serde_json::Value> = report
+        .sim
+        .outcome_counts()
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    let audit: serde_json::Value = serde_json::from_str(&report.audit.to_json()).unwrap_or(serde_json::Value::Null);
+    let expectations: Vec<serde_json::Value> = report
+        .expectations
+        .iter()
+        .map(|e| serde_json::json!({"line": e.line, "what": e.what, "passed": e.passed, "detail": e.detail}))
+        .collect();
+    let simulator: Vec<serde_json::Value> = report
+        .sim
+        .findings()
+        .iter()
+        .map(|f| serde_json::json!({"rule": f.rule.as_str(), "seq": f.seq, "number": f.number.to_string(), "message": f.message}))
+        .collect();
+    serde_json::json!({
+        "scenario": scenario.name,
+        "run": {
+            "ports": st.ports_submitted,
+            "events": st.events,
+            "records": st.records,
+            "end": st.end.to_string(),
+            "unexpected_messages": st.unexpected,
+            "load_ports_missing": st.load_ports_missing,
+            "stopped_by_event_bound": st.stopped_by_event_bound,
+            "stopped_at_end_of_time": st.stopped_at_end_of_time,
+        },
+        "outcomes": outcomes,
+        "ports": ports,
+        "audit": audit,
+        "simulator_findings": simulator,
+        "expectations": expectations,
+        "passed": report.all_passed() && !st.stopped_by_event_bound,
     })
 }
 
