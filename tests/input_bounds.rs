@@ -290,12 +290,18 @@ fn the_files_that_help_texts_name_are_shipped() {
         vec!["route", "--help"],
         vec!["plnr", "validate", "--help"],
         vec!["calendar", "add", "--help"],
+        vec!["calendar", "business-day", "--help"],
+        vec!["calendar", "holidays", "--help"],
+        vec!["rules", "--help"],
     ] {
         let o = lnpsim(&cmd);
         let help = String::from_utf8_lossy(&o.stdout).into_owned();
         for word in help.split_whitespace() {
             let w = word.trim_matches(|c: char| matches!(c, '`' | '\'' | '"' | ',' | '(' | ')'));
-            if w.starts_with("scenarios/") || w.starts_with("plnr-samples/") || w.starts_with("tests/") {
+            if ["scenarios/", "plnr-samples/", "tests/", "examples/"]
+                .iter()
+                .any(|d| w.starts_with(d))
+            {
                 assert!(
                     root().join(w).exists(),
                     "`lnpsim {}` names {w}, which is not in the repo",
@@ -448,4 +454,37 @@ fn run_format_json_is_one_object_for_machines() {
     // Deterministic: the same run gives the same bytes.
     let again = lnpsim(&["run", "scenarios/cat-a-late-answer.toml", "--format", "json"]);
     assert_eq!(o.stdout, again.stdout);
+}
+
+#[test]
+fn calendar_answers_in_json_too() {
+    let o = lnpsim(&[
+        "calendar",
+        "add",
+        "2026-12-24T10:00:00+11:00",
+        "2bd",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["result"], "2026-12-30T10:00:00+11:00");
+    let o = lnpsim(&[
+        "calendar",
+        "business-day",
+        "2026-10-05",
+        "--holidays",
+        "examples/holidays/nsw-2026-2027.csv",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["business_day"], false);
+    assert_eq!(v["holidays"][0], "Labour Day (NSW)");
+    let o = lnpsim(&["calendar", "holidays", "2026", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|h| h["date"] == "2026-12-28")),
+        "{v}"
+    );
 }

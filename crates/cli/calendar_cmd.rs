@@ -18,6 +18,15 @@ pub struct CalendarOpts {
     /// Rulebook overrides (Standard Hours come from it).
     #[arg(long, value_name = "FILE", global = true)]
     rulebook: Option<PathBuf>,
+    /// Output format: `text` for people, `json` for machines.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    format: CalendarFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CalendarFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -37,7 +46,7 @@ pub enum CalendarCmd {
     },
     /// Is DATE a business day? Prints `yes` or `no` (and the holiday's name).
     #[command(
-        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-03-02 --holidays nsw.csv"
+        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-10-05 --holidays examples/holidays/nsw-2026-2027.csv"
     )]
     BusinessDay {
         /// Date, YYYY-MM-DD.
@@ -47,7 +56,7 @@ pub enum CalendarCmd {
     },
     /// List a year's holidays: national ones (with weekend substitution) and any extra ones.
     #[command(
-        after_help = "Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2027 --holidays nsw.csv"
+        after_help = "Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json"
     )]
     Holidays {
         /// Year, e.g. 2026.
@@ -73,12 +82,29 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
                     "DURATION: {instant} plus {duration} is out of range: instants lie in years 0001 to 9999"
                 ));
             }
-            outln!("{to}");
+            if opts.format == CalendarFormat::Json {
+                outln!(
+                    "{}",
+                    serde_json::json!({"instant": t.to_string(), "duration": span.to_string(), "result": to.to_string()})
+                );
+            } else {
+                outln!("{to}");
+            }
         }
         CalendarCmd::BusinessDay { date, opts } => {
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
             let d = parse_date(date).map_err(|e| anyhow!("DATE: {e}"))?;
-            if cal.is_business_day(d) {
+            if opts.format == CalendarFormat::Json {
+                outln!(
+                    "{}",
+                    serde_json::json!({
+                        "date": d.to_string(),
+                        "weekday": d.format("%A").to_string(),
+                        "business_day": cal.is_business_day(d),
+                        "holidays": cal.holiday_names(d),
+                    })
+                );
+            } else if cal.is_business_day(d) {
                 outln!("yes");
             } else {
                 let names = cal.holiday_names(d);
@@ -94,8 +120,17 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
                 return Err(anyhow!("YEAR: {year} is outside 1583-9999 (the Gregorian computus)"));
             }
             let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
-            for h in cal.holidays(*year) {
-                outln!("{}  {}  {}", h.date, h.date.format("%a"), h.name);
+            let list = cal.holidays(*year);
+            if opts.format == CalendarFormat::Json {
+                let items: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|h| serde_json::json!({"date": h.date.to_string(), "name": h.name}))
+                    .collect();
+                outln!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for h in list {
+                    outln!("{}  {}  {}", h.date, h.date.format("%a"), h.name);
+                }
             }
         }
     }
