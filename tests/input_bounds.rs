@@ -488,3 +488,24 @@ fn calendar_answers_in_json_too() {
         "{v}"
     );
 }
+
+#[test]
+fn route_answers_in_json_too() {
+    let o = lnpsim(&[
+        "route",
+        "0255501234",
+        "--from",
+        "9003",
+        "--scenario",
+        "scenarios/cat-a-happy-path.toml",
+        "--at",
+        "2026-03-09T12:00:00+11:00",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["hops"], serde_json::json!(["9003", "9001", "9002"]));
+    assert_eq!(v["delivered"], true);
+    assert_eq!(v["reasons"].as_array().map(Vec::len), Some(3));
+}

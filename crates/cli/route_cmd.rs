@@ -64,6 +64,9 @@ pub struct RouteArgs {
     /// Answer from a scenario played up to --at, instead of files.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["allocations", "plnr"])]
     scenario: Option<PathBuf>,
+    /// How to print one number's path: for people (`text`) or one JSON object (`json`).
+    #[arg(long = "format", value_enum, default_value = "text", conflicts_with = "batch")]
+    path_format: PathFormat,
 }
 
 #[derive(Args)]
@@ -105,6 +108,30 @@ struct ExportArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PathFormat {
+    Text,
+    Json,
+}
+
+/// One number's path as JSON: the hops, whether the call is delivered, and why each hop.
+fn path_json(
+    number: TelephoneNumber,
+    from: CarrierCode,
+    at: Option<Timestamp>,
+    path: &lnp_routing::CallPath,
+) -> serde_json::Value {
+    serde_json::json!({
+        "number": number.to_string(),
+        "from": from.to_string(),
+        "at": at.map(|t| t.to_string()),
+        "delivered": path.is_delivered(),
+        "path": path.to_string(),
+        "hops": path.hops.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "reasons": path.reasons,
+    })
+}
+
 pub fn run(args: &RouteArgs) -> Result<ExitCode> {
     if let Some(RouteCommand::Export(export)) = &args.command {
         return run_export(export);
@@ -128,6 +155,10 @@ pub fn run(args: &RouteArgs) -> Result<ExitCode> {
         .with_context(|| format!("{text:?} is not a telephone number"))?;
     let table = load(&args.source, at, Some(number))?;
     let path = table.path(from, number);
+    if args.path_format == PathFormat::Json {
+        outln!("{}", path_json(number, from, at, &path));
+        return Ok(ExitCode::SUCCESS);
+    }
     let when = at.map_or_else(String::new, |t| format!(" at {t}"));
     outln!("{number} from {from}{when}: {path}");
     for (hop, why) in path.hops.iter().zip(&path.reasons) {
@@ -347,6 +378,10 @@ fn run_scenario_route(path: &Path, from: CarrierCode, at: Option<Timestamp>, arg
         .parse()
         .with_context(|| format!("{text:?} is not a telephone number"))?;
     let path = routing.path(from, number, at);
+    if args.path_format == PathFormat::Json {
+        outln!("{}", path_json(number, from, Some(at), &path));
+        return Ok(ExitCode::SUCCESS);
+    }
     outln!("{number} from {from} at {at}: {path}");
     for (hop, why) in path.hops.iter().zip(&path.reasons) {
         outln!("  {hop}: {why}");
