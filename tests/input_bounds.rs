@@ -509,3 +509,22 @@ fn route_answers_in_json_too() {
     assert_eq!(v["delivered"], true);
     assert_eq!(v["reasons"].as_array().map(Vec::len), Some(3));
 }
+
+#[test]
+fn a_huge_value_is_quoted_in_part_not_echoed_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.csv");
+    let huge = "x".repeat(200_000);
+    std::fs::write(
+        &trace,
+        format!(
+            "seq,time,from,to,msg,ref,category,numbers,code,detail\n1,2026-03-02T09:00:00+11:00,{huge},9001,SNA,P1,A,0255501234,,\n"
+        ),
+    )
+    .expect("write");
+    let o = lnpsim(&["audit", trace.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.len() < 4_000, "{} bytes of output", out.len());
+    assert!(out.contains("200000 bytes in all"), "{out}");
+}

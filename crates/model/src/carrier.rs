@@ -11,7 +11,7 @@ use thiserror::Error;
 pub struct CarrierCode(u16);
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("carrier code must be exactly 4 digits, found {found:?}")]
+#[error("carrier code must be exactly 4 digits, found {}", crate::message::excerpt(found))]
 pub struct CarrierCodeError {
     pub found: String,
 }
@@ -106,7 +106,7 @@ pub enum Category {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("category must be A, C or D, found {found:?}")]
+#[error("category must be A, C or D, found {}", crate::message::excerpt(found))]
 pub struct CategoryError {
     pub found: String,
 }
@@ -272,9 +272,12 @@ impl PartialOrd for PortRef {
 pub enum PortRefError {
     #[error("port reference is empty")]
     Empty,
-    #[error("port reference {found:?} is longer than {max} characters")]
+    #[error("port reference {} is longer than {max} characters", crate::message::excerpt(found))]
     TooLong { found: String, max: usize },
-    #[error("port reference {found:?} contains {ch:?}; allowed: printable ASCII except space , ; : = \"")]
+    #[error(
+        "port reference {} contains {ch:?}; allowed: printable ASCII except space , ; : = \"",
+        crate::message::excerpt(found)
+    )]
     BadCharacter { found: String, ch: char },
 }
 

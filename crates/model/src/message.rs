@@ -84,7 +84,7 @@ msg_kinds! {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown message keyword {found:?}")]
+#[error("unknown message keyword {}", crate::message::excerpt(found))]
 pub struct UnknownKeyword {
     pub found: String,
 }
@@ -317,7 +317,10 @@ pub enum CodeError {
         "{found:?} is not a code: expected a 3-digit reject code (003), a PNV reject code 1-7, or number:code pairs"
     )]
     BadWholeCode { found: String },
-    #[error("{found:?} is not a per-number code: expected P, A, S, R, D, SS or 1-7")]
+    #[error(
+        "{} is not a per-number code: expected P, A, S, R, D, SS or 1-7",
+        crate::message::excerpt(found)
+    )]
     BadNumberCode { found: String },
     #[error("number in code list: {0}")]
     BadNumber(#[from] crate::number::NumberError),
@@ -589,6 +592,17 @@ impl fmt::Display for Detail {
         }
         Ok(())
     }
+}
+
+/// An input value as an error message quotes it: in Rust string syntax, cut at 60 characters
+/// with the full length said, so that a 10 MB line is not echoed back.
+pub fn excerpt(s: &str) -> String {
+    const KEEP: usize = 60;
+    if s.chars().count() <= KEEP {
+        return format!("{s:?}");
+    }
+    let head: String = s.chars().take(KEEP).collect();
+    format!("{head:?}… ({} bytes in all)", s.len())
 }
 
 /// Free text as a detail value can carry it (`customer=`, `pm=`, `reason=`): the separators `;`

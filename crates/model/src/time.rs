@@ -21,17 +21,29 @@ pub struct Timestamp(i64);
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TimeError {
-    #[error("{found:?} is not an RFC 3339 instant with offset (e.g. 2026-03-02T09:15:00+11:00)")]
+    #[error(
+        "{} is not an RFC 3339 instant with offset (e.g. 2026-03-02T09:15:00+11:00)",
+        crate::message::excerpt(found)
+    )]
     NotRfc3339 { found: String },
-    #[error("{found:?} is out of range: instants lie from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999+11:00")]
+    #[error(
+        "{} is out of range: instants lie from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999+11:00",
+        crate::message::excerpt(found)
+    )]
     OutOfRange { found: String },
-    #[error("{found:?} is not a date (YYYY-MM-DD)")]
+    #[error("{} is not a date (YYYY-MM-DD)", crate::message::excerpt(found))]
     NotDate { found: String },
-    #[error("{found:?} is not a duration: write a whole number and a unit, e.g. 15m, 4h, 2d, 5bd, 6mo")]
+    #[error(
+        "{} is not a duration: write a whole number and a unit, e.g. 15m, 4h, 2d, 5bd, 6mo",
+        crate::message::excerpt(found)
+    )]
     NotSpan { found: String },
-    #[error("{found:?} is out of range: a duration is at most {max} years")]
+    #[error(
+        "{} is out of range: a duration is at most {max} years",
+        crate::message::excerpt(found)
+    )]
     SpanOutOfRange { found: String, max: u64 },
-    #[error("{found:?} is not a local time (HH:MM)")]
+    #[error("{} is not a local time (HH:MM)", crate::message::excerpt(found))]
     NotTimeOfDay { found: String },
 }
 
