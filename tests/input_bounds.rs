@@ -528,3 +528,54 @@ fn a_huge_value_is_quoted_in_part_not_echoed_whole() {
     assert!(out.len() < 4_000, "{} bytes of output", out.len());
     assert!(out.contains("200000 bytes in all"), "{out}");
 }
+
+/// Runs lnpsim with `input` on standard input.
+fn lnpsim_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run lnpsim");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn a_dash_reads_standard_input_and_writes_standard_output() {
+    let trace = std::fs::read(root().join("tests/traces/eca_response_late.csv")).expect("trace");
+    let o = lnpsim_stdin(
+        &[
+            "audit",
+            "-",
+            "--trace-format",
+            "csv",
+            "--format",
+            "json",
+            "--output",
+            "-",
+        ],
+        &trace,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE");
+    // Standard input has no extension: the format must be named.
+    let o = lnpsim_stdin(&["audit", "-"], &trace);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--trace-format"), "{}", text(&o));
+    let register = std::fs::read(root().join("plnr-samples/valid/9001-000001-full.plnr")).expect("register");
+    let o = lnpsim_stdin(&["plnr", "validate", "-"], &register);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let scenario = std::fs::read(root().join("scenarios/cat-a-happy-path.toml")).expect("scenario");
+    let o = lnpsim_stdin(&["run", "-", "--quiet"], &scenario);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}

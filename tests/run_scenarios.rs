@@ -124,11 +124,14 @@ fn the_timeline_and_junit_and_plnr_outputs() {
     }
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     assert_eq!(xml.matches("<testcase").count(), 8, "{xml}");
-    assert!(plnr.join("allocations.csv").exists(), "the numbering plan beside the registers");
+    assert!(
+        plnr.join("allocations.csv").exists(),
+        "the numbering plan beside the registers"
+    );
     let mut files: Vec<String> = std::fs::read_dir(&plnr)
         .expect("plnr dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|f| f.ends_with(".plnr"))
+        .filter(|f| std::path::Path::new(f).extension().is_some_and(|e| e == "plnr"))
         .collect();
     files.sort();
     assert_eq!(

@@ -1,11 +1,10 @@
 //! `lnpsim audit`: judge a trace against the rulebook and report the findings.
 
-use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use lnp_audit::{Auditor, Context};
 use lnp_model::trace::TraceError;
@@ -107,8 +106,8 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
             )
         })?,
     };
-    let file = File::open(&args.trace).with_context(|| format!("{}: cannot read", args.trace.display()))?;
-    let reader = TraceReader::new(BufReader::with_capacity(1 << 20, file), format).map_err(|e| match e {
+    let input = crate::common::open_input(&args.trace, 1 << 20)?;
+    let reader = TraceReader::new(input, format).map_err(|e| match e {
         TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", args.trace.display()),
         other => anyhow!("{}: {other}", args.trace.display()),
     })?;
@@ -155,7 +154,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         ReportFormat::Json => report.to_json() + "\n",
         ReportFormat::Junit => report.to_junit(),
     };
-    if let Some(path) = &args.output {
+    if let Some(path) = args.output.as_ref().filter(|p| !crate::common::is_stdio(p)) {
         crate::common::write_file(path, text)?;
     } else {
         let mut out = std::io::stdout().lock();

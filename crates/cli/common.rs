@@ -21,9 +21,29 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Reads a text file, naming it in the error.
+/// Whether a path argument is `-`: standard input where a file is read, standard output where
+/// one is written.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Reads a text file (`-`: standard input), naming it in the error.
 pub fn read_text(path: &Path) -> Result<String> {
+    if is_stdio(path) {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut text).context("standard input: cannot read")?;
+        return Ok(text);
+    }
     fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Opens a file to stream (`-`: standard input), naming it in the error.
+pub fn open_input(path: &Path, capacity: usize) -> Result<Box<dyn io::BufRead>> {
+    if is_stdio(path) {
+        return Ok(Box::new(io::BufReader::with_capacity(capacity, io::stdin())));
+    }
+    let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    Ok(Box::new(io::BufReader::with_capacity(capacity, f)))
 }
 
 /// The built-in rulebook, or the built-in one with a file's overrides.
@@ -198,8 +218,8 @@ pub enum Output {
 impl Output {
     pub fn create(path: Option<&Path>) -> Result<Self> {
         Ok(match path {
-            Some(p) => Self::File(OutputFile::create(p)?),
-            None => Self::Stdout(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
+            Some(p) if !is_stdio(p) => Self::File(OutputFile::create(p)?),
+            _ => Self::Stdout(BufWriter::with_capacity(OUT_BUF, io::stdout().lock())),
         })
     }
 

@@ -3,8 +3,7 @@
 //! PLNR-SIM/1 is the simulator's own fixed-width register format, not G602.1's; `--layout FILE`
 //! describes another layout (TOML, see `crates/plnr/layouts/plnr-sim-1.toml`).
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -269,9 +268,8 @@ fn load_layout(path: Option<&Path>) -> Result<Layout> {
     }
 }
 
-fn open(path: &Path) -> Result<BufReader<File>> {
-    let f = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    Ok(BufReader::with_capacity(BUF, f))
+fn open(path: &Path) -> Result<Box<dyn std::io::BufRead>> {
+    crate::common::open_input(path, BUF)
 }
 
 fn display(path: &Path) -> String {
@@ -279,7 +277,7 @@ fn display(path: &Path) -> String {
 }
 
 /// A strict reader, its errors explained.
-fn reader(path: &Path, layout: &Layout) -> Result<PlnrReader<BufReader<File>>> {
+fn reader(path: &Path, layout: &Layout) -> Result<PlnrReader<Box<dyn std::io::BufRead>>> {
     PlnrReader::new(open(path)?, &display(path), layout).map_err(|e| read_error(path, e))
 }
 
