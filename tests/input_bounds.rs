@@ -579,3 +579,42 @@ fn a_dash_reads_standard_input_and_writes_standard_output() {
     let o = lnpsim_stdin(&["run", "-", "--quiet"], &scenario);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn debug_logging_says_something_for_every_command_and_carries_virtual_time() {
+    for args in [
+        vec!["rules"],
+        vec!["calendar", "holidays", "2026"],
+        vec!["plnr", "validate", "plnr-samples/valid/9001-000001-full.plnr"],
+        vec![
+            "route",
+            "0255501234",
+            "--from",
+            "9003",
+            "--scenario",
+            "scenarios/cat-a-happy-path.toml",
+        ],
+        vec!["audit", "tests/traces/eca_response_late.csv"],
+        vec!["run", "scenarios/donor-notify-skipped.toml", "--quiet"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+            .args(&args)
+            .current_dir(root())
+            .env("RUST_LOG", "debug")
+            .output()
+            .expect("run lnpsim");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("start") && err.contains(args[0]), "{args:?}: {err}");
+        assert!(
+            !err.contains('\u{1b}'),
+            "{args:?}: colours in a log that is not a terminal: {err}"
+        );
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+        .args(["run", "scenarios/donor-notify-skipped.toml", "--quiet"])
+        .current_dir(root())
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("run lnpsim");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fault: skipped at=2026-03-02T09:01:49+11:00"));
+}

@@ -79,6 +79,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let command = match &cli.command {
+        Command::Run(_) => "run",
+        Command::Rules(_) => "rules",
+        Command::Calendar(_) => "calendar",
+        Command::Plnr(_) => "plnr",
+        Command::Route(_) => "route",
+        Command::Audit(_) => "audit",
+    };
+    tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
         Command::Rules(args) => rules_cmd::run(&args),
@@ -87,6 +96,10 @@ fn main() -> ExitCode {
         Command::Route(args) => route_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
     };
+    match &result {
+        Ok(_) => tracing::debug!(command, "done"),
+        Err(e) => tracing::debug!(command, error = %e, "failed"),
+    }
     match result {
         Ok(code) => code,
         // The reader of our output went away (`lnpsim ... | head`): nothing is wrong with the

@@ -680,7 +680,7 @@ impl Carrier {
             match task {
                 Task::Emit(o) => {
                     if matches!(self.take_skip(o.kind()), Some(FaultAction::Skip)) {
-                        tracing::debug!(carrier = %self.code, kind = %o.kind(), "fault: skipped");
+                        tracing::debug!(at = %at, carrier = %self.code, kind = %o.kind(), "fault: skipped");
                         continue;
                     }
                     self.after_emit(at, &o);
@@ -710,7 +710,7 @@ impl Carrier {
         let mut forced_reject = None;
         match fault {
             Some(FaultAction::Drop) => {
-                tracing::debug!(carrier = %self.code, %kind, "fault: dropped");
+                tracing::debug!(at = %now, carrier = %self.code, %kind, "fault: dropped");
                 return;
             }
             Some(FaultAction::Delay(by)) => answer_at = self.calendar.add(answer_at, by),

@@ -924,7 +924,7 @@ impl Sim {
     fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
         if let Output::Unexpected(u) = o {
             self.stats.unexpected += 1;
-            tracing::debug!(carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
+            tracing::debug!(at = %self.now, carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
             if self.unexpected.len() < UNEXPECTED_KEPT {
                 self.unexpected.push((self.now, u));
             }

@@ -111,7 +111,7 @@ impl Carrier {
                 *self.finished.entry(Outcome::Rejected).or_insert(0) += 1;
                 return;
             }
-            tracing::info!(carrier = %self.code, port = %port_ref, ?rule, %reason, "port refused");
+            tracing::info!(at = %now, carrier = %self.code, port = %port_ref, ?rule, %reason, "port refused");
         }
         self.gaining.insert(port_ref, GainingPort::new(req, state));
     }

@@ -138,7 +138,7 @@ impl Carrier {
                     (GainingState::AwaitSnaReply, MsgKind::Sna) => {
                         // SNA-RESPONSE has passed: the port cannot go on without an answer.
                         // The gaining carrier gives up and withdraws the port, so the trace shows it.
-                        tracing::info!(carrier = %self.code, port = %port_ref, %rule, "timer fired: no SNA answer");
+                        tracing::info!(%at, carrier = %self.code, port = %port_ref, %rule, "timer fired: no SNA answer");
                         p.state = GainingState::Unanswered { rule };
                         let losing = p.req.losing;
                         let mut m = Message::new(MsgKind::Withdraw, port_ref);
@@ -153,7 +153,7 @@ impl Carrier {
                     (GainingState::AwaitEcaReply, MsgKind::Eca) => {
                         // ECA-RESPONSE has passed; the gaining carrier keeps waiting (it cannot
                         // withdraw after the ECA), and the audit of the trace shows the breach.
-                        tracing::info!(carrier = %self.code, port = %port_ref, %rule, "timer fired: no ECA answer yet");
+                        tracing::info!(%at, carrier = %self.code, port = %port_ref, %rule, "timer fired: no ECA answer yet");
                     }
                     _ => {}
                 }
