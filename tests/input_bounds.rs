@@ -618,3 +618,33 @@ fn debug_logging_says_something_for_every_command_and_carries_virtual_time() {
         .expect("run lnpsim");
     assert!(String::from_utf8_lossy(&o.stderr).contains("fault: skipped at=2026-03-02T09:01:49+11:00"));
 }
+
+#[test]
+fn a_carriers_log_may_skip_seq_numbers_and_write_short_codes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("log.csv");
+    // A filtered export (seq 10, 14, 15) whose reject code lost its leading zeros: 3 is 003.
+    std::fs::write(
+        &log,
+        "seq,time,from,to,msg,ref,category,numbers,code,detail\n\
+         10,2026-03-02T09:00:00+11:00,9002,9001,SNA,SNA-1,A,0255501234,,ca_date=2026-02-25;customer=Harbour Bakery\n\
+         14,2026-03-02T09:05:00+11:00,9001,9002,SNA_REJECT,SNA-1,A,0255501234,3,\n\
+         15,2026-03-02T09:06:00+11:00,9003,,GIVE_BACK,,,0370100001,,\n",
+    )
+    .expect("write");
+    let o = lnpsim(&["audit", log.to_str().expect("path"), "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["malformed_rows"], serde_json::json!([]), "{v}");
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    // A seq that goes back is still malformed.
+    std::fs::write(
+        &log,
+        "seq,time,from,to,msg,ref,category,numbers,code,detail\n\
+         2,2026-03-02T09:00:00+11:00,9003,,GIVE_BACK,,,0370100001,,\n\
+         1,2026-03-02T09:06:00+11:00,9003,,GIVE_BACK,,,0370100002,,\n",
+    )
+    .expect("write");
+    let o = lnpsim(&["audit", log.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("seq: 1 does not increase"), "{}", text(&o));
+}

@@ -296,6 +296,17 @@ fn record_from_fields(
             .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
         None => csv_numbers(numbers_s).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
     };
+    // A whole-message reject code written with fewer than three digits (`3`) is its three-digit
+    // form (`003`); PNV codes (`PNV_RESPONSE`, `CNA_REJECT`) are one digit by nature.
+    let code_text = code_s.trim();
+    let short = (1..=2).contains(&code_text.len()) && code_text.bytes().all(|b| b.is_ascii_digit());
+    let padded;
+    let code_s = if short && !matches!(kind, MsgKind::PnvResponse | MsgKind::CnaReject) {
+        padded = format!("{code_text:0>3}");
+        padded.as_str()
+    } else {
+        code_s
+    };
     let code: Code = code_s.parse().map_err(|e| row_err(line, "code", format!("{e}")))?;
     let detail = match detail {
         Some(d) => d,
