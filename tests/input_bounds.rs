@@ -648,3 +648,27 @@ fn a_carriers_log_may_skip_seq_numbers_and_write_short_codes() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("seq: 1 does not increase"), "{}", text(&o));
 }
+
+#[test]
+fn times_without_an_offset_need_assume_offset_sydney() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("log.csv");
+    std::fs::write(
+        &log,
+        "seq,time,from,to,msg,ref,category,numbers,code,detail\n\
+         1,2026-03-02 09:00:00,9002,9001,SNA,SNA-1,A,0255501234,,ca_date=2026-02-25\n\
+         2,2026-03-02 09:05:00,9001,9002,SNA_CONFIRM,SNA-1,A,0255501234,,\n\
+         3,2026-03-09T10:00:00,9002,9001,ECA,SNA-1,A,0255501234,,\n\
+         4,2026-03-09T10:20:00,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,\n",
+    )
+    .expect("write");
+    let p = log.to_str().expect("path");
+    let refused = lnpsim(&["audit", p]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("--assume-offset sydney"), "{}", text(&refused));
+    let read = lnpsim(&["audit", p, "--assume-offset", "sydney", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&read.stdout).expect("JSON");
+    assert_eq!(v["malformed_rows"], serde_json::json!([]), "{v}");
+    // Read as Sydney time (AEDT in March): the late ECA answer is found, 20 minutes after.
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE", "{v}");
+}

@@ -21,6 +21,12 @@ pub enum ReportFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+pub enum AssumeOffset {
+    /// Australia/Sydney: AEST or AEDT as the date requires.
+    Sydney,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 pub enum TraceFormatArg {
     Csv,
     Jsonl,
@@ -60,6 +66,10 @@ pub struct AuditArgs {
     /// Write the report here instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Read times written without an offset as this zone's local time (only `sydney`): carriers'
+    /// exported logs often drop the offset. Without it such a row is malformed.
+    #[arg(long, value_enum, value_name = "ZONE")]
+    assume_offset: Option<AssumeOffset>,
     /// Judge the trace as it stood at this instant (RFC 3339): rows after it are not read, and
     /// every duty whose deadline has passed by then is judged, as a live audit at that instant
     /// would. Default: the time of the last row.
@@ -111,6 +121,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", args.trace.display()),
         other => anyhow!("{}: {other}", args.trace.display()),
     })?;
+    let reader = reader.assume_sydney(args.assume_offset.is_some());
     let mut auditor = Auditor::new(&book, &calendar, context.as_ref());
     // Lines of well-formed rows are counted on from the last known line (the reader reports
     // lines only for rows it cannot read).

@@ -111,6 +111,40 @@ fn parse_time(s: &str) -> Result<Timestamp, ()> {
     fast_rfc3339(s.trim().as_bytes()).map_or_else(|| Timestamp::parse_rfc3339(s).map_err(|_| ()), Ok)
 }
 
+/// A row's time: RFC 3339 with an offset, or (with `assume_sydney`) a local date-time without
+/// one, read as Sydney local time. A time without an offset is otherwise an error naming the
+/// option (docs/rules.md, "Reading a carrier's log").
+fn row_time(line: u64, s: &str, assume_sydney: bool) -> Result<Timestamp, RowError> {
+    if let Ok(t) = parse_time(s) {
+        return Ok(t);
+    }
+    let text = s.trim();
+    let local = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok());
+    match local {
+        Some(naive) if assume_sydney => {
+            let t = Timestamp::from_sydney_local(naive);
+            if t.in_range() {
+                Ok(t)
+            } else {
+                Err(row_err(line, "time", "out of range: years 0001 to 9999"))
+            }
+        }
+        Some(_) => Err(row_err(
+            line,
+            "time",
+            "has no offset; pass --assume-offset sydney to read such times as Sydney local time",
+        )),
+        None => Err(row_err(line, "time", "not RFC 3339")),
+    }
+}
+
 /// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the days-to-civil
 /// conversion, after Howard Hinnant's description of the algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -237,13 +271,14 @@ fn record_from_fields(
     fields: &Fields<'_>,
     numbers: Option<Vec<&str>>,
     detail: Option<Detail>,
+    assume_sydney: bool,
 ) -> Result<TraceRecord, RowError> {
     let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
     let seq: u64 = seq_s
         .trim()
         .parse()
         .map_err(|_| row_err(line, "seq", format!("{seq_s:?} is not a sequence number")))?;
-    let time = parse_time(time_s).map_err(|()| row_err(line, "time", "not RFC 3339"))?;
+    let time = row_time(line, time_s, assume_sydney)?;
     let from: CarrierCode = from_s
         .trim()
         .parse()
@@ -333,6 +368,8 @@ pub struct TraceReader<R: BufRead> {
     inner: Inner<R>,
     /// Set after an I/O error: nothing more can be read.
     done: bool,
+    /// Read times without an offset as Sydney local time (`--assume-offset sydney`).
+    assume_sydney: bool,
 }
 
 enum Inner<R: BufRead> {
@@ -406,7 +443,19 @@ impl<R: BufRead> TraceReader<R> {
                 buf: Vec::new(),
             },
         };
-        Ok(Self { inner, done: false })
+        Ok(Self {
+            inner,
+            done: false,
+            assume_sydney: false,
+        })
+    }
+
+    /// Reads times without an offset as Sydney local time (`--assume-offset sydney`) instead of
+    /// refusing those rows.
+    #[must_use]
+    pub fn assume_sydney(mut self, yes: bool) -> Self {
+        self.assume_sydney = yes;
+        self
     }
 }
 
@@ -554,7 +603,7 @@ fn describe(v: &Value) -> String {
 /// empty field; `seq` may be a number, `numbers` an array of strings (one number each) and
 /// `detail` an object of string values. Any other type is refused, naming the field: nothing is
 /// guessed from it (a number cannot tell the code `003` from `3`, nor keep a leading zero).
-fn jsonl_record(line: u64, text: &str) -> Result<TraceRecord, RowError> {
+fn jsonl_record(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecord, RowError> {
     let row = JsonRow::parse(text).map_err(|e| RowError {
         line,
         column: None,
@@ -647,7 +696,7 @@ fn jsonl_record(line: u64, text: &str) -> Result<TraceRecord, RowError> {
     if let Some(seq) = &seq_text {
         fields[0] = seq;
     }
-    record_from_fields(line, &fields, numbers, detail)
+    record_from_fields(line, &fields, numbers, detail, assume_sydney)
 }
 
 impl<R: BufRead> Iterator for TraceReader<R> {
@@ -698,7 +747,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         for (f, i) in fields.iter_mut().zip(index.iter()) {
                             *f = text(*i).unwrap_or_default();
                         }
-                        return Some(record_from_fields(line, &fields, None, None));
+                        return Some(record_from_fields(line, &fields, None, None, self.assume_sydney));
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, csv::Position::line);
@@ -749,7 +798,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                return Some(jsonl_record(*line, text));
+                return Some(jsonl_record(*line, text, self.assume_sydney));
             },
         }
     }
