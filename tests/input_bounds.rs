@@ -672,3 +672,23 @@ fn times_without_an_offset_need_assume_offset_sydney() {
     // Read as Sydney time (AEDT in March): the late ECA answer is found, 20 minutes after.
     assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE", "{v}");
 }
+
+#[test]
+fn the_example_carrier_log_audits_as_its_readme_says() {
+    let o = lnpsim(&[
+        "audit",
+        "examples/carrier-log/alpha-porting-export.csv",
+        "--assume-offset",
+        "sydney",
+        "--scenario",
+        "examples/carrier-log/market.toml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["malformed_rows"], serde_json::json!([]), "{v}");
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE");
+    assert_eq!(v["findings"][0]["seq"], serde_json::json!([110, 111]));
+}
