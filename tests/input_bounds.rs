@@ -692,3 +692,39 @@ fn the_example_carrier_log_audits_as_its_readme_says() {
     assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE");
     assert_eq!(v["findings"][0]["seq"], serde_json::json!([110, 111]));
 }
+
+#[test]
+fn plnr_validate_streams_every_error_as_valid_json() {
+    let sample = std::fs::read_to_string(root().join("plnr-samples/valid/9001-000001-full.plnr")).expect("sample");
+    let mut lines = sample.lines();
+    let header = lines.next().expect("header");
+    let good = lines.next().expect("a detail record");
+    let bad = format!("{}02555O1234{}", &good[..2], &good[12..]);
+    let n = 20_000;
+    let mut text = format!("{header}\n");
+    for _ in 0..n {
+        text.push_str(&bad);
+        text.push('\n');
+    }
+    let trailer = format!("T{n:09}{:012}{}\n", 0, " ".repeat(42));
+    text += &trailer;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("many.plnr");
+    std::fs::write(&path, text).expect("write");
+    let o = lnpsim(&[
+        "plnr",
+        "validate",
+        "--max-errors",
+        "0",
+        "--format",
+        "json",
+        path.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["files"][0]["errors"].as_array().map(Vec::len), Some(n));
+    assert_eq!(v["files"][0]["truncated"], false);
+    let o = lnpsim(&["plnr", "validate", "--max-errors", "0", path.to_str().expect("path")]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("invalid ({n} errors)")));
+}

@@ -14,7 +14,7 @@ use lnp_model::CarrierCode;
 use lnp_plnr::convert::{self, CsvOut};
 use lnp_plnr::gen::{GenError, GenParams, Generator};
 use lnp_plnr::{
-    validate, Diagnostic, FileKind, Header, Layout, LineEnd, PlnrReader, PlnrWriter, ReadError, Record, Register,
+    validate_each, Diagnostic, FileKind, Header, Layout, LineEnd, PlnrReader, PlnrWriter, ReadError, Record, Register,
     Report, SequenceCheck, Stats,
 };
 use serde_json::json;
@@ -339,63 +339,88 @@ fn run_validate(a: &ValidateArgs) -> Result<ExitCode> {
     let mut seq = SequenceCheck::new();
     let mut unreadable = false;
     let mut invalid = false;
-    let mut files_json = Vec::new();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    for path in &a.files {
+    let json = matches!(a.format, OutFormat::Json);
+    // Errors are written as they are found, never held: memory stays bounded however many a
+    // file has (`--max-errors 0`). The JSON document is written the same way, piece by piece.
+    if json {
+        out.write_all(b"{\"files\": [")?;
+    }
+    for (i, path) in a.files.iter().enumerate() {
         let name = display(path);
+        if json {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            write!(out, "\n  {{\"file\": {}, \"errors\": [", serde_json::to_string(&name)?)?;
+        }
+        let mut first = true;
+        let mut write_error: Option<io::Error> = None;
         let result = open(path).and_then(|src| {
-            validate(src, &name, &layout, a.max_errors).map_err(|e| match e {
+            validate_each(
+                src,
+                &name,
+                &layout,
+                a.max_errors,
+                |h| seq.check(&name, h, &layout),
+                |d| {
+                    let r = if json {
+                        let sep = if first { "" } else { "," };
+                        first = false;
+                        write!(out, "{sep}\n    {}", diag_json(&d))
+                    } else {
+                        writeln!(out, "{d}")
+                    };
+                    if let Err(e) = r {
+                        write_error.get_or_insert(e);
+                    }
+                },
+            )
+            .map_err(|e| match e {
                 ReadError::Io(e) => anyhow!("{name}: cannot read: {e}"),
                 other => anyhow!("{other}"),
             })
         });
-        let mut report: Report = match result {
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        let report: Report = match result {
             Ok(r) => r,
             Err(e) => {
                 unreadable = true;
-                match a.format {
-                    OutFormat::Text => {
-                        out.flush()?;
-                        eprintln!("lnpsim: error: {e:#}");
-                    }
-                    OutFormat::Json => files_json.push(json!({"file": name, "error": format!("{e:#}")})),
+                if json {
+                    write!(out, "], \"error\": {}}}", serde_json::to_string(&format!("{e:#}"))?)?;
+                } else {
+                    out.flush()?;
+                    eprintln!("lnpsim: error: {e:#}");
                 }
                 continue;
             }
         };
-        if let Some(h) = &report.header {
-            if let Some(d) = seq.check(&name, h, &layout) {
-                let at = report
-                    .errors
-                    .iter()
-                    .position(|e| e.line > d.line)
-                    .unwrap_or(report.errors.len());
-                report.errors.insert(at, d);
-            }
-        }
         invalid |= !report.is_valid();
-        match a.format {
-            OutFormat::Text => {
-                for d in &report.errors {
-                    writeln!(out, "{d}")?;
-                }
-                writeln!(out, "{}", summary(&name, &report, a.max_errors))?;
-            }
-            OutFormat::Json => files_json.push(json!({
-                "file": name,
+        if json {
+            let rest = json!({
                 "valid": report.is_valid(),
                 "header": report.header.as_ref().map(header_json),
                 "detail_count": report.detail_count,
                 "line_end": report.line_end.to_string(),
-                "errors": report.errors.iter().map(diag_json).collect::<Vec<_>>(),
                 "truncated": report.truncated,
-            })),
+            });
+            let rest = serde_json::to_string(&rest)?;
+            // The object's other keys follow its errors.
+            write!(
+                out,
+                "{}], {}",
+                if first { "" } else { "\n  " },
+                rest.trim_start_matches('{')
+            )?;
+        } else {
+            writeln!(out, "{}", summary(&name, &report, a.max_errors))?;
         }
     }
-    if let OutFormat::Json = a.format {
-        let doc = json!({"valid": !invalid && !unreadable, "files": files_json});
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    if json {
+        writeln!(out, "\n], \"valid\": {}}}", !invalid && !unreadable)?;
     }
     out.flush()?;
     Ok(if unreadable {
@@ -418,7 +443,7 @@ fn summary(name: &str, r: &Report, max_errors: usize) -> String {
             if n == 1 { "" } else { "s" }
         );
     }
-    let n = r.errors.len();
+    let n = r.error_count;
     let more = if r.truncated {
         format!("; stopped at --max-errors {max_errors}")
     } else {

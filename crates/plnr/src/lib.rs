@@ -33,7 +33,7 @@ pub mod writer;
 
 pub use diag::{Diagnostic, ErrorKind, Subject};
 pub use layout::{Field, FieldKind, Layout, LayoutError, RecordLayout, Role};
-pub use reader::{validate, PlnrReader, ReadError, Report, SequenceCheck};
+pub use reader::{validate, validate_each, PlnrReader, ReadError, Report, SequenceCheck};
 pub use register::{diff, Register};
 pub use stats::Stats;
 pub use types::{Action, FileKind, Header, LineEnd, Record, RecordBrief, Trailer};

@@ -175,8 +175,11 @@ pub struct Report {
     pub detail_count: u64,
     /// The trailer's totals, when it is a good one.
     pub trailer: Option<Trailer>,
-    /// Every error found, in line order, at most the limit given.
+    /// Every error found, in line order, at most the limit given ([`validate`]; empty from
+    /// [`validate_each`], which hands them out instead).
     pub errors: Vec<Diagnostic>,
+    /// How many errors were found (at most the limit given).
+    pub error_count: usize,
     /// Reading stopped at the limit; there may be more errors.
     pub truncated: bool,
     pub lines: u64,
@@ -186,41 +189,74 @@ pub struct Report {
 
 impl Report {
     pub fn is_valid(&self) -> bool {
-        self.errors.is_empty()
+        self.error_count == 0
     }
 }
 
 /// Validates a whole file, reporting every error up to `max_errors` (0: no limit). Never
 /// returns [`ReadError::Invalid`]: errors in the file are the report's.
 pub fn validate(src: impl BufRead, name: &str, layout: &Layout, max_errors: usize) -> Result<Report, ReadError> {
+    let mut errors = Vec::new();
+    let mut report = validate_each(src, name, layout, max_errors, |_| None, |d| errors.push(d))?;
+    report.errors = errors;
+    Ok(report)
+}
+
+/// Validates a whole file as [`validate`] does, handing each error to `on_error` as it is found
+/// instead of holding them, so that memory stays bounded however many errors a file has. The
+/// report's `errors` is empty; `error_count` says how many were handed out. `on_header` sees a
+/// good header as soon as it is read and may add an error of its own on that line (a gap in
+/// the file sequence, which needs the files before it).
+pub fn validate_each(
+    src: impl BufRead,
+    name: &str,
+    layout: &Layout,
+    max_errors: usize,
+    mut on_header: impl FnMut(&Header) -> Option<Diagnostic>,
+    mut on_error: impl FnMut(Diagnostic),
+) -> Result<Report, ReadError> {
     let mut checker = Checker::new(layout, name)?;
     let mut lines = LineSource::new(src, layout.record_length + 1);
     let mut errors = Vec::new();
     let mut header = None;
     let mut trailer = None;
     let limit = if max_errors == 0 { usize::MAX } else { max_errors };
+    let mut count = 0usize;
     let mut truncated = false;
+    let mut hand_out = |errors: &mut Vec<Diagnostic>, count: &mut usize| {
+        for d in errors.drain(..) {
+            if *count < limit {
+                on_error(d);
+            }
+            *count += 1;
+        }
+    };
     lines.for_each(|raw| {
         match checker.line(raw, &mut errors) {
-            Parsed::Header(h) => header = Some(h),
+            Parsed::Header(h) => {
+                errors.extend(on_header(&h));
+                header = Some(h);
+            }
             Parsed::Trailer(t) => trailer = Some(t),
             Parsed::Detail(_) | Parsed::Nothing => {}
         }
-        truncated = errors.len() >= limit;
+        hand_out(&mut errors, &mut count);
+        truncated = count >= limit;
         !truncated
     })?;
     if !truncated {
         checker.finish(&mut errors);
+        hand_out(&mut errors, &mut count);
     }
-    if errors.len() > limit {
-        errors.truncate(limit);
+    if count > limit {
         truncated = true;
     }
     Ok(Report {
         header,
         detail_count: checker.body_count(),
         trailer,
-        errors,
+        errors: Vec::new(),
+        error_count: count.min(limit),
         truncated,
         lines: checker.line_no(),
         line_end: checker.line_end(),
