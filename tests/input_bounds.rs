@@ -728,3 +728,66 @@ fn plnr_validate_streams_every_error_as_valid_json() {
     let o = lnpsim(&["plnr", "validate", "--max-errors", "0", path.to_str().expect("path")]);
     assert!(String::from_utf8_lossy(&o.stdout).contains(&format!("invalid ({n} errors)")));
 }
+
+/// The example command lines of a `--help`, continuation lines joined.
+fn help_examples(cmd: &[&str]) -> Vec<String> {
+    let help = String::from_utf8_lossy(&lnpsim(cmd).stdout).into_owned();
+    let Some(at) = help.find("Examples") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    for line in help[at..].lines().skip(1) {
+        let l = line.trim();
+        if l.is_empty() {
+            if out.is_empty() && pending.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if pending.is_empty() && !(l.starts_with("lnpsim ") || l.contains("| lnpsim ")) {
+            continue; // prose between examples
+        }
+        pending.push_str(l.trim_end_matches('\\').trim_end());
+        if l.ends_with('\\') {
+            pending.push(' ');
+        } else {
+            // Comments after a command (`# 2026-12-30…`) are for people.
+            let command = pending.split(" # ").next().unwrap_or_default().to_string();
+            out.push(command);
+            pending.clear();
+        }
+    }
+    out
+}
+
+#[test]
+fn the_help_examples_of_route_calendar_and_rules_run_as_pasted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmp = dir.path().to_str().expect("path").to_string();
+    let bin = env!("CARGO_BIN_EXE_lnpsim");
+    let mut ran = 0;
+    for cmd in [
+        vec!["route", "--help"],
+        vec!["calendar", "add", "--help"],
+        vec!["calendar", "business-day", "--help"],
+        vec!["calendar", "holidays", "--help"],
+        vec!["rules", "--help"],
+    ] {
+        for example in help_examples(&cmd) {
+            let line = example
+                .replace("/tmp/", &format!("{tmp}/"))
+                .replace("my-rulebook.toml", &format!("{tmp}/my-rulebook.toml"))
+                .replace("lnpsim ", &format!("{bin} "));
+            let o = Command::new("sh")
+                .arg("-c")
+                .arg(&line)
+                .current_dir(root())
+                .output()
+                .expect("sh");
+            assert_eq!(o.status.code(), Some(0), "{example}\n{}", text(&o));
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "ran {ran} examples");
+}

@@ -34,12 +34,16 @@ goes on.
 Exit status: 0 ok; 2 bad input: a file or argument is invalid, or with --batch a line was not a
 number (every other line is still answered).
 
-Examples:
-  lnpsim route 0255501234 --from 9003 --at 2026-03-09T12:00:00+11:00 --scenario scenarios/cat-a-happy-path.toml
-  lnpsim route 0255501234 --from 9003 --allocations alloc.csv --plnr registers/
-  lnpsim route 0255501234 --from 9003 --at 2026-03-10T12:00:00+11:00 --allocations alloc.csv --plnr registers/
-  lnpsim route --batch --from 9003 --allocations alloc.csv --plnr registers/ < numbers.txt
-  lnpsim route export --allocations alloc.csv --plnr registers/ --format feed > routing.feed";
+Examples (from the repository's root; the second writes the files the others read):
+  lnpsim route 0255501234 --from 9003 --at 2026-03-09T12:00:00+11:00 \\
+      --scenario scenarios/cat-a-happy-path.toml
+  lnpsim run scenarios/cat-a-happy-path.toml --quiet --plnr-dir /tmp/registers
+  lnpsim route 0255501234 --from 9003 --plnr /tmp/registers \\
+      --allocations /tmp/registers/allocations.csv
+  printf '0255501234\\n0370100001\\n' | lnpsim route --batch --from 9003 \\
+      --allocations /tmp/registers/allocations.csv --plnr /tmp/registers
+  lnpsim route export --allocations /tmp/registers/allocations.csv \\
+      --plnr /tmp/registers --format feed > /tmp/routing.feed";
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true, after_help = ROUTE_HELP)]
