@@ -791,3 +791,31 @@ fn the_help_examples_of_route_calendar_and_rules_run_as_pasted() {
     }
     assert!(ran >= 10, "ran {ran} examples");
 }
+
+#[test]
+fn every_plnr_argument_has_help_text() {
+    for sub in ["validate", "convert", "apply", "diff", "stats", "gen"] {
+        let help = String::from_utf8_lossy(&lnpsim(&["plnr", sub, "--help"]).stdout).into_owned();
+        let mut in_section = false;
+        for line in help.lines() {
+            if line == "Arguments:" || line == "Options:" {
+                in_section = true;
+                continue;
+            }
+            if !line.starts_with(' ') {
+                in_section = false;
+            }
+            let l = line.trim_start();
+            // Only the argument lists, indented by two: not examples or prose below them.
+            let is_arg = in_section && line.starts_with("  ") && (l.starts_with('<') || l.starts_with('-'));
+            // An argument line is its name, then two or more spaces, then its help.
+            if is_arg && !l.starts_with("-h,") && !l.starts_with("-V,") {
+                let rest = l.split_once("  ").map(|(_, r)| r.trim());
+                assert!(
+                    rest.is_some_and(|r| !r.is_empty()),
+                    "plnr {sub}: no help for {l:?}\n{help}"
+                );
+            }
+        }
+    }
+}

@@ -163,10 +163,13 @@ The updates must follow the snapshot in sequence, from the same donor. The new s
 the last update's date and time, and the next sequence number unless --seq says otherwise.
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct ApplyArgs {
+    /// The full snapshot (`F`) to start from.
     #[arg(value_name = "SNAPSHOT")]
     snapshot: PathBuf,
+    /// The update files (`U`) to apply, in sequence order, each one more than the last.
     #[arg(required = true, value_name = "UPDATE")]
     updates: Vec<PathBuf>,
+    /// Write the new snapshot here (written whole or not at all) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// The new snapshot's file sequence.
@@ -186,10 +189,13 @@ for each number gone, in number order. It takes NEW's date and time, and OLD's s
 unless --seq says otherwise.
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct DiffArgs {
+    /// The earlier full snapshot.
     #[arg(value_name = "OLD")]
     old: PathBuf,
+    /// The later full snapshot of the same donor.
     #[arg(value_name = "NEW")]
     new: PathBuf,
+    /// Write the update file here (written whole or not at all) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// The update's file sequence.
@@ -207,8 +213,10 @@ Examples:
 
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct StatsArgs {
+    /// The register file to count (`-`: standard input).
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Output format: `text` for people, `json` for machines.
     #[arg(long, value_enum, default_value = "text")]
     format: OutFormat,
     #[command(flatten)]
@@ -226,20 +234,25 @@ spread over every geographic number. Carriers are the fictional codes 9001 to 90
 arguments always give the same bytes.
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct GenArgs {
+    /// How many detail records to generate.
     #[arg(long, value_name = "N")]
     records: u64,
+    /// The donor whose register it is (4 digits).
     #[arg(long, value_name = "CODE")]
     donor: CarrierCode,
+    /// The seed of the generator: the same seed gives the same file.
     #[arg(long, value_name = "S")]
     seed: u64,
     /// The file date (created at 01:30 that day, Sydney time).
     #[arg(long, value_name = "YYYY-MM-DD", default_value = "2026-03-02")]
     date: NaiveDate,
+    /// The file's sequence number.
     #[arg(long, value_name = "N", default_value_t = 1)]
     seq: u32,
     /// Write CRLF line ends.
     #[arg(long)]
     crlf: bool,
+    /// Write the file here (written whole or not at all) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     #[command(flatten)]
