@@ -33,13 +33,15 @@ pub enum TraceFormatArg {
 }
 
 #[derive(Args)]
-#[command(
-    after_help = "Examples:\n  lnpsim audit run.csv\n  lnpsim audit run.csv --scenario market.toml --format json\n  \
-                        lnpsim audit export.jsonl --format junit --output audit.xml\n  \
-                        lnpsim audit run.csv --until 2026-03-09T12:00:00+11:00\n\n\
+#[command(after_help = "Examples (from the repository's root):\n  \
+                        lnpsim audit tests/traces/eca_response_late.csv\n  \
+                        lnpsim audit tests/traces/donor_notify_at_deadline.csv --scenario tests/traces/market.toml \\\n      \
+                        --format json\n  \
+                        lnpsim audit examples/carrier-log/alpha-porting-export.csv --assume-offset sydney \\\n      \
+                        --format junit --output /tmp/audit.xml\n  \
+                        lnpsim audit tests/traces/eca_response_late.csv --until 2026-03-09T10:15:00+11:00\n\n\
                         Exit status: 0 no findings, 1 findings, a failed statistic or malformed rows, 2 the trace \
-                        cannot be read, has no rows, or bad arguments."
-)]
+                        cannot be read, has no rows, or bad arguments.")]
 pub struct AuditArgs {
     /// The trace to judge (`.csv` or `.jsonl`).
     #[arg(value_name = "TRACE")]

@@ -61,11 +61,14 @@ struct LayoutArg {
 
 #[derive(Args)]
 #[command(after_help = "\
-Examples:
-  lnpsim plnr validate register.plnr
-  lnpsim plnr validate 9001-000041.plnr 9001-000042.plnr     also checks the sequence runs on
-  lnpsim plnr validate --format json --max-errors 1000 big.plnr
-  lnpsim plnr validate --layout carrier.toml carrier.dat
+Examples (from the repository's root):
+  lnpsim plnr validate plnr-samples/valid/9001-000001-full.plnr
+  lnpsim plnr validate plnr-samples/valid/9001-000001-full.plnr \\
+      plnr-samples/valid/9001-000002-update.plnr    # also checks the sequence runs on
+  lnpsim plnr validate --format json --max-errors 1000 \\
+      plnr-samples/invalid/bad-date.plnr
+  lnpsim plnr validate --layout crates/plnr/layouts/plnr-sim-1.toml \\
+      plnr-samples/valid/9001-000001-full.plnr
 
 PLNR-SIM/1 is the simulator's own format, not G602.1's.
 Exit status: 0 every file valid, 1 an error found, 2 a file could not be read.")]
@@ -104,13 +107,15 @@ enum KindArg {
 
 #[derive(Args)]
 #[command(after_help = "\
-Examples:
-  lnpsim plnr convert register.plnr --to csv -o register.csv
-  lnpsim plnr convert register.plnr --to feed          number;carrier lines for switch software
-  lnpsim plnr convert register.plnr --to jsonl
-  lnpsim plnr convert carrier.dat --layout carrier.toml --to plnr --out-layout builtin
-  lnpsim plnr convert changes.csv --from csv --to plnr --donor 9001 --seq 42 --kind update \\
-      --created-at 2026-03-02T18:00:00
+Examples (from the repository's root):
+  lnpsim plnr convert plnr-samples/valid/9001-000001-full.plnr \\
+      --to csv -o /tmp/register.csv
+  lnpsim plnr convert plnr-samples/valid/9001-000001-full.plnr --to feed
+  lnpsim plnr convert plnr-samples/valid/9001-000001-full.plnr --to jsonl
+  lnpsim plnr convert plnr-samples/valid/9001-000001-full.plnr \\
+      --layout crates/plnr/layouts/plnr-sim-1.toml --to plnr --out-layout builtin
+  lnpsim plnr convert /tmp/register.csv --from csv --to plnr --donor 9001 --seq 42 \\
+      --kind update --created-at 2026-03-02T18:00:00
 
 CSV columns: action,number,current,losing,status,effective_at,category,ref (times are Sydney
 local, 2026-03-02T09:15:00). The feed lists, per record, the carrier the number routes to: in
@@ -157,7 +162,8 @@ struct ConvertArgs {
 #[derive(Args)]
 #[command(after_help = "\
 Examples:
-  lnpsim plnr apply 9001-000040-full.plnr 9001-000041.plnr 9001-000042.plnr -o 9001-000043-full.plnr
+  lnpsim plnr apply plnr-samples/valid/9001-000001-full.plnr \\
+      plnr-samples/valid/9001-000002-update.plnr -o /tmp/9001-000003-full.plnr
 
 The updates must follow the snapshot in sequence, from the same donor. The new snapshot takes
 the last update's date and time, and the next sequence number unless --seq says otherwise.
@@ -182,7 +188,8 @@ struct ApplyArgs {
 #[derive(Args)]
 #[command(after_help = "\
 Examples:
-  lnpsim plnr diff 9001-000040-full.plnr 9001-000043-full.plnr -o changes.plnr
+  lnpsim plnr diff plnr-samples/valid/9001-000001-full.plnr \\
+      plnr-samples/valid/9001-000004-full.plnr -o /tmp/changes.plnr
 
 The update lists NEW's record for each new or changed number and a completed deletion (action D)
 for each number gone, in number order. It takes NEW's date and time, and OLD's sequence plus one
@@ -208,8 +215,9 @@ struct DiffArgs {
 #[derive(Args)]
 #[command(after_help = "\
 Examples:
-  lnpsim plnr stats register.plnr
-  lnpsim plnr stats --format json register.plnr
+  lnpsim plnr stats plnr-samples/valid/9001-000001-full.plnr
+  lnpsim plnr stats --format json \\
+      plnr-samples/valid/9001-000001-full.plnr
 
 PLNR-SIM/1 is the simulator's own format, not G602.1's.")]
 struct StatsArgs {
@@ -226,8 +234,8 @@ struct StatsArgs {
 #[derive(Args)]
 #[command(after_help = "\
 Examples:
-  lnpsim plnr gen --records 1000 --donor 9001 --seed 7 -o sample.plnr
-  lnpsim plnr gen --records 10000000 --donor 9001 --seed 1 -o big.plnr    about 650 MB
+  lnpsim plnr gen --records 1000 --donor 9001 --seed 7 -o /tmp/sample.plnr
+  lnpsim plnr gen --records 100000 --donor 9001 --seed 1 -o /tmp/big.plnr    # 6.5 MB
 
 Up to 80,000 records use only ACMA's fictitious ranges ((0x) 5550 xxxx and 7010 xxxx); more
 spread over every geographic number. Carriers are the fictional codes 9001 to 9012. The same
