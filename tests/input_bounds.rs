@@ -769,6 +769,7 @@ fn the_help_examples_run_as_pasted() {
     let mut ran = 0;
     // (help, whether its examples may report findings: exit 1 is then their answer)
     for (cmd, findings) in [
+        (vec!["run", "--help"], false),
         (vec!["route", "--help"], false),
         (vec!["calendar", "add", "--help"], false),
         (vec!["calendar", "business-day", "--help"], false),
@@ -783,6 +784,9 @@ fn the_help_examples_run_as_pasted() {
         (vec!["audit", "--help"], true),
     ] {
         for example in help_examples(&cmd) {
+            if example.contains("scenarios/bench/") {
+                continue; // a benchmark: minutes in a debug build, and measured by hand
+            }
             let line = example
                 .replace("/tmp/", &format!("{tmp}/"))
                 .replace("my-rulebook.toml", &format!("{tmp}/my-rulebook.toml"))

@@ -17,7 +17,7 @@ use crate::common::{load_calendar, load_rulebook, read_text, write_file, OutputF
 const EXAMPLES: &str = "\
 Examples:
   lnpsim run scenarios/cat-a-happy-path.toml
-  lnpsim run scenarios/cat-a-late-answer.toml --trace late.csv --junit late.xml
+  lnpsim run scenarios/cat-a-late-answer.toml --trace /tmp/late.csv --junit /tmp/late.xml
   lnpsim run scenarios/bench/market-100k.toml --quiet --trace /tmp/market.jsonl
   lnpsim run scenarios/cat-a-happy-path.toml --format json
   lnpsim run --list scenarios/
