@@ -816,3 +816,16 @@ fn every_plnr_argument_has_help_text() {
         }
     }
 }
+
+#[test]
+fn the_json_report_says_why_each_rule_is_not_checked() {
+    let o = lnpsim(&["audit", "tests/traces/eca_response_late.csv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let rules = v["not_checked"].as_array().expect("not_checked").clone();
+    assert!(!rules.is_empty());
+    for r in rules {
+        let rule = r.as_str().expect("a rule ID");
+        let why = v["not_checked_reasons"][rule].as_str().unwrap_or_default();
+        assert!(!why.is_empty(), "no reason for {rule}: {v}");
+    }
+}

@@ -109,6 +109,8 @@ struct JsonReport<'a> {
     findings: Vec<JsonFinding<'a>>,
     statistics: Vec<JsonStatistic<'a>>,
     not_checked: Vec<&'static str>,
+    /// Why each rule of `not_checked` is (docs/rules.md, "Findings").
+    not_checked_reasons: BTreeMap<&'static str, &'a str>,
     malformed_rows: &'a [MalformedRow],
     summary: &'a Summary,
 }
@@ -273,6 +275,11 @@ impl Report {
                 })
                 .collect(),
             not_checked: self.not_checked.iter().map(|n| n.rule.as_str()).collect(),
+            not_checked_reasons: self
+                .not_checked
+                .iter()
+                .map(|n| (n.rule.as_str(), n.reason.as_str()))
+                .collect(),
             malformed_rows: &self.malformed_rows,
             summary: &self.summary,
         };
