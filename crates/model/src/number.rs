@@ -174,6 +174,9 @@ pub enum RangeError {
     Start(NumberError),
     #[error("range end: {0}")]
     End(NumberError),
+    /// A single number (no range) that is not a telephone number.
+    #[error("{0}")]
+    Number(NumberError),
     #[error("range {first}-{last} ends before it starts")]
     Reversed { first: String, last: String },
 }
@@ -232,7 +235,7 @@ impl FromStr for NumberRange {
                 Self::new(first, last)
             }
             _ => {
-                let n: TelephoneNumber = s.parse().map_err(RangeError::Start)?;
+                let n: TelephoneNumber = s.parse().map_err(RangeError::Number)?;
                 Ok(Self::single(n))
             }
         }
