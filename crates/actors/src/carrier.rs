@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lnp_model::fasthash::{FastMap, FastSet};
 use lnp_model::{
-    BusinessCalendar, CarrierCode, Category, Code, Duties, Envelope, Message, MsgKind, PortRef, PortStatus, RuleId,
-    Rulebook, TelephoneNumber, Timestamp,
+    BusinessCalendar, CarrierCode, Category, Code, Duties, Envelope, Message, MsgKind, Outcome, PortRef, PortStatus,
+    RejectCode, RuleId, Rulebook, TelephoneNumber, Timestamp,
 };
 
 mod agenda;
@@ -67,37 +67,6 @@ impl Output {
             Self::Action(m) => m.kind,
             Self::Unexpected(u) => u.kind,
         }
-    }
-}
-
-/// How a port ended, or that it has not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    Completed,
-    Rejected,
-    Withdrawn,
-    Returned,
-    Expired,
-    Pending,
-}
-
-impl Outcome {
-    /// The scenario vocabulary (`state = "completed"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Completed => "completed",
-            Self::Rejected => "rejected",
-            Self::Withdrawn => "withdrawn",
-            Self::Returned => "returned",
-            Self::Expired => "expired",
-            Self::Pending => "pending",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -346,6 +315,20 @@ struct PlnrRecord {
     current: CarrierCode,
     losing: CarrierCode,
     effective: Timestamp,
+}
+
+/// A request as the losing carrier judges it: received at `now`, to be answered at `at` (after
+/// its processing time), and what a fault makes of it (`accept` what must be refused, or a
+/// `forced` reject). Grounds are judged at `now`.
+#[derive(Clone, Copy)]
+struct Received<'m> {
+    now: Timestamp,
+    at: Timestamp,
+    from: CarrierCode,
+    port_ref: PortRef,
+    m: &'m Message,
+    accept: bool,
+    forced: Option<RejectCode>,
 }
 
 /// The reference of the register records of numbers ported before the story starts.
@@ -724,15 +707,24 @@ impl Carrier {
             self.unexpected_msg(from, kind, None, "the message has no port reference".into());
             return;
         };
+        let received = Received {
+            now,
+            at: answer_at,
+            from,
+            port_ref,
+            m: &m,
+            accept,
+            forced: forced_reject,
+        };
         match kind {
-            MsgKind::Sna => self.on_sna(now, answer_at, from, port_ref, &m, accept, forced_reject),
-            MsgKind::Eca => self.on_eca(now, answer_at, from, port_ref, &m, accept, forced_reject),
-            MsgKind::Withdraw => self.on_withdraw(answer_at, from, port_ref, &m, accept, forced_reject),
-            MsgKind::Retarget => self.on_retarget(answer_at, from, port_ref, &m, accept, forced_reject),
+            MsgKind::Sna => self.on_sna(&received),
+            MsgKind::Eca => self.on_eca(&received),
+            MsgKind::Withdraw => self.on_withdraw(&received),
+            MsgKind::Retarget => self.on_retarget(&received),
             MsgKind::DonorNotify => self.on_donor_notify(now, from, port_ref, &m),
             MsgKind::Pnv => self.on_pnv(now, answer_at, from, &m, forced_reject),
-            MsgKind::Cna => self.on_cna(now, answer_at, from, port_ref, &m, accept, forced_reject),
-            MsgKind::Cca => self.on_cca(answer_at, from, port_ref, &m, accept, forced_reject),
+            MsgKind::Cna => self.on_cna(&received),
+            MsgKind::Cca => self.on_cca(&received),
             MsgKind::PnvResponse
             | MsgKind::CnaReceipt
             | MsgKind::CnaConfirm
@@ -743,7 +735,7 @@ impl Carrier {
                 self.settle(port_ref);
             }
             MsgKind::Reversal | MsgKind::EmergencyReturn => {
-                self.on_return(now, answer_at, from, port_ref, &m, accept, forced_reject);
+                self.on_return(&received);
             }
             MsgKind::SnaConfirm
             | MsgKind::SnaReject

@@ -16,5 +16,6 @@
 mod carrier;
 mod config;
 
-pub use carrier::{Carrier, GainingState, Input, Outcome, Output, Unexpected};
+pub use carrier::{Carrier, GainingState, Input, Output, Unexpected};
 pub use config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortRequest, Service, ServiceKind};
+pub use lnp_model::Outcome;

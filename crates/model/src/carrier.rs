@@ -187,6 +187,47 @@ impl Agreement {
     }
 }
 
+/// How a port ended, or that it has not: the vocabulary of a scenario's `state =` expectation
+/// and of the run summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Outcome {
+    Completed,
+    Rejected,
+    Withdrawn,
+    Returned,
+    Expired,
+    Pending,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 6] = [
+        Self::Completed,
+        Self::Rejected,
+        Self::Withdrawn,
+        Self::Returned,
+        Self::Expired,
+        Self::Pending,
+    ];
+
+    /// The keyword as a scenario writes it (`state = "completed"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Rejected => "rejected",
+            Self::Withdrawn => "withdrawn",
+            Self::Returned => "returned",
+            Self::Expired => "expired",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A customer service as the carrier holding it knows it: whose it is, its account at that
 /// carrier, and what kind of service it is. The one type the scenario, the carrier actors and
 /// the audit share.

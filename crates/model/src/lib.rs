@@ -18,7 +18,7 @@ pub mod time;
 pub mod trace;
 
 pub use calendar::{BusinessCalendar, Holiday};
-pub use carrier::{Agreement, CarrierCode, Category, PortRef, Service, ServiceHolding, ServiceKind};
+pub use carrier::{Agreement, CarrierCode, Category, Outcome, PortRef, Service, ServiceHolding, ServiceKind};
 pub use duty::{Duties, Reckoner};
 pub use message::{
     Code, Detail, Envelope, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortStatus, RejectCode, WholeCode,

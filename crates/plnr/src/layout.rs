@@ -246,7 +246,7 @@ fn codes(list: &[&str]) -> FieldKind {
 }
 
 impl Layout {
-    /// The simulator's own PLNR-SIM/1 layout (`shared/spec/plnr-format.md`), not G602.1's.
+    /// The simulator's own PLNR-SIM/1 layout (`docs/plnr-format.md`), not G602.1's.
     pub fn builtin() -> Layout {
         use FieldKind::{Date, Digits, Filler, Literal, Text, Timestamp};
         Layout {

@@ -1,6 +1,6 @@
 //! lnp-plnr: Ported Local Number Register files.
 //!
-//! PLNR-SIM/1 is the simulator's own fixed-width register format (`shared/spec/plnr-format.md`),
+//! PLNR-SIM/1 is the simulator's own fixed-width register format (`docs/plnr-format.md`),
 //! designed to behave like the industry's; it is not G602.1's layout, which is not public. The
 //! reader, validator and writer are driven by a [`Layout`] description, so a carrier's own layout
 //! loads from TOML and works the same way.

@@ -8,7 +8,7 @@ use lnp_audit::{Auditor, Report, StatStatus};
 use lnp_model::{BusinessCalendar, CarrierCode, RuleId, Rulebook, TraceRecord};
 
 use crate::engine::{RunOptions, RunStats, SetupError, Sim, TraceSink};
-use crate::scenario::{ExpectKind, PortState, RouteExpect, Scenario};
+use crate::scenario::{ExpectKind, RouteExpect, Scenario};
 
 /// The verdict on one `[[expect]]`.
 #[derive(Clone, Debug)]
@@ -46,17 +46,6 @@ impl TraceSink for Tee<'_> {
     fn record(&mut self, record: &TraceRecord) {
         self.auditor.push(record);
         self.sink.record(record);
-    }
-}
-
-fn state_name(s: PortState) -> &'static str {
-    match s {
-        PortState::Completed => "completed",
-        PortState::Rejected => "rejected",
-        PortState::Withdrawn => "withdrawn",
-        PortState::Returned => "returned",
-        PortState::Expired => "expired",
-        PortState::Pending => "pending",
     }
 }
 
@@ -122,7 +111,7 @@ fn check_expectations(scenario: &Scenario, sim: &mut Sim, audit: &Report) -> Vec
     for e in &scenario.expects {
         let r = match &e.kind {
             ExpectKind::Port { port, state } => {
-                let want = state_name(*state);
+                let want = state.as_str();
                 match sim.port_outcome(port) {
                     Some((got, stage)) => ExpectResult {
                         line: e.line,

@@ -171,37 +171,7 @@ pub struct FaultSpec {
     pub line: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PortState {
-    Completed,
-    Rejected,
-    Withdrawn,
-    Returned,
-    Expired,
-    Pending,
-}
-
-impl PortState {
-    pub const ALL: [PortState; 6] = [
-        Self::Completed,
-        Self::Rejected,
-        Self::Withdrawn,
-        Self::Returned,
-        Self::Expired,
-        Self::Pending,
-    ];
-
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Self::Completed => "completed",
-            Self::Rejected => "rejected",
-            Self::Withdrawn => "withdrawn",
-            Self::Returned => "returned",
-            Self::Expired => "expired",
-            Self::Pending => "pending",
-        }
-    }
-}
+pub use lnp_model::Outcome;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteExpect {
@@ -213,7 +183,7 @@ pub enum RouteExpect {
 pub enum ExpectKind {
     Port {
         port: PortRef,
-        state: PortState,
+        state: Outcome,
     },
     Route {
         number: TelephoneNumber,
@@ -630,8 +600,8 @@ fn c_action(v: &Val) -> Result<FaultAction, String> {
     c_keyword(v, &FaultAction::ALL, FaultAction::keyword)
 }
 
-fn c_state(v: &Val) -> Result<PortState, String> {
-    c_keyword(v, &PortState::ALL, PortState::keyword)
+fn c_state(v: &Val) -> Result<Outcome, String> {
+    c_keyword(v, &Outcome::ALL, Outcome::as_str)
 }
 
 fn c_status(v: &Val) -> Result<PortStatus, String> {

@@ -6,7 +6,7 @@ use lnp_model::{
     CarrierCode, Category, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Span, TelephoneNumber, Timestamp,
 };
 use lnp_sim::scenario::{
-    ExpectKind, FaultAction, PortState, ReadsPlnr, RouteExpect, Scenario, ScenarioError, ServiceKind,
+    ExpectKind, FaultAction, Outcome, ReadsPlnr, RouteExpect, Scenario, ScenarioError, ServiceKind,
 };
 use proptest::prelude::*;
 
@@ -349,7 +349,7 @@ fn full_scenario_loads_every_key() {
         s.expects[0].kind,
         ExpectKind::Port {
             port: "P1".parse().unwrap(),
-            state: PortState::Completed
+            state: Outcome::Completed
         }
     );
     assert_eq!(s.expects[0].line, line_of(FULL, "port = \"P1\"") - 1);

@@ -5,7 +5,7 @@ use lnp_model::{
     Timestamp, WholeCode,
 };
 
-use super::{sanitize, Carrier, GainingState, Job, LosingState, Output, Task};
+use super::{sanitize, Carrier, GainingState, Job, LosingState, Output, Received, Task};
 use crate::config::{PortRequest, ServiceKind};
 use lnp_model::duty::MAX_CAPACITY_RETRIES;
 use lnp_model::CarrierCode;
@@ -145,20 +145,17 @@ impl Carrier {
 
     /// Losing carrier: receipt, then confirmation or rejection of the whole batch, judged as it
     /// stood when the CNA was received (`now`).
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site; the arguments are the message's context"
-    )]
-    pub(super) fn on_cna(
-        &mut self,
-        now: Timestamp,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_cna(&mut self, r: &Received<'_>) {
+        let Received {
+            now,
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let mut receipt = Message::new(MsgKind::CnaReceipt, port_ref);
         receipt.category = Some(Category::C);
         receipt.numbers.clone_from(&m.numbers);
@@ -202,15 +199,16 @@ impl Carrier {
     }
 
     /// Losing carrier: the agreed cutover (clause 4.4.27).
-    pub(super) fn on_cca(
-        &mut self,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_cca(&mut self, r: &Received<'_>) {
+        let Received {
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let cutover_at = m.detail.cutover.unwrap_or(at);
         let state = self
             .losing

@@ -11,7 +11,7 @@ use lnp_model::{
     TelephoneNumber, Timestamp,
 };
 
-use super::{Carrier, Job, LosingPort, LosingState, Output};
+use super::{Carrier, Job, LosingPort, LosingState, Output, Received};
 
 impl Carrier {
     pub(super) fn reply(
@@ -34,20 +34,17 @@ impl Carrier {
 
     /// Losing carrier: validate an SNA received at `now` (clause 4.2.4) and confirm or reject it
     /// at `at`. Grounds are judged at receipt.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site; the arguments are the message's context"
-    )]
-    pub(super) fn on_sna(
-        &mut self,
-        now: Timestamp,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_sna(&mut self, r: &Received<'_>) {
+        let Received {
+            now,
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let code = forced.or_else(|| if accept { None } else { self.sna_problem(now, m) });
         if let Some(code) = code {
             self.reply(at, from, MsgKind::SnaReject, m, Some(code));
@@ -213,20 +210,17 @@ impl Carrier {
 
     /// Losing carrier: check an ECA received at `now` (clauses 4.2.27, 4.2.32) and cut over at
     /// `at`.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site; the arguments are the message's context"
-    )]
-    pub(super) fn on_eca(
-        &mut self,
-        now: Timestamp,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_eca(&mut self, r: &Received<'_>) {
+        let Received {
+            now,
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let problem = forced.or_else(|| {
             if accept {
                 None
@@ -349,15 +343,16 @@ impl Carrier {
         self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::C, gaining, None);
     }
 
-    pub(super) fn on_withdraw(
-        &mut self,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_withdraw(&mut self, r: &Received<'_>) {
+        let Received {
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let state = self.losing.get(&port_ref).map(|p| p.state);
         let advice_sent = match state {
             // Nothing pending under this reference (an SNA it never received or already
@@ -376,20 +371,17 @@ impl Carrier {
         }
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site; the arguments are the message's context"
-    )]
-    pub(super) fn on_return(
-        &mut self,
-        now: Timestamp,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_return(&mut self, r: &Received<'_>) {
+        let Received {
+            now,
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let (confirm, reject) = if m.kind == MsgKind::Reversal {
             (MsgKind::ReversalConfirm, MsgKind::ReversalReject)
         } else {
@@ -437,15 +429,16 @@ impl Carrier {
     }
 
     /// Losing carrier: a change of cutover for a pending port (`RETARGET-LIMIT`, clause 4.2.9).
-    pub(super) fn on_retarget(
-        &mut self,
-        at: Timestamp,
-        from: CarrierCode,
-        port_ref: PortRef,
-        m: &Message,
-        accept: bool,
-        forced: Option<RejectCode>,
-    ) {
+    pub(super) fn on_retarget(&mut self, r: &Received<'_>) {
+        let Received {
+            at,
+            from,
+            port_ref,
+            m,
+            accept,
+            forced,
+            ..
+        } = *r;
         let duties = Duties::new(&self.rulebook, &self.calendar);
         let after_hours = self.agreement(from).is_some_and(|a| a.after_hours);
         let in_hours = m.detail.cutover.is_some_and(|t| duties.cutover_allowed(t, after_hours));
