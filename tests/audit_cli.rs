@@ -45,6 +45,8 @@ fn json_output_has_the_shape_rules_md_pins() {
         "not_checked",
         "not_checked_reasons",
         "malformed_rows",
+        "reordered_rows",
+        "not_judged",
         "summary",
     ];
     expected.sort_unstable();

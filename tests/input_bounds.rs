@@ -829,3 +829,205 @@ fn the_json_report_says_why_each_rule_is_not_checked() {
         assert!(!why.is_empty(), "no reason for {rule}: {v}");
     }
 }
+
+/// Audits `csv` (a trace) with extra arguments and returns the JSON report and exit status.
+fn audit_json(csv: &str, extra: &[&str]) -> (serde_json::Value, Option<i32>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log.csv");
+    std::fs::write(&path, csv).expect("write trace");
+    let mut args = vec!["audit", path.to_str().expect("utf-8 path"), "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = lnpsim(&args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    (v, o.status.code())
+}
+
+const HEADER: &str = "seq,time,from,to,msg,ref,category,numbers,code,detail\n";
+
+/// A complete, compliant Cat A port, one row per line after the header.
+const PORT: [&str; 6] = [
+    "1,2026-03-02T09:00:00+11:00,9002,9001,SNA,SNA-1,A,0255501234,,ca_date=2026-02-25",
+    "2,2026-03-02T09:05:00+11:00,9001,9002,SNA_CONFIRM,SNA-1,A,0255501234,,",
+    "3,2026-03-09T10:00:00+11:00,9002,9001,ECA,SNA-1,A,0255501234,,",
+    "4,2026-03-09T10:05:00+11:00,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,",
+    "5,2026-03-09T10:06:00+11:00,9001,,CUTOVER,SNA-1,A,0255501234,,current=9002",
+    "6,2026-03-09T10:07:00+11:00,9001,9002,COMPLETION,SNA-1,A,0255501234,,",
+];
+
+fn trace(rows: &[&str]) -> String {
+    let mut t = HEADER.to_string();
+    for r in rows {
+        t.push_str(r);
+        t.push('\n');
+    }
+    t
+}
+
+fn strs(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn one_far_future_row_is_one_malformed_row_and_the_rest_are_judged() {
+    // Before: every row after the one dated ten years ahead was malformed, with spurious
+    // findings. Now that row alone is malformed, its port is not judged, and the real port
+    // (whose ECA was answered 20 minutes late) is judged normally.
+    let mut rows = PORT.to_vec();
+    rows[3] = "4,2026-03-09T10:20:00+11:00,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,";
+    rows.insert(
+        2,
+        "3,2036-03-09T10:00:00+11:00,9002,9001,SNA,SNA-2,A,0255501235,,ca_date=2026-02-25",
+    );
+    let renumbered: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("{}{}", i + 1, &r[r.find(',').expect("seq")..]))
+        .collect();
+    let refs: Vec<&str> = renumbered.iter().map(String::as_str).collect();
+    let (v, code) = audit_json(&trace(&refs), &[]);
+    assert_eq!(code, Some(1));
+    let malformed = v["malformed_rows"].as_array().expect("array");
+    assert_eq!(malformed.len(), 1, "{v:#}");
+    assert_eq!(malformed[0]["line"], 4);
+    assert!(malformed[0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("reorder window"));
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["ECA-RESPONSE"], "{v:#}");
+    assert_eq!(v["not_judged"][0]["ref"], "SNA-2");
+    assert_eq!(v["not_judged"][0]["lines"], serde_json::json!([4]));
+}
+
+#[test]
+fn rows_listed_out_of_time_order_within_the_window_are_reordered_not_violations() {
+    // The ECA_CONFIRM listed before its ECA (times 10:05, then 10:00): before, a false
+    // "never answered". Within the reorder window both are judged at their own times.
+    let mut rows = PORT.to_vec();
+    rows.swap(2, 3);
+    let renumbered: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("{}{}", i + 1, &r[r.find(',').expect("seq")..]))
+        .collect();
+    let refs: Vec<&str> = renumbered.iter().map(String::as_str).collect();
+    let (v, code) = audit_json(&trace(&refs), &[]);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["malformed_rows"], serde_json::json!([]));
+    assert_eq!(strs(&v["reordered_rows"]).len(), 1, "{v:#}");
+    assert_eq!(code, Some(0), "reordering alone does not change the exit status");
+    // With no reorder window the same row is malformed, and its port is not judged.
+    let (v, code) = audit_json(&trace(&refs), &["--reorder-window", "0s"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["not_judged"][0]["ref"], "SNA-1");
+}
+
+#[test]
+fn an_answer_in_the_same_second_listed_before_its_request_is_its_answer() {
+    let mut rows = PORT.to_vec();
+    rows[2] = "3,2026-03-09T10:00:00+11:00,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,";
+    rows[3] = "4,2026-03-09T10:00:00+11:00,9002,9001,ECA,SNA-1,A,0255501234,,";
+    let (v, code) = audit_json(&trace(&rows), &[]);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn no_finding_is_drawn_from_a_malformed_row_nor_from_its_absence() {
+    // The ECA_CONFIRM has a bad time: without it the ECA looks unanswered, but the port is
+    // withheld, not charged.
+    let mut rows = PORT.to_vec();
+    rows[3] = "4,tuesday,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,";
+    // A later row, so that the ECA's deadline has passed by the end of the trace.
+    rows.push("7,2026-03-09T11:00:00+11:00,9003,,GIVE_BACK,,,0370100001,,");
+    let (v, code) = audit_json(&trace(&rows), &[]);
+    assert_eq!(code, Some(1), "a malformed row is still exit 1");
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(
+        v["not_judged"],
+        serde_json::json!([{"ref": "SNA-1", "lines": [5], "reason": "row 5 of this port is malformed"}])
+    );
+    // Where the ref cannot be read but the numbers can, the ports of those numbers are withheld.
+    rows[3] = "4,tuesday,9001,9002,ECA_CONFIRM,SNA 1 ?,A,0255501234,,";
+    let (v, _) = audit_json(&trace(&rows), &[]);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["not_judged"][0]["ref"], "SNA-1", "{v:#}");
+    // Where neither can, nothing is withheld: the unanswered ECA is charged.
+    rows[3] = "4,tuesday,9001,9002,ECA_CONFIRM,SNA 1 ?,A,not-a-number,,";
+    let (v, _) = audit_json(&trace(&rows), &[]);
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE", "{v:#}");
+    assert_eq!(v["not_judged"], serde_json::json!([]));
+}
+
+#[test]
+fn a_port_not_judged_leaves_the_pnv_statistic() {
+    // Two PNVs: one answered in time, one answered 10 business days late. The late one's port
+    // has a malformed row, so the statistic is 1 of 1, a pass.
+    let rows = [
+        "1,2026-03-02T09:00:00+11:00,9002,9001,PNV,PNV-1,C,0255501234,,ca_date=2026-02-25",
+        "2,2026-03-02T10:00:00+11:00,9001,9002,PNV_RESPONSE,PNV-1,C,0255501234,0255501234:P,",
+        "3,2026-03-02T09:00:00+11:00,9002,9001,PNV,PNV-2,C,0255501235,,ca_date=2026-02-25",
+        "4,2026-03-16T10:00:00+11:00,9001,9002,PNV_RESPONSE,PNV-2,C,0255501235,0255501235:P,",
+        "5,soon,9002,9001,CNA,PNV-2,C,0255501235,,",
+    ];
+    let (v, _) = audit_json(&trace(&rows), &[]);
+    let stat = &v["statistics"][0];
+    assert_eq!(stat["status"], "pass", "{v:#}");
+    assert!(stat["value"].as_str().unwrap_or_default().contains("of 1 "), "{v:#}");
+}
+
+#[test]
+fn as_code_judges_only_that_carriers_duties_and_says_what_its_log_cannot_show() {
+    // The losing carrier 9001 answers the ECA late. Judged as 9001's log: charged. Judged as
+    // the gaining carrier 9002's log: not 9002's duty.
+    let mut rows = PORT.to_vec();
+    rows[3] = "4,2026-03-09T10:20:00+11:00,9001,9002,ECA_CONFIRM,SNA-1,A,0255501234,,";
+    let (v, code) = audit_json(&trace(&rows), &["--as", "9001"]);
+    assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE", "{v:#}");
+    assert_eq!(v["as"], "9001");
+    assert_eq!(code, Some(1));
+    // 9002's log does not hold the losing carrier's CUTOVER: that row is refused.
+    let gaining: Vec<&str> = rows.iter().copied().filter(|r| !r.contains("CUTOVER")).collect();
+    let (v, code) = audit_json(&trace(&gaining), &["--as", "9002"]);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(code, Some(0), "{v:#}");
+    // A row 9002 neither sent, received nor did cannot be in its log.
+    let (v, code) = audit_json(&trace(&rows), &["--as", "9002"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        v["malformed_rows"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--as"),
+        "{v:#}"
+    );
+    // A donor that is not the losing carrier cannot see the cutover: its duties are not
+    // checked, with the reason, instead of passing silently.
+    let donor = [
+        "1,2026-03-09T10:06:00+11:00,9001,9003,DONOR_NOTIFY,SNA-1,A,0255501234,,status=C",
+        "2,2026-03-09T10:10:00+11:00,9003,,DTR_START,SNA-1,A,0255501234,,current=9002",
+    ];
+    let (v, _) = audit_json(&trace(&donor), &["--as", "9003"]);
+    let reasons = &v["not_checked_reasons"];
+    assert!(
+        reasons["DTR-DURATION"].as_str().unwrap_or_default().contains("9003"),
+        "{v:#}"
+    );
+    assert!(reasons["PLNR-UPDATE"].is_string(), "{v:#}");
+}
+
+#[test]
+fn the_reorder_window_is_elapsed_time() {
+    for bad in ["2bd", "-1h", "1mo", "soon"] {
+        let o = lnpsim(&["audit", "tests/traces/eca_response_late.csv", "--reorder-window", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o));
+    }
+}

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use lnp_audit::{Auditor, Context};
+use lnp_audit::{Auditor, Context, LogAudit};
 use lnp_model::trace::TraceError;
-use lnp_model::{Timestamp, TraceFormat, TraceReader};
+use lnp_model::{CarrierCode, Span, Timestamp, TraceFormat, TraceReader};
 use lnp_sim::scenario::Scenario;
 
 use crate::common::{load_calendar, load_rulebook, read_text, Progress};
@@ -39,7 +39,9 @@ pub enum TraceFormatArg {
                         --format json\n  \
                         lnpsim audit examples/carrier-log/alpha-porting-export.csv --assume-offset sydney \\\n      \
                         --format junit --output /tmp/audit.xml\n  \
-                        lnpsim audit tests/traces/eca_response_late.csv --until 2026-03-09T10:15:00+11:00\n\n\
+                        lnpsim audit tests/traces/eca_response_late.csv --until 2026-03-09T10:15:00+11:00\n  \
+                        lnpsim audit examples/carrier-log/alpha-porting-export.csv --assume-offset sydney --as 9001 \\\n      \
+                        --scenario examples/carrier-log/market.toml --reorder-window 15m\n\n\
                         Exit status: 0 no findings, 1 findings, a failed statistic or malformed rows, 2 the trace \
                         cannot be read, has no rows, or bad arguments.")]
 pub struct AuditArgs {
@@ -77,6 +79,31 @@ pub struct AuditArgs {
     /// would. Default: the time of the last row.
     #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
     until: Option<Timestamp>,
+    /// How far out of time order a row may be listed and still be judged at its own time
+    /// (listed under reordered rows); one further out is a malformed row. Seconds, minutes or
+    /// hours: `30s`, `15m`, `1h`.
+    #[arg(long, value_name = "SPAN", default_value = "1h", value_parser = parse_window)]
+    reorder_window: Span,
+    /// The trace is this carrier's own log: judge only the duties it holds (as losing carrier:
+    /// answers, grounds, cutover, notices; as donor: transit routing and PLNR), refuse rows it
+    /// neither sent, received nor did, and list what such a log cannot show as not checked.
+    #[arg(long = "as", value_name = "CODE", value_parser = parse_carrier)]
+    as_carrier: Option<CarrierCode>,
+}
+
+fn parse_window(s: &str) -> Result<Span, String> {
+    let span: Span = s.parse().map_err(|e| format!("{e}"))?;
+    match span.fixed_millis() {
+        Some(ms) if ms >= 0 => Ok(span),
+        Some(_) => Err(format!("{s:?}: the reorder window cannot be negative")),
+        None => Err(format!(
+            "{s:?}: the reorder window is elapsed time: seconds, minutes or hours (`30s`, `15m`, `1h`)"
+        )),
+    }
+}
+
+fn parse_carrier(s: &str) -> Result<CarrierCode, String> {
+    s.parse::<CarrierCode>().map_err(|e| format!("{e}"))
 }
 
 fn parse_instant(s: &str) -> Result<Timestamp, String> {
@@ -125,6 +152,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     })?;
     let reader = reader.assume_sydney(args.assume_offset.is_some());
     let mut auditor = Auditor::new(&book, &calendar, context.as_ref());
+    if let Some(code) = args.as_carrier {
+        auditor.judge_as(code);
+    }
+    let mut audit = LogAudit::new(auditor, args.reorder_window);
     // Lines of well-formed rows are counted on from the last known line (the reader reports
     // lines only for rows it cannot read).
     let mut line: u64 = match format {
@@ -143,11 +174,11 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
                 if args.until.is_some_and(|u| record.time > u) {
                     continue;
                 }
-                auditor.push_at(line, &record);
+                audit.push(line, record);
             }
             Err(e) => {
                 line = e.line;
-                auditor.push_malformed(e);
+                audit.push_malformed(e);
             }
         }
     }
@@ -157,11 +188,8 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
             args.trace.display()
         ));
     }
-    if let Some(until) = args.until {
-        auditor.advance(until);
-    }
     progress.finish();
-    let report = auditor.finish();
+    let report = audit.finish(args.until);
     let text = match args.format {
         ReportFormat::Text => report.to_text(),
         ReportFormat::Json => report.to_json() + "\n",

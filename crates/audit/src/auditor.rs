@@ -22,7 +22,7 @@ mod grounds;
 
 use crate::clock::Clock;
 use crate::context::{Context, ContextIndex};
-use crate::report::{Finding, MalformedRow, Report, Tally};
+use crate::report::{Finding, MalformedRow, NotJudged, Report, Tally};
 
 /// How many rows at least pass between two sweeps of finished ports.
 const SWEEP_EVERY: u64 = 65_536;
@@ -237,6 +237,20 @@ pub struct Auditor<'a> {
     since_sweep: u64,
     pnv_counted: u64,
     pnv_met: u64,
+    /// Each PNV counted in `PNV-RESPONSE`, and whether it was met: a port that is not judged
+    /// leaves the statistic.
+    pnv_tally: Vec<(PortRef, bool)>,
+    /// Ports whose duties are withheld because one of their rows is malformed, with the lines.
+    withheld_refs: BTreeMap<PortRef, Vec<u64>>,
+    /// Numbers of malformed rows whose `ref` could not be read, with the lines.
+    withheld_numbers: BTreeMap<TelephoneNumber, Vec<u64>>,
+    /// Lines of rows judged at their own time although listed out of order.
+    reordered: Vec<u64>,
+    /// Whose own log the trace is (`--as CODE`): only that carrier's duties are judged.
+    as_carrier: Option<CarrierCode>,
+    /// `--as`: the carrier is the donor of a port it is not the losing carrier of, so its log
+    /// lacks that port's `CUTOVER` and `COMPLETION`.
+    donor_blind: bool,
 }
 
 fn cite(rule: RuleId) -> String {
@@ -249,7 +263,7 @@ fn cite(rule: RuleId) -> String {
 }
 
 /// An elapsed time in words: `42 minutes`, `1 hour 5 minutes`, `3 days 2 hours`.
-fn elapsed(ms: i64) -> String {
+pub(crate) fn elapsed(ms: i64) -> String {
     let plural = |n: i64, unit: &str| {
         if n == 1 {
             format!("{n} {unit}")
@@ -349,7 +363,21 @@ impl<'a> Auditor<'a> {
             since_sweep: 0,
             pnv_counted: 0,
             pnv_met: 0,
+            pnv_tally: Vec::new(),
+            withheld_refs: BTreeMap::new(),
+            withheld_numbers: BTreeMap::new(),
+            reordered: Vec::new(),
+            as_carrier: None,
+            donor_blind: false,
         }
+    }
+
+    /// Judges the trace as `carrier`'s own log (`lnpsim audit --as CODE`): only the duties that
+    /// carrier holds are charged (the losing carrier's answers, grounds, cutover and notices;
+    /// the donor's transit routing and publication), every row must be one it sent, received
+    /// or did, and the rules such a log cannot show are listed as not checked.
+    pub fn judge_as(&mut self, carrier: CarrierCode) {
+        self.as_carrier = Some(carrier);
     }
 
     /// How many ports the audit holds state for now (open ones, and finished ones kept a little
@@ -366,37 +394,79 @@ impl<'a> Auditor<'a> {
     }
 
     /// Audits the next row, read from `line` of the file.
+    ///
+    /// Rows must come in file order with non-decreasing times; one that does not is malformed
+    /// and its port is not judged. A file is better read through [`crate::LogAudit`], which
+    /// applies the reader rules of `docs/rules.md` ("Reading a carrier's log").
     pub fn push_at(&mut self, line: u64, record: &TraceRecord) {
+        if let Some(message) = self.seq_out_of_order(record) {
+            self.push_malformed_row(line, message, record.message.port_ref, &record.message.numbers);
+            return;
+        }
+        if let Some(prev) = self.prev_time.filter(|p| record.time < *p) {
+            let message = format!(
+                "time: {} (seq {}) is earlier than the previous row's {prev}; times never decrease",
+                record.time, record.seq
+            );
+            self.push_malformed_row(line, message, record.message.port_ref, &record.message.numbers);
+            return;
+        }
+        self.accept(line, record);
+    }
+
+    /// Checks that `seq` increases (gaps are fine: a filtered export), in file order.
+    pub(crate) fn seq_out_of_order(&mut self, record: &TraceRecord) -> Option<String> {
+        let bad = self.expect_seq.is_some_and(|expected| record.seq < expected).then(|| {
+            format!(
+                "seq: {} does not increase (the previous row's was {}); rows are numbered in file order",
+                record.seq,
+                self.expect_seq.unwrap_or(1).saturating_sub(1)
+            )
+        });
+        if bad.is_none() {
+            self.expect_seq = record.seq.checked_add(1);
+        }
+        bad
+    }
+
+    /// Notes a row judged at its own time although the file lists it out of order.
+    pub(crate) fn note_reordered(&mut self, line: u64) {
+        self.reordered.push(line);
+    }
+
+    /// Judges a row known to be in time order.
+    pub(crate) fn accept(&mut self, line: u64, record: &TraceRecord) {
         self.rows += 1;
         self.last_line = line;
-        // `seq` must increase; gaps are fine (a filtered export: docs/rules.md, "Reading a
-        // carrier's log").
-        if let Some(expected) = self.expect_seq {
-            if record.seq < expected {
-                self.malformed.push(MalformedRow {
-                    line,
-                    message: format!(
-                        "seq: {} does not increase (the previous row's was {}); rows are numbered in file order",
-                        record.seq,
-                        expected.saturating_sub(1)
-                    ),
-                });
-            }
-        }
-        self.expect_seq = record.seq.checked_add(1);
-        if let Some(prev) = self.prev_time {
-            if record.time < prev {
-                self.malformed.push(MalformedRow {
-                    line,
-                    message: format!(
-                        "time: {} (seq {}) is earlier than the previous row's {prev}; times never decrease",
-                        record.time, record.seq
-                    ),
-                });
-            }
-        }
         self.prev_time = Some(self.prev_time.map_or(record.time, |p| p.max(record.time)));
         self.now = self.now.max(record.time);
+        if let Some(me) = self.as_carrier {
+            if record.from != me && record.to != Some(me) {
+                let message = format!(
+                    "from: seq {} ({} from {}) is neither sent, received nor done by {me}, whose log this is (--as)",
+                    record.seq, record.message.kind, record.from
+                );
+                self.rows -= 1;
+                self.push_malformed_row(line, message, record.message.port_ref, &record.message.numbers);
+                return;
+            }
+            // Told of a port by its losing carrier: the log is a third-party donor's.
+            self.donor_blind |= record.message.kind == MsgKind::DonorNotify && record.to == Some(me);
+        }
+        if !self.withheld_numbers.is_empty() {
+            // A port naming a number of a malformed row whose `ref` could not be read.
+            let m = &record.message;
+            let lines: Vec<u64> = m
+                .numbers
+                .iter()
+                .filter_map(|n| self.withheld_numbers.get(n))
+                .flatten()
+                .copied()
+                .collect();
+            if let (Some(r), false) = (m.port_ref, lines.is_empty()) {
+                self.withheld_refs.entry(r).or_default().extend(lines);
+            }
+        }
         self.handle(line, record);
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY.max(self.ports.len() as u64) {
@@ -417,7 +487,9 @@ impl<'a> Auditor<'a> {
         keys.sort_unstable();
         for key in keys {
             if let Some(mut port) = self.ports.remove(&key) {
+                let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
+                self.keep_own(before, &port);
                 self.ports.insert(key, port);
             }
         }
@@ -440,19 +512,40 @@ impl<'a> Auditor<'a> {
     }
 
     /// Records a row that could not be read; the audit carries on with the next.
+    ///
+    /// No finding is drawn from it, nor from its absence: the port its `ref` names (or, where
+    /// that cannot be read, the ports of its numbers) is not judged.
     pub fn push_malformed(&mut self, error: RowError) {
-        self.rows += 1;
-        self.last_line = error.line;
         // The row's seq is unknown: accept whatever the next row carries.
         self.expect_seq = None;
         let message = match &error.column {
             Some(c) => format!("{c}: {}", error.message),
             None => error.message,
         };
-        self.malformed.push(MalformedRow {
-            line: error.line,
-            message,
-        });
+        self.push_malformed_row(error.line, message, error.port_ref, &error.numbers);
+    }
+
+    /// Records a malformed row and withholds the duties of its port.
+    pub(crate) fn push_malformed_row(
+        &mut self,
+        line: u64,
+        message: String,
+        port_ref: Option<PortRef>,
+        numbers: &[TelephoneNumber],
+    ) {
+        self.rows += 1;
+        self.last_line = self.last_line.max(line);
+        self.malformed.push(MalformedRow { line, message });
+        if let Some(r) = port_ref {
+            self.withheld_refs.entry(r).or_default().push(line);
+            return;
+        }
+        for n in numbers {
+            self.withheld_numbers.entry(*n).or_default().push(line);
+            if let Some(p) = self.latest.get(n) {
+                self.withheld_refs.entry(*p).or_default().push(line);
+            }
+        }
     }
 
     fn charge(
@@ -488,7 +581,13 @@ impl<'a> Auditor<'a> {
         let m = &r.message;
         match m.kind {
             K::GiveBack => {}
-            K::Pnv | K::PnvResponse => self.on_pnv(line, r),
+            K::Pnv | K::PnvResponse => {
+                let before = self.findings.len();
+                self.on_pnv(line, r);
+                // The PNV's receiver answers it.
+                let losing = if m.kind == K::Pnv { r.to } else { Some(r.from) };
+                self.keep_own_of(before, losing, None);
+            }
             K::DonorNotify | K::Cutover | K::DtrStart | K::DtrStop | K::PlnrPublish => {
                 let known = m.port_ref.filter(|p| self.ports.contains_key(p));
                 let key = known.or_else(|| m.numbers.iter().find_map(|n| self.latest.get(n).copied()));
@@ -499,22 +598,51 @@ impl<'a> Auditor<'a> {
                     _ => return,
                 };
                 let mut port = self.ports.remove(&key).unwrap_or_default();
+                let before = self.findings.len();
                 self.on_port_row(key, &mut port, r);
+                self.keep_own(before, &port);
                 self.ports.insert(key, port);
             }
             _ => {
                 let Some(key) = m.port_ref else {
-                    self.malformed.push(MalformedRow {
-                        line,
-                        message: format!("ref: {} at seq {} has no port reference", m.kind, r.seq),
-                    });
+                    let message = format!("ref: {} at seq {} has no port reference", m.kind, r.seq);
+                    self.rows -= 1;
+                    self.push_malformed_row(line, message, None, &m.numbers);
                     return;
                 };
                 let mut port = self.ports.remove(&key).unwrap_or_default();
+                let before = self.findings.len();
                 self.on_port_row(key, &mut port, r);
+                self.keep_own(before, &port);
                 self.ports.insert(key, port);
             }
         }
+    }
+
+    /// `--as`: keeps, of the findings made since `from`, those of duties the log's carrier holds
+    /// in `port`.
+    fn keep_own(&mut self, from: usize, port: &Port) {
+        if self.as_carrier.is_none() {
+            return;
+        }
+        let donor = self.donor_of_port(port);
+        self.keep_own_of(from, port.losing, donor);
+    }
+
+    fn keep_own_of(&mut self, from: usize, losing: Option<CarrierCode>, donor: Option<CarrierCode>) {
+        let Some(me) = self.as_carrier else { return };
+        // A donor that is not the losing carrier never sees the port's CUTOVER or COMPLETION.
+        let blind = donor == Some(me) && losing.is_some_and(|l| l != me);
+        self.donor_blind |= blind;
+        if self.findings.len() <= from {
+            return;
+        }
+        let tail = self.findings.split_off(from);
+        self.findings.extend(tail.into_iter().filter(|f| {
+            let donor_duty = matches!(f.rule, RuleId::DtrDuration | RuleId::PlnrUpdate);
+            let holder = if donor_duty { donor } else { losing };
+            holder == Some(me) && !(donor_duty && blind)
+        }));
     }
 
     fn unpend(&mut self, key: PortRef, port: &Port) {
@@ -713,14 +841,21 @@ impl<'a> Auditor<'a> {
         keys.sort_unstable();
         for key in keys {
             if let Some(mut port) = self.ports.remove(&key) {
+                let before = self.findings.len();
                 self.judge_due(key, &mut port, end);
+                self.keep_own(before, &port);
             }
         }
-        for open in self.pnvs.values() {
-            if open.deadline < end {
-                self.pnv_counted += 1;
-            }
+        let overdue: Vec<PortRef> = self
+            .pnvs
+            .iter()
+            .filter(|(_, open)| open.deadline < end)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in overdue {
+            self.count_pnv(key, false);
         }
+        let not_judged = self.withhold();
         Report::assemble(
             Tally {
                 rows: self.rows,
@@ -729,9 +864,70 @@ impl<'a> Auditor<'a> {
                 pnv_counted: self.pnv_counted,
                 pnv_met: self.pnv_met,
                 with_context: self.ctx.is_some(),
+                reordered: self.reordered,
+                not_judged,
+                judged_as: self.as_carrier,
+                donor_blind: self.donor_blind,
             },
             self.book,
         )
+    }
+
+    /// Counts a PNV in `PNV-RESPONSE`: answered (`met` when in time) or past its deadline.
+    pub(super) fn count_pnv(&mut self, key: PortRef, met: bool) {
+        self.pnv_counted += 1;
+        self.pnv_met += u64::from(met);
+        self.pnv_tally.push((key, met));
+    }
+
+    /// Withholds the findings of ports with a malformed row (`docs/rules.md`, "Reading a
+    /// carrier's log"): no finding is drawn from a malformed row, nor from its absence. Returns
+    /// the ports not judged, in reference order.
+    fn withhold(&mut self) -> Vec<NotJudged> {
+        if self.withheld_refs.is_empty() && self.withheld_numbers.is_empty() {
+            return Vec::new();
+        }
+        // The ports of numbers whose malformed rows had no readable `ref`.
+        let mut by_number: BTreeMap<PortRef, Vec<u64>> = BTreeMap::new();
+        for f in &self.findings {
+            let Some(r) = f.port_ref else { continue };
+            for n in &f.numbers {
+                if let Some(lines) = self.withheld_numbers.get(n) {
+                    by_number.entry(r).or_default().extend(lines);
+                }
+            }
+        }
+        for (r, lines) in by_number {
+            self.withheld_refs.entry(r).or_default().extend(lines);
+        }
+        let refs = &self.withheld_refs;
+        let numbers = &self.withheld_numbers;
+        self.findings.retain(|f| {
+            !(f.port_ref.is_some_and(|r| refs.contains_key(&r)) || f.numbers.iter().any(|n| numbers.contains_key(n)))
+        });
+        for (r, met) in &self.pnv_tally {
+            if refs.contains_key(r) {
+                self.pnv_counted -= 1;
+                self.pnv_met -= u64::from(*met);
+            }
+        }
+        let mut out = Vec::new();
+        for (r, lines) in &mut self.withheld_refs {
+            lines.sort_unstable();
+            lines.dedup();
+            let listed: Vec<String> = lines.iter().map(u64::to_string).collect();
+            let reason = if lines.len() == 1 {
+                format!("row {} of this port is malformed", listed[0])
+            } else {
+                format!("rows {} of this port are malformed", listed.join(", "))
+            };
+            out.push(NotJudged {
+                port_ref: *r,
+                lines: lines.clone(),
+                reason,
+            });
+        }
+        out
     }
 }
 

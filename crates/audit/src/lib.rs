@@ -32,11 +32,14 @@
 //!   unknown or misplaced code is charged to the rule governing that answer: `SNA-RESPONSE`
 //!   (SNA), `ECA-RESPONSE` (ECA), `CCA-RESPONSE` (CCA), `RETARGET-LIMIT` (RETARGET),
 //!   `WITHDRAW-BEFORE-ECA` (`WITHDRAW`), `EMERGENCY-RETURN` (`REVERSAL`, `EMERGENCY_RETURN`).
-//! - **Row order** is a trace-format matter, not a rule of the Code: a `seq` that is not the
-//!   previous one plus 1 (the first must be 1) or a `time` earlier than the previous row's is
-//!   reported as a malformed row (exit status 1) and the row is still audited. After an
-//!   unreadable row the next `seq` is accepted as it is. Lines of well-formed rows are counted
-//!   from the previous row (the CLI knows only the lines of unreadable rows).
+//! - **Row order** is a trace-format matter, not a rule of the Code. A file is read through
+//!   [`LogAudit`] (`docs/rules.md`, "Reading a carrier's log"): `seq` must increase in file
+//!   order (gaps are fine); rows of one instant are simultaneous; a row out of time order by no
+//!   more than the reorder window is judged at its own time (`reordered_rows`), one further out
+//!   is malformed. [`Auditor::push_at`] itself takes rows in order: one out of order is
+//!   malformed. No finding is drawn from a malformed row, nor from its absence: its port is
+//!   listed in `not_judged` instead. Lines of well-formed rows are counted from the previous
+//!   row (the CLI knows only the lines of unreadable rows).
 //! - **Cutover time** of a port: its first `CUTOVER` row. "Completion" is `COMPLETION` for Cat A
 //!   and D (the `CUTOVER` without one) and the `CUTOVER` for Cat C.
 //! - **Donor** of a number: from the context's carrier ranges; without a context, the carrier
@@ -79,11 +82,13 @@
 mod auditor;
 mod clock;
 mod context;
+mod log;
 mod report;
 
 pub use auditor::Auditor;
 pub use context::{Agreement, CarrierInfo, Context, Service, ServiceHolding, ServiceKind};
-pub use report::{xml_escape, Finding, MalformedRow, NotChecked, Report, StatStatus, Statistic, Summary};
+pub use log::{LogAudit, LOOKAHEAD, MAX_HELD};
+pub use report::{xml_escape, Finding, MalformedRow, NotChecked, NotJudged, Report, StatStatus, Statistic, Summary};
 
 use std::borrow::Borrow;
 
@@ -109,19 +114,28 @@ where
 }
 
 /// Audits the items of a [`lnp_model::TraceReader`] (or any iterator of rows that may have failed
-/// to parse): malformed rows are listed and the rest audited.
+/// to parse) as a file is read ([`LogAudit`], with the default reorder window): malformed rows
+/// are listed and their ports not judged, and the rest audited. Lines are counted as in a CSV
+/// file with a header (a well-formed row is the line after the previous row).
 pub fn audit_rows<I>(rows: I, rulebook: &Rulebook, calendar: &BusinessCalendar, context: Option<&Context>) -> Report
 where
     I: IntoIterator<Item = Result<TraceRecord, RowError>>,
 {
-    let mut auditor = Auditor::new(rulebook, calendar, context);
+    let mut audit = LogAudit::new(Auditor::new(rulebook, calendar, context), LogAudit::DEFAULT_WINDOW);
+    let mut line = 1;
     for row in rows {
         match row {
-            Ok(r) => auditor.push(&r),
-            Err(e) => auditor.push_malformed(e),
+            Ok(r) => {
+                line += 1;
+                audit.push(line, r);
+            }
+            Err(e) => {
+                line = e.line;
+                audit.push_malformed(e);
+            }
         }
     }
-    auditor.finish()
+    audit.finish(None)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-use lnp_model::{PortRef, RuleId, TelephoneNumber};
+use lnp_model::{CarrierCode, PortRef, RuleId, TelephoneNumber};
 use serde::Serialize;
 
 /// One violation: a carrier failed a duty.
@@ -64,6 +64,16 @@ pub struct MalformedRow {
     pub message: String,
 }
 
+/// A port whose duties were withheld because one of its rows is malformed (`docs/rules.md`,
+/// "Reading a carrier's log"): bad data never makes a carrier look guilty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotJudged {
+    pub port_ref: PortRef,
+    /// The file lines of its malformed rows.
+    pub lines: Vec<u64>,
+    pub reason: String,
+}
+
 /// Totals.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -84,7 +94,22 @@ pub struct Report {
     /// Sorted by rule ID (alphabetically, as the JSON lists them).
     pub not_checked: Vec<NotChecked>,
     pub malformed_rows: Vec<MalformedRow>,
+    /// File lines of rows judged at their own time although listed out of order (within the
+    /// reorder window).
+    pub reordered_rows: Vec<u64>,
+    /// Ports not judged because of malformed rows, in reference order.
+    pub not_judged: Vec<NotJudged>,
+    /// Whose own log was judged (`--as CODE`), if any.
+    pub judged_as: Option<CarrierCode>,
     pub summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonNotJudged<'a> {
+    #[serde(rename = "ref")]
+    port_ref: String,
+    lines: &'a [u64],
+    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -112,6 +137,11 @@ struct JsonReport<'a> {
     /// Why each rule of `not_checked` is (docs/rules.md, "Findings").
     not_checked_reasons: BTreeMap<&'static str, &'a str>,
     malformed_rows: &'a [MalformedRow],
+    reordered_rows: &'a [u64],
+    not_judged: Vec<JsonNotJudged<'a>>,
+    /// `--as CODE`: whose own log this is.
+    #[serde(rename = "as", skip_serializing_if = "Option::is_none")]
+    judged_as: Option<String>,
     summary: &'a Summary,
 }
 
@@ -148,6 +178,12 @@ pub(crate) struct Tally {
     pub pnv_met: u64,
     /// Whether the market (`--scenario`) was known; without it some rules are not checked.
     pub with_context: bool,
+    pub reordered: Vec<u64>,
+    pub not_judged: Vec<NotJudged>,
+    pub judged_as: Option<CarrierCode>,
+    /// `--as`: the carrier is the donor of a port it did not lose, whose `CUTOVER` and
+    /// `COMPLETION` its log cannot hold.
+    pub donor_blind: bool,
 }
 
 impl Report {
@@ -203,6 +239,17 @@ impl Report {
                 reason: reason.into(),
             }));
         }
+        if let Some(me) = t.judged_as.filter(|_| t.donor_blind) {
+            for rule in [RuleId::DtrDuration, RuleId::PlnrUpdate] {
+                not_checked.push(NotChecked {
+                    rule,
+                    reason: format!(
+                        "{me} is the donor of a port it is not the losing carrier of, and its own log cannot show \
+                         that port's CUTOVER and COMPLETION"
+                    ),
+                });
+            }
+        }
         not_checked.sort_by_key(|n| n.rule.as_str());
         t.findings.sort_by(|a, b| {
             (a.seq.first(), a.rule.as_str(), &a.seq, &a.message).cmp(&(
@@ -227,6 +274,12 @@ impl Report {
             statistics: vec![statistic],
             not_checked,
             malformed_rows: t.malformed,
+            reordered_rows: {
+                t.reordered.sort_unstable();
+                t.reordered
+            },
+            not_judged: t.not_judged,
+            judged_as: t.judged_as,
         }
     }
 }
@@ -281,6 +334,17 @@ impl Report {
                 .map(|n| (n.rule.as_str(), n.reason.as_str()))
                 .collect(),
             malformed_rows: &self.malformed_rows,
+            reordered_rows: &self.reordered_rows,
+            not_judged: self
+                .not_judged
+                .iter()
+                .map(|n| JsonNotJudged {
+                    port_ref: n.port_ref.to_string(),
+                    lines: &n.lines,
+                    reason: &n.reason,
+                })
+                .collect(),
+            judged_as: self.judged_as.map(|c| c.to_string()),
             summary: &self.summary,
         };
         // Serialising plain structs of strings and numbers cannot fail.
@@ -290,6 +354,12 @@ impl Report {
     /// A report for people: findings, statistics, rules not checked, malformed rows, totals.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if let Some(me) = self.judged_as {
+            let _ = writeln!(
+                out,
+                "Judged as {me}'s own log: only the duties {me} holds are charged.\n"
+            );
+        }
         if self.findings.is_empty() {
             out.push_str("No violations found.\n");
         } else {
@@ -324,6 +394,26 @@ impl Report {
             for m in &self.malformed_rows {
                 let _ = writeln!(out, "  line {}: {}", m.line, m.message);
             }
+        }
+        if !self.not_judged.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nNot judged ({}): no finding is drawn from a malformed row, nor from its absence",
+                self.not_judged.len()
+            );
+            for n in &self.not_judged {
+                let _ = writeln!(out, "  ref {}: {}", n.port_ref, n.reason);
+            }
+        }
+        if !self.reordered_rows.is_empty() {
+            let lines: Vec<String> = self.reordered_rows.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "\nReordered: {} judged at {} own time although listed out of order: line {}",
+                if lines.len() == 1 { "1 row" } else { "rows" },
+                if lines.len() == 1 { "its" } else { "their" },
+                lines.join(", ")
+            );
         }
         let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(

@@ -84,6 +84,12 @@ pub struct RowError {
     /// The column (field name) at fault, when one is.
     pub column: Option<String>,
     pub message: String,
+    /// The row's `ref`, where that field could still be read: the audit then withholds that
+    /// port's duties instead of judging it on incomplete evidence (`docs/rules.md`, "Reading a
+    /// carrier's log").
+    pub port_ref: Option<PortRef>,
+    /// The row's numbers, where that field could still be read (used when `ref` cannot be).
+    pub numbers: Vec<TelephoneNumber>,
 }
 
 /// The source cannot be read as a trace at all.
@@ -101,6 +107,8 @@ fn row_err(line: u64, column: &str, message: impl Into<String>) -> RowError {
         line,
         column: Some(column.into()),
         message: message.into(),
+        port_ref: None,
+        numbers: Vec::new(),
     }
 }
 
@@ -273,6 +281,26 @@ fn record_from_fields(
     detail: Option<Detail>,
     assume_sydney: bool,
 ) -> Result<TraceRecord, RowError> {
+    record_from_fields_strict(line, fields, numbers.as_deref(), detail, assume_sydney).map_err(|mut e| {
+        // What can still be read of a bad row: its `ref` and numbers, so that the audit can
+        // withhold that port instead of judging it on incomplete evidence.
+        let ref_s = fields[5].trim();
+        e.port_ref = if ref_s.is_empty() { None } else { ref_s.parse().ok() };
+        e.numbers = match numbers {
+            Some(list) => list.into_iter().filter_map(|n| parse_number(n).ok()).collect(),
+            None => csv_numbers(fields[7]).unwrap_or_default(),
+        };
+        e
+    })
+}
+
+fn record_from_fields_strict(
+    line: u64,
+    fields: &Fields<'_>,
+    numbers: Option<&[&str]>,
+    detail: Option<Detail>,
+    assume_sydney: bool,
+) -> Result<TraceRecord, RowError> {
     let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
     let seq: u64 = seq_s
         .trim()
@@ -325,8 +353,8 @@ fn record_from_fields(
     };
     let numbers = match numbers {
         Some(list) => list
-            .into_iter()
-            .map(parse_number)
+            .iter()
+            .map(|n| parse_number(n))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
         None => csv_numbers(numbers_s).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
@@ -604,10 +632,34 @@ fn describe(v: &Value) -> String {
 /// `detail` an object of string values. Any other type is refused, naming the field: nothing is
 /// guessed from it (a number cannot tell the code `003` from `3`, nor keep a leading zero).
 fn jsonl_record(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecord, RowError> {
+    jsonl_record_strict(line, text, assume_sydney).map_err(|mut e| {
+        // What can still be read of a bad row (see `record_from_fields`).
+        if e.port_ref.is_none() && e.numbers.is_empty() {
+            if let Ok(row) = JsonRow::parse(text) {
+                if let Some(Value::String(r)) = &row.values[5] {
+                    e.port_ref = r.trim().parse().ok();
+                }
+                e.numbers = match &row.values[7] {
+                    Some(Value::String(n)) => csv_numbers(n).unwrap_or_default(),
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .filter_map(|v| v.as_str().and_then(|n| parse_number(n).ok()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            }
+        }
+        e
+    })
+}
+
+fn jsonl_record_strict(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecord, RowError> {
     let row = JsonRow::parse(text).map_err(|e| RowError {
         line,
         column: None,
         message: format!("not a JSON object: {e}"),
+        port_ref: None,
+        numbers: Vec::new(),
     })?;
     if let Some((field, key)) = &row.duplicate {
         let message = match key {
@@ -725,6 +777,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                             line: before,
                             column: None,
                             message: not_utf8(record),
+                            port_ref: None,
+                            numbers: Vec::new(),
                         }));
                     }
                     Ok(true) => {
@@ -741,6 +795,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                                 line,
                                 column: None,
                                 message: format!("{} fields, expected {width}", record.len()),
+                                port_ref: None,
+                                numbers: Vec::new(),
                             }));
                         }
                         let mut fields: Fields<'_> = [""; 10];
@@ -759,6 +815,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                                 csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
                                 _ => e.to_string(),
                             },
+                            port_ref: None,
+                            numbers: Vec::new(),
                         };
                         // After an I/O error reading cannot go on: report it once and stop.
                         self.done = fatal;
@@ -778,6 +836,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                             line: *line,
                             column: None,
                             message: format!("read error: {e}"),
+                            port_ref: None,
+                            numbers: Vec::new(),
                         }));
                     }
                 }
@@ -786,6 +846,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         line: *line,
                         column: None,
                         message: "not valid UTF-8".into(),
+                        port_ref: None,
+                        numbers: Vec::new(),
                     }));
                 };
                 let text = text.trim_end_matches(['\n', '\r']);

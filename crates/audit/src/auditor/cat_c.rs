@@ -21,10 +21,7 @@ impl Auditor<'_> {
         }
         self.check_pnv_codes(r, MsgKind::PnvResponse);
         let Some(open) = self.pnvs.remove(&key) else { return };
-        self.pnv_counted += 1;
-        if r.time <= open.deadline {
-            self.pnv_met += 1;
-        }
+        self.count_pnv(key, r.time <= open.deadline);
         let rejected_ca = rejects_with_ca_code(&m.code);
         if open.ca_stale == Some(true) && !rejected_ca {
             self.charge(

@@ -182,7 +182,9 @@ impl Auditor<'_> {
         self.ports = ports;
         for key in done {
             if let Some(mut port) = self.ports.remove(&key) {
+                let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
+                self.keep_own(before, &port);
                 self.forget(key, &port);
             }
         }
@@ -194,7 +196,7 @@ impl Auditor<'_> {
             .collect();
         for key in overdue {
             self.pnvs.remove(&key);
-            self.pnv_counted += 1;
+            self.count_pnv(key, false);
         }
         self.ports.shrink_to(self.ports.len() * 2);
         self.latest.shrink_to(self.latest.len() * 2);
