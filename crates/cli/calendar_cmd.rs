@@ -7,14 +7,14 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use lnp_model::time::parse_date;
 use lnp_model::{Span, Timestamp};
+use lnp_sim::HolidaySource;
 
-use crate::common::{load_calendar, load_rulebook};
+use crate::common::{load_calendar, load_rulebook, parse_holidays, HOLIDAYS_HELP};
 
 #[derive(Args)]
 pub struct CalendarOpts {
-    /// Extra holidays (CSV `date,name`), e.g. state public holidays.
-    #[arg(long, value_name = "FILE", global = true)]
-    holidays: Option<PathBuf>,
+    #[arg(long, value_name = "STATE|FILE", global = true, help = HOLIDAYS_HELP, value_parser = parse_holidays)]
+    holidays: Vec<HolidaySource>,
     /// Rulebook overrides (Standard Hours come from it).
     #[arg(long, value_name = "FILE", global = true)]
     rulebook: Option<PathBuf>,
@@ -46,7 +46,7 @@ pub enum CalendarCmd {
     },
     /// Is DATE a business day? Prints `yes` or `no` (and the holiday's name).
     #[command(
-        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-10-05 --holidays examples/holidays/nsw-2026-2027.csv"
+        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-10-05 --holidays nsw     # no (Labour Day (NSW))\n  lnpsim calendar business-day 2026-10-05 --holidays examples/holidays/nsw-2026-2027.csv"
     )]
     BusinessDay {
         /// Date, YYYY-MM-DD.
@@ -54,9 +54,15 @@ pub enum CalendarCmd {
         #[command(flatten)]
         opts: CalendarOpts,
     },
-    /// List a year's holidays: national ones (with weekend substitution) and any extra ones.
+    /// List a year's holidays: national ones (with weekend substitution), a state's, and any
+    /// extra ones.
     #[command(
-        after_help = "Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json"
+        after_help = "A state's days are listed beside the national ones, named with the state (\"King's Birthday (NSW)\"); \
+                      one on the date of a national holiday is not listed again. Weekend days such as Easter Saturday \
+                      are listed; they change no business day.\n\n\
+                      Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2026 --holidays nsw\n  \
+                      lnpsim calendar holidays 2026 --holidays vic --holidays wa --format json\n  \
+                      lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json"
     )]
     Holidays {
         /// Year, e.g. 2026.
@@ -73,7 +79,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             duration,
             opts,
         } => {
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let t = Timestamp::parse_rfc3339(instant).map_err(|e| anyhow!("INSTANT: {e}"))?;
             let span: Span = duration.parse().map_err(|e| anyhow!("DURATION: {e}"))?;
             let to = cal.add(t, span);
@@ -92,7 +98,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             }
         }
         CalendarCmd::BusinessDay { date, opts } => {
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let d = parse_date(date).map_err(|e| anyhow!("DATE: {e}"))?;
             if opts.format == CalendarFormat::Json {
                 outln!(
@@ -119,7 +125,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             if !(1583..=9999).contains(year) {
                 return Err(anyhow!("YEAR: {year} is outside 1583-9999 (the Gregorian computus)"));
             }
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let list = cal.holidays(*year);
             if opts.format == CalendarFormat::Json {
                 let items: Vec<serde_json::Value> = list
