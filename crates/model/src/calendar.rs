@@ -205,7 +205,7 @@ impl BusinessCalendar {
     }
 
     /// The added states' holidays of `year` that are not on a national holiday's date, named
-    /// with the state (`King's Birthday (NSW)`).
+    /// with the state (`King's Birthday (NSW)`, `Anzac Day (additional day, WA)`).
     fn state_holidays(&self, year: i32) -> Vec<Holiday> {
         if self.states.is_empty() {
             return Vec::new();
@@ -215,10 +215,11 @@ impl BusinessCalendar {
         for s in &self.states {
             for h in s.holidays(year) {
                 if !national.contains(&h.date) {
-                    out.push(Holiday {
-                        date: h.date,
-                        name: format!("{} ({})", h.name, s.abbreviation()),
-                    });
+                    let name = match h.name.strip_suffix(')') {
+                        Some(open) => format!("{open}, {})", s.abbreviation()),
+                        None => format!("{} ({})", h.name, s.abbreviation()),
+                    };
+                    out.push(Holiday { date: h.date, name });
                 }
             }
         }
@@ -288,6 +289,9 @@ impl BusinessCalendar {
             });
         }
         all.sort_by_key(|h| h.date);
+        // The same day from two sources (a state and a CSV file) is listed once.
+        let mut seen = std::collections::BTreeSet::new();
+        all.retain(|h| seen.insert((h.date, h.name.clone())));
         all
     }
 
@@ -307,7 +311,9 @@ impl BusinessCalendar {
             );
         }
         if let Some(n) = self.extra.get(&date) {
-            names.push(n.clone());
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
         }
         names
     }
