@@ -304,3 +304,17 @@ fn a_scenario_with_state_holidays() {
     );
     assert!(err.contains("line 33: holidays"), "errors name the line: {err}");
 }
+
+#[test]
+fn the_calendar_holidays_help_names_each_state_and_its_act() {
+    let (code, out, _) = lnpsim(&["calendar", "holidays", "--help"]);
+    assert_eq!(code, Some(0));
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for state in lnp_model::State::ALL {
+        let entry = format!("{} {}:", state.code(), state.act());
+        assert!(flat.contains(&entry), "{entry:?} missing:\n{out}");
+    }
+    for left_out in ["part-day holidays", "Bank Holiday", "Easter Tuesday", "regional days"] {
+        assert!(flat.contains(left_out), "{left_out:?} missing:\n{out}");
+    }
+}

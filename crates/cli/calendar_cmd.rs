@@ -29,6 +29,44 @@ pub enum CalendarFormat {
     Json,
 }
 
+/// `calendar holidays --help`: what each state code adds, and the examples.
+const HOLIDAYS_AFTER_HELP: &str = "\
+A state's days are listed beside the national ones, named with the state (\"King's Birthday (NSW)\"); one on the \
+date of a national holiday is not listed again. Weekend days such as Easter Saturday are listed; they change no \
+business day.
+
+State codes (--holidays CODE, any case), each computed by rule for any year with the state's own weekend \
+substitution, and with the 2022 National Day of Mourning:
+  nsw  Public Holidays Act 2010 (NSW): Easter Saturday and Sunday, King's Birthday (2nd Monday of June), Labour \
+Day (1st Monday of October), the declared Anzac Day Mondays of 2026 and 2027
+  vic  Public Holidays Act 1993 (Vic): Labour Day (2nd Monday of March), Easter Saturday and Sunday, King's \
+Birthday (2nd Monday of June), Friday before the AFL Grand Final (gazetted dates of 2015-2025 only), Melbourne \
+Cup Day (1st Tuesday of November)
+  qld  Holidays Act 1983 (Qld): Easter Saturday and Sunday, Labour Day (1st Monday of May), King's Birthday (1st \
+Monday of October)
+  sa   Public Holidays Act 2023 (SA) from 2024; Holidays Act 1910 (SA) before: Adelaide Cup Day (2nd Monday of \
+March), Easter Saturday and Sunday, King's Birthday (2nd Monday of June), Labour Day (1st Monday of October), \
+Proclamation Day (26 December)
+  wa   Public and Bank Holidays Act 1972 (WA): Labour Day (1st Monday of March), Easter Sunday, Western Australia \
+Day (1st Monday of June), King's Birthday (proclaimed dates of 2011-2025 only), Anzac Day Monday
+  tas  Statutory Holidays Act 2000 (Tas): Eight Hours Day (2nd Monday of March), King's Birthday (2nd Monday of \
+June)
+  act  Holidays Act 1958 (ACT): Canberra Day (2nd Monday of March), Easter Saturday and Sunday, Reconciliation Day \
+(the Monday on or after 27 May), King's Birthday (2nd Monday of June), Labour Day (1st Monday of October), the \
+declared Anzac Day days
+  nt   Public Holidays Act 1981 (NT): Easter Saturday and Sunday, May Day (1st Monday of May), King's Birthday \
+(2nd Monday of June), Picnic Day (1st Monday of August)
+Left out: part-day holidays (SA and NT Christmas Eve and New Year's Eve from 7 pm, QLD Christmas Eve from 6 pm), \
+bank-only holidays (NSW and ACT Bank Holiday), award-only days (TAS Easter Tuesday) and regional days (QLD show \
+days, TAS Royal Hobart Regatta and Recreation Day). A file named like a code is written ./nsw. Details and \
+sources: docs/rules.md, \"State holidays\".
+
+Examples:
+  lnpsim calendar holidays 2026
+  lnpsim calendar holidays 2026 --holidays nsw
+  lnpsim calendar holidays 2026 --holidays vic --holidays wa --format json
+  lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json";
+
 #[derive(Subcommand)]
 pub enum CalendarCmd {
     /// Add a duration to an instant; prints RFC 3339 with the Sydney offset.
@@ -56,14 +94,7 @@ pub enum CalendarCmd {
     },
     /// List a year's holidays: national ones (with weekend substitution), a state's, and any
     /// extra ones.
-    #[command(
-        after_help = "A state's days are listed beside the national ones, named with the state (\"King's Birthday (NSW)\"); \
-                      one on the date of a national holiday is not listed again. Weekend days such as Easter Saturday \
-                      are listed; they change no business day.\n\n\
-                      Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2026 --holidays nsw\n  \
-                      lnpsim calendar holidays 2026 --holidays vic --holidays wa --format json\n  \
-                      lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json"
-    )]
+    #[command(after_help = HOLIDAYS_AFTER_HELP)]
     Holidays {
         /// Year, e.g. 2026.
         year: i32,

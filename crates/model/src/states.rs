@@ -96,13 +96,13 @@ impl State {
         }
     }
 
-    /// The Act that names the state's public holidays.
+    /// The Act that names the state's public holidays (as `docs/rules.md` cites it).
     pub fn act(self) -> &'static str {
         match self {
             State::Nsw => "Public Holidays Act 2010 (NSW)",
             State::Vic => "Public Holidays Act 1993 (Vic)",
             State::Qld => "Holidays Act 1983 (Qld)",
-            State::Sa => "Public Holidays Act 2023 (SA), before 2024 the Holidays Act 1910 (SA)",
+            State::Sa => "Public Holidays Act 2023 (SA) from 2024; Holidays Act 1910 (SA) before",
             State::Wa => "Public and Bank Holidays Act 1972 (WA)",
             State::Tas => "Statutory Holidays Act 2000 (Tas)",
             State::Act => "Holidays Act 1958 (ACT)",
