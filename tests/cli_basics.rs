@@ -135,3 +135,186 @@ fn a_closed_stdout_is_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+#[test]
+fn calendar_holidays_with_a_state_code() {
+    let (code, out, err) = lnpsim(&["calendar", "holidays", "2026", "--holidays", "nsw"]);
+    assert_eq!(code, Some(0), "{err}");
+    for line in [
+        "2026-01-26  Mon  Australia Day",
+        "2026-04-04  Sat  Easter Saturday (NSW)",
+        "2026-04-27  Mon  Anzac Day (additional day, NSW)",
+        "2026-06-08  Mon  King's Birthday (NSW)",
+        "2026-10-05  Mon  Labour Day (NSW)",
+        "2026-12-28  Mon  Boxing Day (observed)",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} missing:\n{out}");
+    }
+    // The Bank Holiday is for banks only.
+    assert!(!out.contains("2026-08-03"), "{out}");
+    // Any case; the same answer from business-day.
+    let (code, out, _) = lnpsim(&["calendar", "business-day", "2026-10-05", "--holidays", "NSW"]);
+    assert_eq!((code, out.as_str()), (Some(0), "no (Labour Day (NSW))\n"));
+    let (_, out, _) = lnpsim(&["calendar", "business-day", "2026-10-05"]);
+    assert_eq!(out, "yes\n");
+    // Two states: a day of either is a holiday.
+    let (_, out, _) = lnpsim(&[
+        "calendar",
+        "holidays",
+        "2026",
+        "--holidays",
+        "vic",
+        "--holidays",
+        "wa",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let names: Vec<&str> = v
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Melbourne Cup Day (VIC)"), "{names:?}");
+    assert!(names.contains(&"Western Australia Day (WA)"), "{names:?}");
+    // 2 business days from Thursday 1 October 2026 in NSW: over the weekend and Labour Day.
+    let (_, out, _) = lnpsim(&[
+        "calendar",
+        "add",
+        "2026-10-01T10:00:00+10:00",
+        "2bd",
+        "--holidays",
+        "nsw",
+    ]);
+    assert_eq!(out, "2026-10-06T10:00:00+11:00\n");
+}
+
+#[test]
+fn an_unknown_state_code_exits_2_naming_the_codes() {
+    for args in [
+        vec!["calendar", "holidays", "2026", "--holidays", "nws"],
+        vec!["calendar", "business-day", "2026-10-05", "--holidays", "queensland"],
+        vec!["audit", "tests/traces/clean_cat_a.csv", "--holidays", "vict"],
+        vec!["run", "scenarios/cat-a-happy-path.toml", "--holidays", "xx"],
+    ] {
+        let (code, out, err) = lnpsim(&args);
+        assert_eq!(code, Some(2), "{args:?}: {out}{err}");
+        assert!(
+            err.contains("is not a state code: expected one of nsw, vic, qld, sa, wa, tas, act, nt"),
+            "{args:?}: {err}"
+        );
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn a_file_named_like_a_state_code_is_written_with_its_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("nsw"), "date,name\n2026-03-03,Picnic Day\n").expect("write");
+    let run_in = |value: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+            .args(["calendar", "business-day", "2026-03-03", "--holidays", value])
+            .current_dir(dir.path())
+            .output()
+            .expect("run lnpsim");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(run_in("./nsw"), "no (Picnic Day)\n");
+    assert_eq!(run_in("nsw"), "yes\n");
+}
+
+/// `scenarios/business-day-boundaries.toml`'s third port is answered on Friday 9 October 2026
+/// at 10:30, 30 minutes after its deadline when Monday 5 October (NSW Labour Day) is a business
+/// day, and in time when it is not.
+#[test]
+fn a_scenario_with_state_holidays() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/scenarios/business-day-boundaries.toml")).expect("scenario");
+    assert!(text.contains("\nseed = 1\n"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, holidays: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            text.replace("\nseed = 1\n", &format!("\nseed = 1\nholidays = {holidays}\n")),
+        )
+        .expect("write");
+        path.to_str().expect("path").to_string()
+    };
+    let p3 = |out: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with("P3 "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (code, out, _) = lnpsim(&[
+        "run",
+        "--quiet",
+        &format!("{root}/scenarios/business-day-boundaries.toml"),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(p3(&out).contains("withdrawn"), "{out}");
+
+    let nsw = write("nsw.toml", "\"nsw\"");
+    let (code, out, _) = lnpsim(&["run", "--quiet", &nsw]);
+    assert_eq!(code, Some(1), "the scenario's expectations assume no NSW days:\n{out}");
+    assert!(p3(&out).contains("completed"), "{out}");
+    assert_eq!(out.matches("SNA at seq").count(), 2, "P3 is no longer late:\n{out}");
+    // --holidays on the command line gives the same run.
+    let (_, flag, _) = lnpsim(&[
+        "run",
+        "--quiet",
+        &format!("{root}/scenarios/business-day-boundaries.toml"),
+        "--holidays",
+        "nsw",
+    ]);
+    assert_eq!(p3(&flag), p3(&out));
+    // An array of sources; the audit reads the scenario's holidays too.
+    let both = write("both.toml", "[\"NSW\", \"extra.csv\"]");
+    std::fs::write(dir.path().join("extra.csv"), "2026-10-06,Extra Day\n").expect("write");
+    let (code, out, _) = lnpsim(&["run", "--quiet", &both]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(p3(&out).contains("completed"), "{out}");
+
+    // The audit of that run's trace reads the scenario's holidays as the run did.
+    let trace = dir.path().join("nsw.csv");
+    let trace = trace.to_str().expect("path");
+    let (code, _, err) = lnpsim(&["run", "--quiet", &nsw, "--trace", trace]);
+    assert_eq!(code, Some(1), "{err}");
+    let findings = |args: &[&str]| {
+        let (_, out, err) = lnpsim(args);
+        assert!(err.is_empty(), "{err}");
+        out.matches("    SNA at seq").count()
+    };
+    assert_eq!(findings(&["audit", trace, "--scenario", &nsw]), 2);
+    assert_eq!(findings(&["audit", trace, "--scenario", &both, "--holidays", "nsw"]), 2);
+    assert_eq!(
+        findings(&["audit", trace]),
+        3,
+        "without NSW days the third answer is late"
+    );
+
+    let bad = write("bad.toml", "\"nws\"");
+    let (code, _, err) = lnpsim(&["run", &bad]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("holidays: \"nws\" is not a state code: expected one of nsw, vic, qld, sa, wa, tas, act, nt"),
+        "{err}"
+    );
+    assert!(err.contains("line 33: holidays"), "errors name the line: {err}");
+}
+
+#[test]
+fn the_calendar_holidays_help_names_each_state_and_its_act() {
+    let (code, out, _) = lnpsim(&["calendar", "holidays", "--help"]);
+    assert_eq!(code, Some(0));
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    for state in lnp_model::State::ALL {
+        let entry = format!("{} {}:", state.code(), state.act());
+        assert!(flat.contains(&entry), "{entry:?} missing:\n{out}");
+    }
+    for left_out in ["part-day holidays", "Bank Holiday", "Easter Tuesday", "regional days"] {
+        assert!(flat.contains(left_out), "{left_out:?} missing:\n{out}");
+    }
+}

@@ -1430,14 +1430,16 @@ fn a_written_out_case_is_the_scenario_that_ran() {
     let text = std::fs::read_to_string(&path).expect("read back");
     assert_eq!(text, m.to_toml());
     let from_file = lnp_sim::Scenario::from_toml(&text, Some(dir.path())).expect("valid scenario");
-    let holidays = from_file.holidays.clone().expect("a holidays file is named");
+    let [lnp_sim::HolidaySource::File(holidays)] = from_file.holidays.as_slice() else {
+        panic!("one holidays file is named: {:?}", from_file.holidays);
+    };
     assert!(
         holidays.exists(),
         "{} is written beside the scenario",
         holidays.display()
     );
     let mut cal = lnp_model::Rulebook::default().calendar();
-    cal.load_holidays_csv(&std::fs::read_to_string(&holidays).expect("holidays"))
+    cal.load_holidays_csv(&std::fs::read_to_string(holidays).expect("holidays"))
         .expect("valid CSV");
     let extra = raw.start + Days::new(3);
     assert!(cal.is_holiday(extra) && m.calendar().is_holiday(extra));

@@ -5,7 +5,9 @@
 //! - its reject-code table is the built-in reject-code table;
 //! - the message and action tables of `docs/trace-format.md` name exactly the keywords of
 //!   `MsgKind`, each in the right table, and its columns table lists the trace's columns;
-//! - the record tables of `docs/plnr-format.md` are the built-in PLNR-SIM/1 layout.
+//! - the record tables of `docs/plnr-format.md` are the built-in PLNR-SIM/1 layout;
+//! - the state-holidays table of `docs/rules.md` names every built-in state, in order, with the
+//!   Act `State::act` cites.
 //!
 //! Tables are found by their header row, so the prose around them can change freely.
 
@@ -13,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
-use lnp_model::{MsgKind, RuleId, Rulebook};
+use lnp_model::{MsgKind, RuleId, Rulebook, State};
 use lnp_plnr::{Layout, RecordLayout};
 
 fn doc(name: &str) -> String {
@@ -396,4 +398,21 @@ fn plnr_record_tables_are_the_built_in_layout() {
         "docs/plnr-format.md's record tables:\n  {}",
         wrong.join("\n  ")
     );
+}
+
+#[test]
+fn state_holidays_table_names_every_state_and_its_act() {
+    let all = tables(&doc("rules.md"));
+    let header = [
+        "state",
+        "source",
+        "whole-day public holidays (beyond New Year's Day, Australia Day, Good Friday, Easter Monday, Anzac Day, Christmas Day, Boxing Day)",
+        "weekend substitution",
+    ];
+    let t = table(&all, "rules.md", &header);
+    let codes: Vec<&str> = t.rows.iter().filter_map(|(_, r)| backquoted(&r[0])).collect();
+    assert_eq!(codes, State::CODES, "docs/rules.md: the state rows");
+    for ((line, row), state) in t.rows.iter().zip(State::ALL) {
+        assert_eq!(row[1], state.act(), "docs/rules.md:{line}: the source of {state}");
+    }
 }

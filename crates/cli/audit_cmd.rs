@@ -10,6 +10,7 @@ use lnp_audit::{Auditor, Context, LogAudit};
 use lnp_model::trace::TraceError;
 use lnp_model::{CarrierCode, Span, Timestamp, TraceFormat, TraceReader};
 use lnp_sim::scenario::Scenario;
+use lnp_sim::HolidaySource;
 
 use crate::common::{load_calendar, load_rulebook, read_text, Progress};
 
@@ -58,9 +59,11 @@ pub struct AuditArgs {
     /// defaults.
     #[arg(long, value_name = "FILE")]
     rulebook: Option<PathBuf>,
-    /// Extra holidays (CSV `date,name`): this file, else the scenario's `holidays`.
-    #[arg(long, value_name = "FILE")]
-    holidays: Option<PathBuf>,
+    /// Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt;
+    /// any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw);
+    /// give it again to add more. Given, these replace the scenario's `holidays`.
+    #[arg(long, value_name = "STATE|FILE", value_parser = crate::common::parse_holidays)]
+    holidays: Vec<HolidaySource>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
@@ -128,12 +131,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         .rulebook
         .clone()
         .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
-    let holidays = args
-        .holidays
-        .clone()
-        .or_else(|| market.as_ref().and_then(|m| m.holidays.clone()));
+    let holidays = if args.holidays.is_empty() {
+        market.as_ref().map(|m| m.holidays.clone()).unwrap_or_default()
+    } else {
+        args.holidays.clone()
+    };
     let book = load_rulebook(rulebook.as_deref())?;
-    let calendar = load_calendar(&book, holidays.as_deref())?;
+    let calendar = load_calendar(&book, &holidays)?;
     let context: Option<Context> = market.as_ref().map(lnp_sim::context::audit_context);
     let format = match args.trace_format {
         Some(TraceFormatArg::Csv) => TraceFormat::Csv,

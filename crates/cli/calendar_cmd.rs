@@ -7,14 +7,14 @@ use anyhow::{anyhow, Result};
 use clap::{Args, Subcommand};
 use lnp_model::time::parse_date;
 use lnp_model::{Span, Timestamp};
+use lnp_sim::HolidaySource;
 
-use crate::common::{load_calendar, load_rulebook};
+use crate::common::{load_calendar, load_rulebook, parse_holidays, HOLIDAYS_HELP};
 
 #[derive(Args)]
 pub struct CalendarOpts {
-    /// Extra holidays (CSV `date,name`), e.g. state public holidays.
-    #[arg(long, value_name = "FILE", global = true)]
-    holidays: Option<PathBuf>,
+    #[arg(long, value_name = "STATE|FILE", global = true, help = HOLIDAYS_HELP, value_parser = parse_holidays)]
+    holidays: Vec<HolidaySource>,
     /// Rulebook overrides (Standard Hours come from it).
     #[arg(long, value_name = "FILE", global = true)]
     rulebook: Option<PathBuf>,
@@ -28,6 +28,44 @@ pub enum CalendarFormat {
     Text,
     Json,
 }
+
+/// `calendar holidays --help`: what each state code adds, and the examples.
+const HOLIDAYS_AFTER_HELP: &str = "\
+A state's days are listed beside the national ones, named with the state (\"King's Birthday (NSW)\"); one on the \
+date of a national holiday is not listed again. Weekend days such as Easter Saturday are listed; they change no \
+business day.
+
+State codes (--holidays CODE, any case), each computed by rule for any year with the state's own weekend \
+substitution, and with the 2022 National Day of Mourning:
+  nsw  Public Holidays Act 2010 (NSW): Easter Saturday and Sunday, King's Birthday (2nd Monday of June), Labour \
+Day (1st Monday of October), the declared Anzac Day Mondays of 2026 and 2027
+  vic  Public Holidays Act 1993 (Vic): Labour Day (2nd Monday of March), Easter Saturday and Sunday, King's \
+Birthday (2nd Monday of June), Friday before the AFL Grand Final (gazetted dates of 2015-2025 only), Melbourne \
+Cup Day (1st Tuesday of November)
+  qld  Holidays Act 1983 (Qld): Easter Saturday and Sunday, Labour Day (1st Monday of May), King's Birthday (1st \
+Monday of October)
+  sa   Public Holidays Act 2023 (SA) from 2024; Holidays Act 1910 (SA) before: Adelaide Cup Day (2nd Monday of \
+March), Easter Saturday and Sunday, King's Birthday (2nd Monday of June), Labour Day (1st Monday of October), \
+Proclamation Day (26 December)
+  wa   Public and Bank Holidays Act 1972 (WA): Labour Day (1st Monday of March), Easter Sunday, Western Australia \
+Day (1st Monday of June), King's Birthday (proclaimed dates of 2011-2025 only), Anzac Day Monday
+  tas  Statutory Holidays Act 2000 (Tas): Eight Hours Day (2nd Monday of March), King's Birthday (2nd Monday of \
+June)
+  act  Holidays Act 1958 (ACT): Canberra Day (2nd Monday of March), Easter Saturday and Sunday, Reconciliation Day \
+(the Monday on or after 27 May), King's Birthday (2nd Monday of June), Labour Day (1st Monday of October), the \
+declared Anzac Day days
+  nt   Public Holidays Act 1981 (NT): Easter Saturday and Sunday, May Day (1st Monday of May), King's Birthday \
+(2nd Monday of June), Picnic Day (1st Monday of August)
+Left out: part-day holidays (SA and NT Christmas Eve and New Year's Eve from 7 pm, QLD Christmas Eve from 6 pm), \
+bank-only holidays (NSW and ACT Bank Holiday), award-only days (TAS Easter Tuesday) and regional days (QLD show \
+days, TAS Royal Hobart Regatta and Recreation Day). A file named like a code is written ./nsw. Details and \
+sources: docs/rules.md, \"State holidays\".
+
+Examples:
+  lnpsim calendar holidays 2026
+  lnpsim calendar holidays 2026 --holidays nsw
+  lnpsim calendar holidays 2026 --holidays vic --holidays wa --format json
+  lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json";
 
 #[derive(Subcommand)]
 pub enum CalendarCmd {
@@ -46,7 +84,7 @@ pub enum CalendarCmd {
     },
     /// Is DATE a business day? Prints `yes` or `no` (and the holiday's name).
     #[command(
-        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-10-05 --holidays examples/holidays/nsw-2026-2027.csv"
+        after_help = "Examples:\n  lnpsim calendar business-day 2026-12-28     # no (Boxing Day (observed))\n  lnpsim calendar business-day 2026-10-05 --holidays nsw     # no (Labour Day (NSW))\n  lnpsim calendar business-day 2026-10-05 --holidays examples/holidays/nsw-2026-2027.csv"
     )]
     BusinessDay {
         /// Date, YYYY-MM-DD.
@@ -54,10 +92,9 @@ pub enum CalendarCmd {
         #[command(flatten)]
         opts: CalendarOpts,
     },
-    /// List a year's holidays: national ones (with weekend substitution) and any extra ones.
-    #[command(
-        after_help = "Examples:\n  lnpsim calendar holidays 2026\n  lnpsim calendar holidays 2027 --holidays examples/holidays/nsw-2026-2027.csv --format json"
-    )]
+    /// List a year's holidays: national ones (with weekend substitution), a state's, and any
+    /// extra ones.
+    #[command(after_help = HOLIDAYS_AFTER_HELP)]
     Holidays {
         /// Year, e.g. 2026.
         year: i32,
@@ -73,7 +110,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             duration,
             opts,
         } => {
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let t = Timestamp::parse_rfc3339(instant).map_err(|e| anyhow!("INSTANT: {e}"))?;
             let span: Span = duration.parse().map_err(|e| anyhow!("DURATION: {e}"))?;
             let to = cal.add(t, span);
@@ -92,7 +129,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             }
         }
         CalendarCmd::BusinessDay { date, opts } => {
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let d = parse_date(date).map_err(|e| anyhow!("DATE: {e}"))?;
             if opts.format == CalendarFormat::Json {
                 outln!(
@@ -119,7 +156,7 @@ pub fn run(cmd: &CalendarCmd) -> Result<ExitCode> {
             if !(1583..=9999).contains(year) {
                 return Err(anyhow!("YEAR: {year} is outside 1583-9999 (the Gregorian computus)"));
             }
-            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, opts.holidays.as_deref())?;
+            let cal = load_calendar(&load_rulebook(opts.rulebook.as_deref())?, &opts.holidays)?;
             let list = cal.holidays(*year);
             if opts.format == CalendarFormat::Json {
                 let items: Vec<serde_json::Value> = list

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use lnp_model::{BusinessCalendar, Rulebook};
+use lnp_sim::HolidaySource;
 
 /// Installs the `tracing` subscriber (stderr, filtered by `RUST_LOG`, default `warn`).
 pub fn init_logging() {
@@ -58,21 +59,37 @@ pub fn load_rulebook(path: Option<&Path>) -> Result<Rulebook> {
     })
 }
 
-/// The rulebook's calendar with extra holidays from a CSV file (`date,name`).
-pub fn load_calendar(rulebook: &Rulebook, holidays: Option<&Path>) -> Result<BusinessCalendar> {
+/// The rulebook's calendar with extra holidays: built-in state sets and CSV files (`date,name`),
+/// in the order given.
+pub fn load_calendar(rulebook: &Rulebook, holidays: &[HolidaySource]) -> Result<BusinessCalendar> {
     let mut cal = rulebook.calendar();
-    if let Some(path) = holidays {
-        let text = read_text(path)?;
-        if let Err(errs) = cal.load_holidays_csv(&text) {
-            let lines: Vec<String> = errs
-                .iter()
-                .map(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
-                .collect();
-            bail!("invalid holidays file\n  {}", lines.join("\n  "));
+    for source in holidays {
+        match source {
+            HolidaySource::State(state) => cal.add_state(*state),
+            HolidaySource::File(path) => {
+                let text = read_text(path)?;
+                if let Err(errs) = cal.load_holidays_csv(&text) {
+                    let lines: Vec<String> = errs
+                        .iter()
+                        .map(|e| format!("{}:{}: {}", path.display(), e.line, e.message))
+                        .collect();
+                    bail!("invalid holidays file\n  {}", lines.join("\n  "));
+                }
+            }
         }
     }
     Ok(cal)
 }
+
+/// `--holidays`'s value: a state code or a CSV file ([`HolidaySource::parse`]).
+pub fn parse_holidays(value: &str) -> Result<HolidaySource, String> {
+    HolidaySource::parse(value, None)
+}
+
+/// The help of every `--holidays`.
+pub const HOLIDAYS_HELP: &str =
+    "Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt; \
+any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw). Give it again to add more";
 
 /// The buffer of an output file or of standard output.
 const OUT_BUF: usize = 1 << 18;

@@ -37,7 +37,7 @@ Examples:
   lnpsim rules --rulebook strict.toml --format json
   lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd
   lnpsim calendar business-day 2026-12-28
-  lnpsim calendar holidays 2027 --holidays nsw.csv
+  lnpsim calendar holidays 2027 --holidays nsw      national and NSW holidays (or a CSV file)
 
 Exit status: 0 ok, 1 findings or failed expectations, 2 bad input or usage.
 Logging: set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on stderr.";

@@ -362,7 +362,7 @@ fn run_scenario_route(path: &Path, from: CarrierCode, at: Option<Timestamp>, arg
         anyhow::anyhow!("invalid scenario\n  {}", lines.join("\n  "))
     })?;
     let rulebook = crate::common::load_rulebook(scenario.rulebook.as_deref())?;
-    let calendar = crate::common::load_calendar(&rulebook, scenario.holidays.as_deref())?;
+    let calendar = crate::common::load_calendar(&rulebook, &scenario.holidays)?;
     let options = lnp_sim::RunOptions {
         stop_at: at,
         ..lnp_sim::RunOptions::default()

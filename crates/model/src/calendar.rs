@@ -1,7 +1,8 @@
 //! The business calendar: Sydney business days, national public holidays, Standard Hours, and
 //! deadline arithmetic exactly as `rules.md` ("Time") defines it.
 //!
-//! No I/O: extra holidays arrive as text (the CSV's contents) from the caller.
+//! No I/O: extra holidays arrive as text (the CSV's contents) from the caller, and a state's
+//! holidays are computed ([`crate::states`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use thiserror::Error;
 
+use crate::states::State;
 use crate::time::{Span, Timestamp};
 
 /// A public holiday.
@@ -29,9 +31,14 @@ pub struct HolidayFileError {
 /// Business days and Standard Hours in `Australia/Sydney`.
 #[derive(Debug, Clone)]
 pub struct BusinessCalendar {
+    /// Extra holidays by date (a CSV file's, one-off days).
     extra: BTreeMap<NaiveDate, String>,
-    /// National holidays of the years `CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + len`, as day-of-year
-    /// bits: deadline arithmetic asks "is this a holiday?" millions of times in a market run.
+    /// States whose built-in holidays are added ([`Self::add_state`]), sorted, each once.
+    states: Vec<State>,
+    /// Every holiday (national, the states', extra) of the years
+    /// `CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + len`, as day-of-year bits: deadline arithmetic asks
+    /// "is this a holiday?" millions of times in a market run, and gets one bit test whatever
+    /// was added. Shared between clones until one of them adds a holiday.
     cache: Arc<Vec<[u64; 6]>>,
     hours_start: NaiveTime,
     hours_end: NaiveTime,
@@ -118,15 +125,24 @@ pub fn national_holidays(year: i32) -> Vec<Holiday> {
 const CACHE_FIRST_YEAR: i32 = 1990;
 const CACHE_YEARS: i32 = 150;
 
+fn set_bit(bits: &mut [u64; 6], date: NaiveDate) {
+    let doy = date.ordinal0() as usize;
+    bits[doy / 64] |= 1 << (doy % 64);
+}
+
 fn holiday_bits(year: i32) -> [u64; 6] {
     let mut bits = [0u64; 6];
     for h in national_holidays(year) {
         if h.date.year() == year {
-            let doy = h.date.ordinal0() as usize;
-            bits[doy / 64] |= 1 << (doy % 64);
+            set_bit(&mut bits, h.date);
         }
     }
     bits
+}
+
+/// The cache slot of `year` (past the cache's end when `year` is after the cached years).
+fn cache_index(year: i32) -> Option<usize> {
+    usize::try_from(year - CACHE_FIRST_YEAR).ok()
 }
 
 impl BusinessCalendar {
@@ -137,6 +153,7 @@ impl BusinessCalendar {
             .collect();
         Self {
             extra: BTreeMap::new(),
+            states: Vec::new(),
             cache: Arc::new(cache),
             hours_start: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN),
             hours_end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
@@ -155,9 +172,58 @@ impl BusinessCalendar {
         (self.hours_start, self.hours_end)
     }
 
-    /// Adds one extra holiday (a state holiday, a one-off day).
+    /// Adds one extra holiday (a one-off day). A second one on the same date replaces the
+    /// first one's name.
     pub fn add_holiday(&mut self, date: NaiveDate, name: impl Into<String>) {
         self.extra.insert(date, name.into());
+        if let Some(i) = cache_index(date.year()) {
+            if let Some(bits) = Arc::make_mut(&mut self.cache).get_mut(i) {
+                set_bit(bits, date);
+            }
+        }
+    }
+
+    /// Adds a state's public holidays ([`State::holidays`]) for every year: business-day
+    /// arithmetic then skips them as it skips the national ones. Adding a second state adds its
+    /// days too (a business day is then one that is a business day in both); adding one twice
+    /// changes nothing.
+    pub fn add_state(&mut self, state: State) {
+        if let Err(at) = self.states.binary_search(&state) {
+            self.states.insert(at, state);
+            let cache = Arc::make_mut(&mut self.cache);
+            for (i, bits) in cache.iter_mut().enumerate() {
+                for h in state.holidays(CACHE_FIRST_YEAR + i as i32) {
+                    set_bit(bits, h.date);
+                }
+            }
+        }
+    }
+
+    /// The states added with [`Self::add_state`], sorted.
+    pub fn states(&self) -> &[State] {
+        &self.states
+    }
+
+    /// The added states' holidays of `year` that are not on a national holiday's date, named
+    /// with the state (`King's Birthday (NSW)`, `Anzac Day (additional day, WA)`).
+    fn state_holidays(&self, year: i32) -> Vec<Holiday> {
+        if self.states.is_empty() {
+            return Vec::new();
+        }
+        let national: Vec<NaiveDate> = national_holidays(year).iter().map(|h| h.date).collect();
+        let mut out = Vec::new();
+        for s in &self.states {
+            for h in s.holidays(year) {
+                if !national.contains(&h.date) {
+                    let name = match h.name.strip_suffix(')') {
+                        Some(open) => format!("{open}, {})", s.abbreviation()),
+                        None => format!("{} ({})", h.name, s.abbreviation()),
+                    };
+                    out.push(Holiday { date: h.date, name });
+                }
+            }
+        }
+        out
     }
 
     /// Loads extra holidays from CSV text: `date,name` per line, an optional header row
@@ -211,9 +277,11 @@ impl BusinessCalendar {
         }
     }
 
-    /// Every holiday of `year` (national, then extra), sorted by date.
+    /// Every holiday of `year` (national, then the states', then extra), sorted by date. A
+    /// state's day on the date of a national holiday is not listed again.
     pub fn holidays(&self, year: i32) -> Vec<Holiday> {
         let mut all = national_holidays(year);
+        all.extend(self.state_holidays(year));
         for (date, name) in self.extra.range(ymd(year, 1, 1)..=ymd(year, 12, 31)) {
             all.push(Holiday {
                 date: *date,
@@ -221,6 +289,9 @@ impl BusinessCalendar {
             });
         }
         all.sort_by_key(|h| h.date);
+        // The same day from two sources (a state and a CSV file) is listed once.
+        let mut seen = std::collections::BTreeSet::new();
+        all.retain(|h| seen.insert((h.date, h.name.clone())));
         all
     }
 
@@ -231,19 +302,30 @@ impl BusinessCalendar {
             .filter(|h| h.date == date)
             .map(|h| h.name)
             .collect();
+        if !self.states.is_empty() {
+            names.extend(
+                self.state_holidays(date.year())
+                    .into_iter()
+                    .filter(|h| h.date == date)
+                    .map(|h| h.name),
+            );
+        }
         if let Some(n) = self.extra.get(&date) {
-            names.push(n.clone());
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
         }
         names
     }
 
-    fn is_national_holiday(&self, date: NaiveDate) -> bool {
-        let idx = date.year() - CACHE_FIRST_YEAR;
-        if let Some(bits) = usize::try_from(idx).ok().and_then(|i| self.cache.get(i)) {
-            let doy = date.ordinal0() as usize;
-            return bits[doy / 64] & (1 << (doy % 64)) != 0;
-        }
+    /// Outside the cached years: computed each time (rare: only far dates get here).
+    fn compute_is_holiday(&self, date: NaiveDate) -> bool {
         Self::compute_is_national_holiday(date)
+            || self
+                .states
+                .iter()
+                .any(|s| s.holidays(date.year()).iter().any(|h| h.date == date))
+            || self.extra.contains_key(&date)
     }
 
     fn compute_is_national_holiday(date: NaiveDate) -> bool {
@@ -257,8 +339,14 @@ impl BusinessCalendar {
         possible && national_holidays(date.year()).iter().any(|h| h.date == date)
     }
 
+    /// Whether `date` is a holiday: national, of an added state (weekend days included, such
+    /// as Easter Saturday), or extra.
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        self.is_national_holiday(date) || (!self.extra.is_empty() && self.extra.contains_key(&date))
+        if let Some(bits) = cache_index(date.year()).and_then(|i| self.cache.get(i)) {
+            let doy = date.ordinal0() as usize;
+            return bits[doy / 64] & (1 << (doy % 64)) != 0;
+        }
+        self.compute_is_holiday(date)
     }
 
     /// Monday to Friday and not a holiday.
@@ -501,18 +589,56 @@ mod tests {
 
     #[test]
     fn cached_and_computed_years_agree() {
-        let cal = BusinessCalendar::new();
-        for year in [1950, 1989, 1990, 2026, 2139, 2140, 2300] {
-            let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
-            while d.year() == year {
-                assert_eq!(
-                    cal.is_national_holiday(d),
-                    BusinessCalendar::compute_is_national_holiday(d),
-                    "{d}"
-                );
-                d = d.succ_opt().unwrap();
+        let plain = BusinessCalendar::new();
+        let mut with_states = BusinessCalendar::new();
+        with_states.add_state(State::Wa);
+        with_states.add_state(State::Vic);
+        with_states.add_holiday(d("2026-03-02"), "Extra Day");
+        with_states.add_holiday(d("1950-03-02"), "Extra Day");
+        for cal in [&plain, &with_states] {
+            for year in [1950, 1989, 1990, 2022, 2026, 2139, 2140, 2300] {
+                let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+                while day.year() == year {
+                    assert_eq!(cal.is_holiday(day), cal.compute_is_holiday(day), "{day}");
+                    day = day.succ_opt().unwrap();
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_state_adds_its_days_to_business_day_arithmetic() {
+        let mut cal = BusinessCalendar::new();
+        assert!(cal.is_business_day(d("2026-06-08")));
+        cal.add_state(State::Nsw);
+        cal.add_state(State::Nsw);
+        assert_eq!(cal.states(), [State::Nsw]);
+        assert!(!cal.is_business_day(d("2026-06-08")));
+        assert!(!cal.is_business_day(d("2026-10-05")));
+        // NSW's Bank Holiday is for banks only.
+        assert!(cal.is_business_day(d("2026-08-03")));
+        assert_eq!(cal.holiday_names(d("2026-06-08")), ["King's Birthday (NSW)"]);
+        // A national holiday is named once, as the national one.
+        assert_eq!(cal.holiday_names(d("2026-12-28")), ["Boxing Day (observed)"]);
+        // Friday 2 October 2026 10:00 + 1bd: over the weekend and Labour Day.
+        let r = cal.add_business_days(t("2026-10-02T10:00:00+10:00"), 1);
+        assert_eq!(r.to_string(), "2026-10-06T10:00:00+11:00");
+        // Far years are computed, not cached, and agree.
+        let kb = State::Nsw
+            .holidays(2300)
+            .into_iter()
+            .find(|h| h.name == "King's Birthday");
+        assert!(!cal.is_business_day(kb.expect("a King's Birthday").date));
+        let list = cal.holidays(2026);
+        assert!(list.windows(2).all(|w| w[0].date <= w[1].date));
+        assert_eq!(list.iter().filter(|h| h.date == d("2026-04-25")).count(), 1);
+        assert!(list.iter().any(|h| h.name == "Easter Saturday (NSW)"));
+        // A clone shares the cache until it changes; the original is untouched.
+        let mut wa = BusinessCalendar::new();
+        let before = wa.clone();
+        wa.add_state(State::Wa);
+        assert!(!wa.is_business_day(d("2026-04-27")));
+        assert!(before.is_business_day(d("2026-04-27")));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod fasthash;
 pub mod message;
 pub mod number;
 pub mod rulebook;
+pub mod states;
 pub mod time;
 pub mod trace;
 
@@ -25,5 +26,6 @@ pub use message::{
 };
 pub use number::{NumberRange, TelephoneNumber};
 pub use rulebook::{RuleId, Rulebook};
+pub use states::{State, UnknownState};
 pub use time::{Span, Timestamp};
 pub use trace::{TraceFormat, TraceReader, TraceRecord, TraceWriter};

@@ -18,4 +18,4 @@ pub mod scenario;
 
 pub use engine::{register_of, ExternalEvent, Publication, RunOptions, RunStats, Sim, StepError, TraceSink};
 pub use runner::{run_scenario, ExpectResult, RunReport};
-pub use scenario::Scenario;
+pub use scenario::{HolidaySource, Scenario};

@@ -3,7 +3,8 @@
 //! [`Scenario::from_toml`] parses and validates a scenario; every key is documented in
 //! `docs/scenario-reference.md`. Errors name the dotted key path (`ports[2].cutover`, indexes
 //! counted from 0) and the 1-based line, and every error in a file is reported, not just the first.
-//! The loader does no I/O: `rulebook` and `holidays` are only resolved to paths.
+//! The loader does no I/O: `rulebook` and `holidays` are only resolved to paths (or, for
+//! `holidays`, a built-in state set), and the caller reads the files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, Timelike};
 use lnp_model::time::{parse_date, parse_time_of_day};
 use lnp_model::{
-    CarrierCode, Category, MsgKind, NumberRange, PortRef, PortStatus, RejectCode, RuleId, Span, TelephoneNumber,
+    CarrierCode, Category, MsgKind, NumberRange, PortRef, PortStatus, RejectCode, RuleId, Span, State, TelephoneNumber,
     Timestamp,
 };
 
@@ -28,8 +29,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Resolved relative to the scenario file's folder.
     pub rulebook: Option<PathBuf>,
-    /// Resolved relative to the scenario file's folder.
-    pub holidays: Option<PathBuf>,
+    /// Extra holidays: CSV files (resolved relative to the scenario file's folder) and
+    /// built-in state sets, in the order written. Default none: national holidays only.
+    pub holidays: Vec<HolidaySource>,
     pub carriers: Vec<CarrierSpec>,
     pub agreements: Vec<Agreement>,
     pub services: Vec<ServiceHolding>,
@@ -37,6 +39,51 @@ pub struct Scenario {
     pub load: Option<LoadSpec>,
     pub faults: Vec<FaultSpec>,
     pub expects: Vec<Expect>,
+}
+
+/// Where extra holidays come from: one value of a scenario's `holidays`, or of the CLI's
+/// `--holidays`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HolidaySource {
+    /// A CSV file of `date,name` rows.
+    File(PathBuf),
+    /// A state's built-in public holidays ([`State::holidays`]).
+    State(State),
+}
+
+impl HolidaySource {
+    /// Reads one value: a state code (`nsw`, `VIC`, any case) is that state's set; a bare word
+    /// of letters that is not a code is refused, as a mistyped code (a file of that name is
+    /// written `./name`); anything else is a path, a relative one resolved against `base_dir`
+    /// when there is one. No I/O: the file is neither opened nor looked for.
+    pub fn parse(value: &str, base_dir: Option<&Path>) -> Result<Self, String> {
+        if value.trim().is_empty() {
+            return Err("the value is empty: give a state code or a CSV file's path".into());
+        }
+        if let Ok(state) = value.parse::<State>() {
+            return Ok(Self::State(state));
+        }
+        if value.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(format!(
+                "{}; a file of that name is written ./{value}",
+                lnp_model::UnknownState(value.to_string())
+            ));
+        }
+        let p = PathBuf::from(value);
+        Ok(Self::File(match base_dir {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }))
+    }
+}
+
+impl fmt::Display for HolidaySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(p) => write!(f, "{}", p.display()),
+            Self::State(s) => write!(f, "{s}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -952,6 +999,47 @@ impl Cx {
         }))
     }
 
+    /// `holidays`: one value or an array of them ([`HolidaySource::parse`]).
+    fn holidays(&mut self, t: &Tbl<'_>, base_dir: Option<&Path>) -> Result<Vec<HolidaySource>, Bad> {
+        let Some(e) = t.get("holidays") else {
+            return Ok(Vec::new());
+        };
+        let path = t.path_of("holidays");
+        let items: Vec<(&Node, String)> = match &e.node.val {
+            Val::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n, format!("{path}[{i}]")))
+                .collect(),
+            _ => vec![(&e.node, path.clone())],
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut bad = false;
+        for (node, at) in items {
+            let line = if matches!(e.node.val, Val::Array(_)) {
+                node.line
+            } else {
+                e.line
+            };
+            let got = match &node.val {
+                Val::Str(s) => HolidaySource::parse(s, base_dir),
+                other => Err(wrong("a state code or a CSV file's path (a string)", other)),
+            };
+            match got {
+                Ok(h) => out.push(h),
+                Err(m) => {
+                    self.err(Some(line), at, m);
+                    bad = true;
+                }
+            }
+        }
+        if bad {
+            Err(Bad)
+        } else {
+            Ok(out)
+        }
+    }
+
     fn scenario(&mut self, top: &Tbl<'_>, base_dir: Option<&Path>) -> Option<Scenario> {
         self.check_keys(top, TOP_KEYS, "the scenario's top level");
         let name = self.req(top, "name", c_text);
@@ -972,7 +1060,7 @@ impl Cx {
             u64::try_from(n).map_err(|_| format!("seed {n} is negative; use a non-negative integer"))
         });
         let rulebook = self.path_buf(top, "rulebook", base_dir);
-        let holidays = self.path_buf(top, "holidays", base_dir);
+        let holidays = self.holidays(top, base_dir);
 
         let carriers = self.carriers_section(top);
         let agreements = self.agreements_section(top);

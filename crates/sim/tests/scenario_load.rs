@@ -1,12 +1,12 @@
 //! Loading and validating scenario files: `Scenario::from_toml`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lnp_model::{
-    CarrierCode, Category, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Span, TelephoneNumber, Timestamp,
+    CarrierCode, Category, MsgKind, PortRef, PortStatus, RejectCode, RuleId, Span, State, TelephoneNumber, Timestamp,
 };
 use lnp_sim::scenario::{
-    ExpectKind, FaultAction, Outcome, ReadsPlnr, RouteExpect, Scenario, ScenarioError, ServiceKind,
+    ExpectKind, FaultAction, HolidaySource, Outcome, ReadsPlnr, RouteExpect, Scenario, ScenarioError, ServiceKind,
 };
 use proptest::prelude::*;
 
@@ -250,7 +250,10 @@ fn full_scenario_loads_every_key() {
         s.rulebook.as_deref(),
         Some(Path::new("/scenarios/rulebooks/strict.toml"))
     );
-    assert_eq!(s.holidays.as_deref(), Some(Path::new("/scenarios/holidays-nsw.csv")));
+    assert_eq!(
+        s.holidays,
+        [HolidaySource::File(PathBuf::from("/scenarios/holidays-nsw.csv"))]
+    );
 
     assert_eq!(s.carriers.len(), 3);
     let alpha = &s.carriers[0];
@@ -411,7 +414,7 @@ fn defaults_of_a_minimal_scenario() {
     assert_eq!(s.description, "");
     assert_eq!(s.seed, 0);
     assert_eq!(s.until, None);
-    assert_eq!((s.rulebook.clone(), s.holidays.clone()), (None, None));
+    assert_eq!((s.rulebook.clone(), s.holidays.clone()), (None, Vec::new()));
     let c = &s.carriers[0];
     assert_eq!(c.name, "9001");
     assert_eq!(c.answers_within, Span::Minutes(5));
@@ -431,7 +434,55 @@ fn relative_paths_without_base_dir_stay_relative_and_absolute_ones_stay_put() {
     let s = load(&format!("rulebook = \"r.toml\"\nholidays = \"/etc/h.csv\"\n{BASE}"));
     assert_eq!(s.rulebook.as_deref(), Some(Path::new("r.toml")));
     let s = Scenario::from_toml(&format!("holidays = \"/etc/h.csv\"\n{BASE}"), Some(Path::new("/x"))).unwrap();
-    assert_eq!(s.holidays.as_deref(), Some(Path::new("/etc/h.csv")));
+    assert_eq!(s.holidays, [HolidaySource::File(PathBuf::from("/etc/h.csv"))]);
+}
+
+#[test]
+fn holidays_name_a_state_a_file_or_several() {
+    let dir = Some(Path::new("/x"));
+    let s = Scenario::from_toml(&format!("holidays = \"NSW\"\n{BASE}"), dir).unwrap();
+    assert_eq!(s.holidays, [HolidaySource::State(State::Nsw)]);
+    // A file named like a code is written with its folder.
+    let s = Scenario::from_toml(&format!("holidays = \"./nsw\"\n{BASE}"), dir).unwrap();
+    assert_eq!(s.holidays, [HolidaySource::File(PathBuf::from("/x/./nsw"))]);
+    let s = Scenario::from_toml(&format!("holidays = [\"vic\", \"gf.csv\"]\n{BASE}"), dir).unwrap();
+    assert_eq!(
+        s.holidays,
+        [
+            HolidaySource::State(State::Vic),
+            HolidaySource::File(PathBuf::from("/x/gf.csv"))
+        ]
+    );
+    let s = Scenario::from_toml(&format!("holidays = []\n{BASE}"), dir).unwrap();
+    assert!(s.holidays.is_empty());
+}
+
+#[test]
+fn an_unknown_state_code_names_the_codes() {
+    let e = errors(&format!("holidays = \"nws\"\n{BASE}"));
+    assert_eq!(e.len(), 1, "{}", render(&e));
+    assert_eq!(
+        e[0].to_string(),
+        "line 1: holidays: \"nws\" is not a state code: expected one of nsw, vic, qld, sa, wa, tas, act, nt; \
+         a file of that name is written ./nws"
+    );
+    let e = errors(&format!("holidays = [\"nsw\",\n  \"victoria\", 3]\n{BASE}"));
+    let got: Vec<String> = e.iter().map(ToString::to_string).collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got[0].starts_with("line 2: holidays[1]: \"victoria\" is not a state code"),
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with("line 2: holidays[2]: expected a state code or a CSV file's path"),
+        "{got:?}"
+    );
+    let e = errors(&format!("holidays = \" \"\n{BASE}"));
+    assert!(
+        e[0].to_string().contains("holidays: the value is empty"),
+        "{}",
+        render(&e)
+    );
 }
 
 #[test]

@@ -25,10 +25,15 @@ fn load_text(text: &str, dir: &Path) -> (Scenario, Rulebook, BusinessCalendar) {
         Rulebook::from_toml(&std::fs::read_to_string(p).expect("rulebook")).expect("a valid rulebook")
     });
     let mut calendar = rulebook.calendar();
-    if let Some(p) = &scenario.holidays {
-        calendar
-            .load_holidays_csv(&std::fs::read_to_string(p).expect("holidays"))
-            .expect("a valid holidays file");
+    for source in &scenario.holidays {
+        match source {
+            lnp_sim::HolidaySource::State(s) => calendar.add_state(*s),
+            lnp_sim::HolidaySource::File(p) => {
+                calendar
+                    .load_holidays_csv(&std::fs::read_to_string(p).expect("holidays"))
+                    .expect("a valid holidays file");
+            }
+        }
     }
     (scenario, rulebook, calendar)
 }
