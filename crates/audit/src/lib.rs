@@ -4,8 +4,9 @@
 //!
 //! What this crate does not do: no file I/O, no clock. Callers push records (from a file reader,
 //! or the simulator's own in-memory trace) into an [`Auditor`], or call [`audit_records`].
-//! Memory is bounded by the ports still open: a finished port is charged with any duty it never
-//! did and dropped a day after its last deadline (and its last row).
+//! Memory is bounded by the ports still open (about 0.9 KB each; `docs/rules.md`, "Memory"): a
+//! finished port is charged with any duty it never did and dropped a day after its last deadline
+//! (and its last row).
 //!
 //! # General readings
 //!

@@ -9,14 +9,27 @@ use std::fmt::{self, Write as _};
 use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use std::num::NonZeroU64;
+
 use chrono_tz::Australia::Sydney;
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 /// An instant, in milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp(i64);
+///
+/// Stored with its sign bit flipped in a `NonZeroU64` (unsigned order is then time order), so
+/// that `Option<Timestamp>` takes no more room than a `Timestamp`: the audit keeps a dozen of them
+/// per open port. The one value this cannot hold, `i64::MIN` milliseconds, is read as the next
+/// one, 292 million years before any instant lnpsim handles.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(NonZeroU64);
+
+impl Default for Timestamp {
+    fn default() -> Self {
+        Self::from_millis(0)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -49,21 +62,26 @@ pub enum TimeError {
 
 impl Timestamp {
     pub const fn from_millis(ms: i64) -> Self {
-        Self(ms)
+        const SIGN: u64 = 1 << 63;
+        match NonZeroU64::new((ms as u64) ^ SIGN) {
+            Some(v) => Self(v),
+            None => Self(NonZeroU64::MIN),
+        }
     }
 
     pub const fn from_secs(s: i64) -> Self {
-        Self(s * 1000)
+        Self::from_millis(s * 1000)
     }
 
     pub const fn millis(self) -> i64 {
-        self.0
+        const SIGN: u64 = 1 << 63;
+        (self.0.get() ^ SIGN) as i64
     }
 
     /// Parses RFC 3339 with an explicit offset (or `Z`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
         let t = DateTime::parse_from_rfc3339(s.trim())
-            .map(|dt| Self(dt.timestamp_millis()))
+            .map(|dt| Self::from_millis(dt.timestamp_millis()))
             .map_err(|_| TimeError::NotRfc3339 { found: s.into() })?;
         if t.in_range() {
             Ok(t)
@@ -74,11 +92,11 @@ impl Timestamp {
 
     /// The first instant lnpsim handles: 0001-01-01T00:00:00Z (instants before 1895 are written
     /// in UTC: Sydney's local mean time then was not a whole-minute offset).
-    pub const FIRST: Timestamp = Timestamp(-62_135_596_800_000);
+    pub const FIRST: Timestamp = Timestamp::from_millis(-62_135_596_800_000);
     /// The last instant lnpsim handles: 9999-12-31T23:59:59.999+11:00, the end of year 9999 in
     /// Sydney. Every instant read, written or reached by the simulator lies in `FIRST..=LAST`, so
     /// its RFC 3339 form has a four-digit year.
-    pub const LAST: Timestamp = Timestamp(253_402_261_199_999);
+    pub const LAST: Timestamp = Timestamp::from_millis(253_402_261_199_999);
 
     /// Whether the instant lies in the range lnpsim handles (`FIRST..=LAST`).
     pub fn in_range(self) -> bool {
@@ -86,11 +104,11 @@ impl Timestamp {
     }
 
     pub fn from_datetime<T: TimeZone>(dt: &DateTime<T>) -> Self {
-        Self(dt.timestamp_millis())
+        Self::from_millis(dt.timestamp_millis())
     }
 
     pub fn utc(self) -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(self.0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        DateTime::from_timestamp_millis(self.millis()).unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// The instant in Sydney local time.
@@ -111,7 +129,9 @@ impl Timestamp {
     /// The Sydney wall-clock time at this instant (what `sydney().naive_local()` gives, without
     /// a time-zone lookup in the years of the current daylight-saving rule).
     pub fn sydney_naive(self) -> NaiveDateTime {
-        let local = self.0.saturating_add(i64::from(self.sydney_offset_secs()) * 1000);
+        let local = self
+            .millis()
+            .saturating_add(i64::from(self.sydney_offset_secs()) * 1000);
         DateTime::from_timestamp_millis(local).map_or_else(|| self.sydney().naive_local(), |d| d.naive_utc())
     }
 
@@ -123,11 +143,11 @@ impl Timestamp {
         if fast_rule_applies(wall) {
             // Either daylight time (+11) or standard time (+10) explains the wall time; both
             // do in the autumn overlap (the earlier instant wins), neither in the spring gap.
-            let daylight = Self(wall - i64::from(DAYLIGHT_SECS) * 1000);
+            let daylight = Self::from_millis(wall - i64::from(DAYLIGHT_SECS) * 1000);
             if daylight.sydney_offset_secs() == DAYLIGHT_SECS {
                 return daylight;
             }
-            let standard = Self(wall - i64::from(STANDARD_SECS) * 1000);
+            let standard = Self::from_millis(wall - i64::from(STANDARD_SECS) * 1000);
             if standard.sydney_offset_secs() == STANDARD_SECS {
                 return standard;
             }
@@ -142,20 +162,20 @@ impl Timestamp {
                 let (mut lo, mut hi) = (guess - 86_400_000, guess + 86_400_000);
                 while hi - lo > 1 {
                     let mid = lo + (hi - lo) / 2;
-                    if Timestamp(mid).sydney().naive_local() >= local {
+                    if Timestamp::from_millis(mid).sydney().naive_local() >= local {
                         hi = mid;
                     } else {
                         lo = mid;
                     }
                 }
-                Self(hi)
+                Self::from_millis(hi)
             }
         }
     }
 
     #[must_use]
     pub fn plus_millis(self, ms: i64) -> Self {
-        Self(self.0.saturating_add(ms))
+        Self::from_millis(self.millis().saturating_add(ms))
     }
 
     /// Format as RFC 3339 with the Sydney offset (`2026-03-02T09:15:00+11:00`); milliseconds
@@ -168,7 +188,7 @@ impl Timestamp {
 impl std::ops::Sub<i64> for Timestamp {
     type Output = Timestamp;
     fn sub(self, ms: i64) -> Timestamp {
-        Timestamp(self.0.saturating_sub(ms))
+        Timestamp::from_millis(self.millis().saturating_sub(ms))
     }
 }
 
@@ -252,8 +272,8 @@ impl Timestamp {
     /// Sydney's UTC offset in seconds at this instant.
     pub fn sydney_offset_secs(self) -> i32 {
         use chrono::Offset;
-        if fast_rule_applies(self.0) {
-            return fast_sydney_offset_secs(self.0);
+        if fast_rule_applies(self.millis()) {
+            return fast_sydney_offset_secs(self.millis());
         }
         Sydney
             .offset_from_utc_datetime(&self.utc().naive_utc())
@@ -267,7 +287,7 @@ impl Timestamp {
         // RFC 3339 offsets are whole minutes. Sydney's local mean time before 1895 (+10:04:52) is
         // not: such instants are written in UTC, exactly, rather than 52 seconds off.
         let offset_secs = if offset_secs % 60 == 0 { offset_secs } else { 0 };
-        let local_ms = self.0 + i64::from(offset_secs) * 1000;
+        let local_ms = self.millis() + i64::from(offset_secs) * 1000;
         let days = local_ms.div_euclid(86_400_000);
         let ms_of_day = local_ms.rem_euclid(86_400_000);
         let (y, mo, d) = civil_from_days(days);
@@ -529,7 +549,7 @@ mod tests {
     fn slow_offset(ms: i64) -> i32 {
         use chrono::Offset;
         Sydney
-            .offset_from_utc_datetime(&Timestamp(ms).utc().naive_utc())
+            .offset_from_utc_datetime(&Timestamp::from_millis(ms).utc().naive_utc())
             .fix()
             .local_minus_utc()
     }
@@ -539,7 +559,11 @@ mod tests {
         // Every hour of the fast range, and a second either side of each change.
         let mut ms = FAST_FROM_MS - DAY_MS;
         while ms < FAST_UNTIL_MS + DAY_MS {
-            assert_eq!(Timestamp(ms).sydney_offset_secs(), slow_offset(ms), "at {ms}");
+            assert_eq!(
+                Timestamp::from_millis(ms).sydney_offset_secs(),
+                slow_offset(ms),
+                "at {ms}"
+            );
             ms += 3_600_000;
         }
         for year in 2009..2099 {
@@ -547,8 +571,11 @@ mod tests {
                 let change = first_sunday_change_ms(year, month);
                 for d in [-1000, -1, 0, 1, 1000] {
                     let t = change + d;
-                    assert_eq!(Timestamp(t).sydney_offset_secs(), slow_offset(t), "at {t}");
-                    assert_eq!(Timestamp(t).sydney_naive(), Timestamp(t).sydney().naive_local());
+                    assert_eq!(Timestamp::from_millis(t).sydney_offset_secs(), slow_offset(t), "at {t}");
+                    assert_eq!(
+                        Timestamp::from_millis(t).sydney_naive(),
+                        Timestamp::from_millis(t).sydney().naive_local()
+                    );
                 }
             }
         }
@@ -564,7 +591,7 @@ mod tests {
         // Every quarter hour of wall time around each change, and every day at noon.
         for year in 2009..2099 {
             for month in [4, 10] {
-                let change = Timestamp(first_sunday_change_ms(year, month)).sydney_naive();
+                let change = Timestamp::from_millis(first_sunday_change_ms(year, month)).sydney_naive();
                 for q in -12..12 {
                     let local = change + chrono::Duration::minutes(15 * q) + chrono::Duration::seconds(q);
                     if let Some(want) = slow(local) {
