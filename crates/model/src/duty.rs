@@ -611,13 +611,21 @@ mod tests {
         assert!(d.is_compliant_send_time(last, false));
         assert!(!d.is_compliant_send_time(last.plus_millis(1), false));
         // Saturday, and Boxing Day observed on Monday 28 December 2026.
-        assert!(d.cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), false).is_none());
-        assert!(d.cutover_window_on(NaiveDate::from_ymd_opt(2026, 12, 28).unwrap(), false).is_none());
-        let (first, last) = d.cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), true).unwrap();
+        assert!(d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), false)
+            .is_none());
+        assert!(d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 12, 28).unwrap(), false)
+            .is_none());
+        let (first, last) = d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), true)
+            .unwrap();
         assert_eq!(first, t("2026-03-07T00:00:00+11:00"));
         assert_eq!(last, t("2026-03-07T23:59:59.999+11:00"));
         // The day daylight saving ends (5 April 2026) is 25 hours long.
-        let (first, last) = d.cutover_window_on(NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(), true).unwrap();
+        let (first, last) = d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(), true)
+            .unwrap();
         assert_eq!(last.millis() - first.millis() + 1, 25 * 3_600_000);
     }
 
@@ -658,11 +666,20 @@ mod tests {
         // Valid for 30 days: 1 April 09:00, inside Standard Hours.
         assert_eq!(d.latest_eca(sna, false), Some(t("2026-04-01T09:00:00+11:00")));
         let eca = t("2026-03-09T10:00:00+11:00");
-        assert_eq!(d.cat_a_cutover_window(eca, false), (eca, t("2026-03-09T11:15:00+11:00")));
+        assert_eq!(
+            d.cat_a_cutover_window(eca, false),
+            (eca, t("2026-03-09T11:15:00+11:00"))
+        );
         // Late in the day the end of Standard Hours comes first.
         let late = t("2026-03-09T16:30:00+11:00");
-        assert_eq!(d.cat_a_cutover_window(late, false), (late, t("2026-03-09T17:00:00+11:00")));
-        assert_eq!(d.cat_a_cutover_window(late, true), (late, t("2026-03-09T17:45:00+11:00")));
+        assert_eq!(
+            d.cat_a_cutover_window(late, false),
+            (late, t("2026-03-09T17:00:00+11:00"))
+        );
+        assert_eq!(
+            d.cat_a_cutover_window(late, true),
+            (late, t("2026-03-09T17:45:00+11:00"))
+        );
     }
 
     #[test]
