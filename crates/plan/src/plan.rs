@@ -187,12 +187,13 @@ impl<R: Reckoner + ?Sized> Builder<'_, '_, R> {
         });
     }
 
-    /// The answer duty of `request` received at `at`, as a step; returns its deadline.
-    fn answer(&mut self, request: MsgKind, at: Timestamp, what: &str, phase: Phase) -> Timestamp {
+    /// The answer duty of `request` received at `at` (at the latest; `from` at the earliest),
+    /// as a step; returns its deadline.
+    fn answer(&mut self, request: MsgKind, (from, at): (Timestamp, Timestamp), what: &str, phase: Phase) -> Timestamp {
         match self.d.answer(request, at) {
             Some(duty) => {
                 let what = format!("{what} within {}", duty.span.describe());
-                self.step(duty.rule, Who::Losing, what, Some(at), duty.deadline, phase);
+                self.step(duty.rule, Who::Losing, what, Some(from.min(at)), duty.deadline, phase);
                 duty.deadline
             }
             None => at,
@@ -318,7 +319,7 @@ fn cat_a<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
     };
     let answered = b.answer(
         MsgKind::Sna,
-        s,
+        (s, s),
         "answer the SNA (SNA_CONFIRM or SNA_REJECT)",
         Phase::Before,
     );
@@ -352,7 +353,7 @@ fn cat_a<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
     retarget_budget(b, req, answered, eca);
     let eca_due = b.answer(
         MsgKind::Eca,
-        eca,
+        (eca, eca),
         "answer the ECA (ECA_CONFIRM or ECA_REJECT)",
         Phase::At,
     );
@@ -392,7 +393,7 @@ fn cat_c<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
     let cna = if req.pnv {
         let answered = b.answer(
             MsgKind::Pnv,
-            req.submit,
+            (req.submit, req.submit),
             "answer the PNV (PNV_RESPONSE, a code per number)",
             Phase::Before,
         );
@@ -427,17 +428,19 @@ fn cat_c<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
         RuleId::CnaReceipt,
         Who::Losing,
         format!("send CNA_RECEIPT within {}", book.cna_receipt.describe()),
-        Some(cna),
+        Some(req.submit),
         d.cna_receipt_deadline(cna),
         Phase::Before,
     );
     let confirmed = b.answer(
         MsgKind::Cna,
-        cna,
+        (req.submit, cna),
         "answer the CNA (CNA_CONFIRM or CNA_REJECT)",
         Phase::Before,
     );
     let cca = d.cca_send_time(confirmed);
+    // The CNA may be confirmed as soon as it is sent (the PNV answered at once).
+    let cca_earliest = d.cca_send_time(req.submit);
     b.step(
         RuleId::CcaNeedsCna,
         Who::Gaining,
@@ -447,13 +450,13 @@ fn cat_c<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
             when(agreed),
             lnp_model::duty::CCA_AFTER_CNA_CONFIRM.describe()
         ),
-        Some(cna),
+        Some(cca_earliest),
         cca,
         Phase::Before,
     );
     let cca_due = b.answer(
         MsgKind::Cca,
-        cca,
+        (cca_earliest, cca),
         "answer the CCA (CCA_CONFIRM or CCA_REJECT)",
         Phase::Before,
     );
