@@ -291,6 +291,10 @@ fn the_files_that_help_texts_name_are_shipped() {
         vec!["calendar", "business-day", "--help"],
         vec!["calendar", "holidays", "--help"],
         vec!["rules", "--help"],
+        vec!["plan", "--help"],
+        vec!["plan", "windows", "--help"],
+        vec!["plan", "migration", "--help"],
+        vec!["track", "--help"],
     ] {
         let o = lnpsim(&cmd);
         let help = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -766,6 +770,11 @@ fn the_help_examples_run_as_pasted() {
         (vec!["plnr", "gen", "--help"], false),
         (vec!["plnr", "validate", "--help"], true),
         (vec!["audit", "--help"], true),
+        (vec!["plan", "--help"], false),
+        (vec!["plan", "windows", "--help"], false),
+        (vec!["plan", "migration", "--help"], false),
+        // The tracker's examples build one database in order; `due` reports what is overdue.
+        (vec!["track", "--help"], true),
     ] {
         for example in help_examples(&cmd) {
             if example.contains("scenarios/bench/") {

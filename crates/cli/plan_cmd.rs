@@ -87,19 +87,58 @@ pub struct BookOpts {
 const PLAN_HELP: &str = "\
 Examples (from the repository's root):
   lnpsim plan --category A --submit 2026-03-02T09:00:00+11:00
-  lnpsim plan --category A --submit 2026-03-02T09:00:00+11:00 --cutover 2026-03-10T10:00:00+11:00 \\
-      --gaining 9003 --losing 9002 --donor 9001 --format json
-  lnpsim plan --category C --pnv --submit 2026-12-21T10:00:00+11:00 --format ics -o /tmp/port.ics
-  lnpsim plan --category A --submit 2026-04-02T16:00:00+11:00 --holidays examples/holidays/nsw-2026-2027.csv
+  lnpsim plan --category A --submit 2026-03-02T09:00:00+11:00 \\
+      --cutover 2026-03-10T10:00:00+11:00 --gaining 9003 --losing 9002 \\
+      --donor 9001 --format json
+  lnpsim plan --category C --pnv --submit 2026-12-21T10:00:00+11:00 \\
+      --format ics -o /tmp/port.ics
+  lnpsim plan --category A --submit 2026-04-02T16:00:00+11:00 \\
+      --holidays examples/holidays/nsw-2026-2027.csv
   lnpsim plan windows --from 2026-12-21 --to 2027-01-08
-  lnpsim plan migration --numbers examples/migration/harbour-numbers.txt --batch 100 \\
-      --start 2026-03-02 --daily-cap 2 --scenario-out /tmp/rehearsal.toml
+  lnpsim plan migration --numbers examples/migration/harbour-numbers.txt \\
+      --batch 100 --start 2026-03-02 --daily-cap 2 \\
+      --scenario-out /tmp/rehearsal.toml
 
-Every deadline comes from the rulebook and calendar the simulator and audit use. Another
-carrier's duty is due at the latest instant it may legally be done; the gaining carrier's own at
-the latest instant that holds however early the others act (docs/plan-and-track.md).
+Every deadline comes from the rulebook and calendar the simulator and audit
+use. Another carrier's duty is due at the latest instant it may legally be
+done; the gaining carrier's own at the latest instant that holds however early
+the others act (docs/plan-and-track.md).
 
-Exit status: 0 a plan, 1 no legal cutover (the reason is on stderr), 2 bad input or usage.";
+Exit status: 0 a plan, 1 no legal cutover (the reason is on stderr), 2 bad
+input or usage.";
+
+const WINDOWS_HELP: &str = "\
+Examples (from the repository's root):
+  lnpsim plan windows --from 2026-03-30 --to 2026-04-10
+  lnpsim plan windows --from 2026-12-21 --to 2027-01-08 --format json
+  lnpsim plan windows --from 2026-10-01 --to 2026-10-07 \\
+      --holidays examples/holidays/nsw-2026-2027.csv
+
+Each window runs from the first to the last instant at which an ECA may be
+sent (or a Cat C cutover agreed) so that it, its answer and the cutover fall
+inside Standard Hours.
+
+Exit status: 0 at least one window, 1 no legal cutover on any day of the
+range, 2 bad input.";
+
+const MIGRATION_HELP: &str = "\
+Examples (from the repository's root):
+  lnpsim plan migration --numbers examples/migration/harbour-numbers.txt \\
+      --batch 100 --start 2026-03-02 --daily-cap 2
+  lnpsim plan migration --numbers examples/migration/harbour-numbers.txt \\
+      --batch 50 --start 2026-12-14 --daily-cap 3 --format csv \\
+      -o /tmp/migration.csv
+  lnpsim plan migration --numbers examples/migration/harbour-numbers.txt \\
+      --batch 100 --start 2026-03-02 --daily-cap 2 \\
+      --scenario-out /tmp/rehearsal.toml
+  lnpsim run /tmp/rehearsal.toml --quiet
+
+The numbers file has one number or range (0255501200-0255501299) a line;
+# starts a comment. Every batch's CNA goes at the start of Standard Hours on
+--start (or the next business day); --daily-cap counts batches (DAILY-CAP
+counts CCAs per cutover date).
+
+Exit status: 0 a plan, 1 no legal cutover, 2 bad input.";
 
 #[derive(Args)]
 #[command(
@@ -164,13 +203,7 @@ pub enum PlanSub {
 }
 
 #[derive(Args)]
-#[command(after_help = "Examples (from the repository's root):\n  \
-                        lnpsim plan windows --from 2026-03-30 --to 2026-04-10\n  \
-                        lnpsim plan windows --from 2026-12-21 --to 2027-01-08 --format json\n  \
-                        lnpsim plan windows --from 2026-10-01 --to 2026-10-07 --holidays \
-                        examples/holidays/nsw-2026-2027.csv\n\n\
-                        Exit status: 0 at least one window, 1 no legal cutover on any day of the range, 2 bad \
-                        input.")]
+#[command(after_help = WINDOWS_HELP)]
 pub struct WindowsArgs {
     /// The first date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE", value_parser = parse_day)]
@@ -189,18 +222,7 @@ pub struct WindowsArgs {
 }
 
 #[derive(Args)]
-#[command(after_help = "Examples (from the repository's root):\n  \
-                        lnpsim plan migration --numbers examples/migration/harbour-numbers.txt --batch 100 \\\n      \
-                        --start 2026-03-02 --daily-cap 2\n  \
-                        lnpsim plan migration --numbers examples/migration/harbour-numbers.txt --batch 50 \\\n      \
-                        --start 2026-12-14 --daily-cap 3 --format csv -o /tmp/migration.csv\n  \
-                        lnpsim plan migration --numbers examples/migration/harbour-numbers.txt --batch 100 \\\n      \
-                        --start 2026-03-02 --daily-cap 2 --scenario-out /tmp/rehearsal.toml\n  \
-                        lnpsim run /tmp/rehearsal.toml --quiet\n\n\
-                        The numbers file has one number or range (0255501200-0255501299) a line; # starts a \
-                        comment. Every batch's CNA goes at the start of Standard Hours on --start (or the next \
-                        business day); --daily-cap counts batches (DAILY-CAP counts CCAs per cutover date).\n\n\
-                        Exit status: 0 a plan, 2 bad input.")]
+#[command(after_help = MIGRATION_HELP)]
 pub struct MigrationArgs {
     /// The customer's numbers: one number or range a line, in the order they should move.
     #[arg(long, value_name = "FILE")]

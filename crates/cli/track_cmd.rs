@@ -100,21 +100,24 @@ impl std::error::Error for Busy {}
 
 const TRACK_HELP: &str = "\
 Examples (from the repository's root):
-  lnpsim track --db /tmp/ports.db create SNA-000101 --category A --numbers 0255501234 \\
-      --gaining 9002 --losing 9001 --customer 'Harbour Bakery Pty Ltd' --ca-date 2026-02-25
-  lnpsim track --db /tmp/ports.db create CNA-000201 --category C --numbers 0255502000,0255502001 \\
-      --gaining 9002 --losing 9001
+  lnpsim track --db /tmp/ports.db create SNA-000101 --category A \\
+      --numbers 0255501234 --gaining 9002 --losing 9001 \\
+      --customer 'Harbour Bakery Pty Ltd' --ca-date 2026-02-25
+  lnpsim track --db /tmp/ports.db create CNA-000201 --category C \\
+      --numbers 0255502000,0255502001 --gaining 9002 --losing 9001
   lnpsim track --db /tmp/ports.db record examples/track/bravo-porting-log.csv
   lnpsim track --db /tmp/ports.db status --at 2026-03-09T10:20:00+11:00
-  lnpsim track --db /tmp/ports.db due --at 2026-03-09T10:20:00+11:00 --format json
+  lnpsim track --db /tmp/ports.db due --at 2026-03-09T10:20:00+11:00 \\
+      --format json
   lnpsim track --db /tmp/ports.db checklist SNA-000101 --format md
   lnpsim track --db /tmp/ports.db export --format csv -o /tmp/recorded.csv
 
-The database is an SQLite file, created on first use (WAL mode: the files DB-wal and DB-shm
-sit beside it while it is open); every command is one transaction. See docs/plan-and-track.md.
+The database is an SQLite file, created on first use (WAL mode: DB-wal and
+DB-shm sit beside it while it is open); every command is one transaction.
+See docs/plan-and-track.md.
 
-Exit status: 0 ok, 1 something overdue (due) or malformed rows (record), 2 bad input,
-3 the database is busy (another command is writing; try again).";
+Exit status: 0 ok, 1 something overdue (due) or malformed rows (record),
+2 bad input, 3 the database is busy (another command is writing; try again).";
 
 #[derive(Args)]
 #[command(after_help = TRACK_HELP)]
