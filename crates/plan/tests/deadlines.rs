@@ -54,10 +54,7 @@ fn cat_a_over_easter_and_the_end_of_daylight_saving() {
         due(&p, RuleId::DtrDuration, Some(Phase::After)),
         t("2026-04-14T11:15:00+10:00")
     );
-    assert_eq!(
-        due(&p, RuleId::EmergencyReturn, None),
-        t("2026-04-07T14:00:00+10:00")
-    );
+    assert_eq!(due(&p, RuleId::EmergencyReturn, None), t("2026-04-07T14:00:00+10:00"));
     // PLNR: not before 4 hours after the (latest) cutover, then 1 business day.
     assert_eq!(due(&p, RuleId::PlnrUpdate, None), t("2026-04-08T15:15:00+10:00"));
 }
@@ -69,10 +66,7 @@ fn a_cutover_on_the_thursday_before_good_friday() {
     let p = plan_of(&req);
     // COMPLETION by 16:15; the reversal window ends 4 hours after the earliest cutover.
     assert_eq!(due(&p, RuleId::Completion, None), t("2026-04-02T16:15:00+11:00"));
-    assert_eq!(
-        due(&p, RuleId::EmergencyReturn, None),
-        t("2026-04-02T19:00:00+11:00")
-    );
+    assert_eq!(due(&p, RuleId::EmergencyReturn, None), t("2026-04-02T19:00:00+11:00"));
     // The register: 16:15 + 4 h = 20:15 Thursday, then one business day over Easter: Tuesday.
     assert_eq!(due(&p, RuleId::PlnrUpdate, None), t("2026-04-07T20:15:00+10:00"));
     // Transit routing: 7, 8, 9, 10 and 13 April.
@@ -117,7 +111,10 @@ fn cat_a_across_the_start_of_daylight_saving_in_october() {
     // With the state holiday loaded, one day later.
     let book = Rulebook::default();
     let mut cal = book.calendar();
-    cal.add_holiday(chrono::NaiveDate::from_ymd_opt(2026, 10, 5).expect("date"), "Labour Day");
+    cal.add_holiday(
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 5).expect("date"),
+        "Labour Day",
+    );
     let p = plan(
         &Duties::new(&book, &cal),
         &PlanRequest::new(Category::A, t("2026-10-01T10:00:00+10:00")),
@@ -131,7 +128,11 @@ fn a_request_on_a_weekend_counts_from_monday_midnight() {
     // Saturday 7 March 2026: the count starts at 00:00 on Monday 9 March.
     let p = plan_of(&PlanRequest::new(Category::A, t("2026-03-07T12:00:00+11:00")));
     assert_eq!(due(&p, RuleId::SnaResponse, None), t("2026-03-16T00:00:00+11:00"));
-    assert_eq!(p.cutover, t("2026-03-16T08:00:00+11:00"), "Standard Hours start at 08:00");
+    assert_eq!(
+        p.cutover,
+        t("2026-03-16T08:00:00+11:00"),
+        "Standard Hours start at 08:00"
+    );
 }
 
 #[test]
@@ -188,7 +189,8 @@ fn every_due_is_the_duty_function() {
     );
     assert_eq!(
         due(&p, RuleId::PlnrUpdate, None),
-        d.plnr_completed_window(latest_cut, d.completion_deadline(eca.deadline)).1
+        d.plnr_completed_window(latest_cut, d.completion_deadline(eca.deadline))
+            .1
     );
     // In `due` order.
     assert!(p.steps.windows(2).all(|w| w[0].due <= w[1].due), "{}", p.to_text());
@@ -219,5 +221,8 @@ fn no_legal_cutover() {
     assert!(matches!(plan(&d, &req), Err(PlanError::NoLegalCutover(_))));
     let mut pnv_a = PlanRequest::new(Category::A, t("2026-03-02T09:00:00+11:00"));
     pnv_a.pnv = true;
-    assert!(matches!(plan(&Duties::new(&book, &book.calendar()), &pnv_a), Err(PlanError::BadRequest(_))));
+    assert!(matches!(
+        plan(&Duties::new(&book, &book.calendar()), &pnv_a),
+        Err(PlanError::BadRequest(_))
+    ));
 }
