@@ -186,11 +186,26 @@ pub struct OpenDuty {
     pub overdue: bool,
 }
 
+/// Every request kind that has answers (`MsgKind::answers`).
+const REQUESTS: [MsgKind; 9] = [
+    MsgKind::Pnv,
+    MsgKind::Sna,
+    MsgKind::Eca,
+    MsgKind::Cna,
+    MsgKind::Cca,
+    MsgKind::Retarget,
+    MsgKind::Withdraw,
+    MsgKind::Reversal,
+    MsgKind::EmergencyReturn,
+];
+
 /// What a port's rows say, replayed in time order.
 #[derive(Clone, Debug, Default)]
 struct Facts {
     /// Requests not yet answered, oldest first (only those with an answer duty have a deadline).
-    open: Vec<(MsgKind, Timestamp)>,
+    /// One queue per request kind ([`REQUESTS`]): an answer takes the oldest of its kind, in
+    /// constant time however many requests stay unanswered.
+    open: [std::collections::VecDeque<Timestamp>; REQUESTS.len()],
     first_request: Option<Timestamp>,
     requested_cutover: Option<Timestamp>,
     cna: Option<Timestamp>,
@@ -230,12 +245,13 @@ fn facts(rows: &[TraceRecord]) -> Facts {
         let m = &r.message;
         let t = r.time;
         // Answers are matched to the oldest open request they answer (as the audit matches them).
-        if let Some(pos) = f.open.iter().position(|(req, _)| req.answers().contains(&m.kind)) {
-            let (req, _) = f.open.remove(pos);
-            f.answered.push(req);
+        if let Some(i) = REQUESTS.iter().position(|req| req.answers().contains(&m.kind)) {
+            if f.open[i].pop_front().is_some() && !f.answered.contains(&REQUESTS[i]) {
+                f.answered.push(REQUESTS[i]);
+            }
         }
-        if !m.kind.answers().is_empty() {
-            f.open.push((m.kind, t));
+        if let Some(i) = REQUESTS.iter().position(|req| *req == m.kind) {
+            f.open[i].push_back(t);
         }
         match m.kind {
             K::Sna | K::Pnv | K::Cna => {
@@ -358,7 +374,11 @@ pub fn open_duties<R: Reckoner + ?Sized>(
     };
     let book = d.book;
     if !matches!(stage, Stage::Withdrawn | Stage::Expired) {
-        for (kind, t) in &f.open {
+        let open = REQUESTS
+            .iter()
+            .zip(&f.open)
+            .flat_map(|(k, q)| q.iter().map(move |t| (k, t)));
+        for (kind, t) in open {
             if let Some(duty) = d.answer(*kind, *t) {
                 push(
                     duty.rule,
