@@ -291,6 +291,10 @@ fn the_files_that_help_texts_name_are_shipped() {
         vec!["calendar", "business-day", "--help"],
         vec!["calendar", "holidays", "--help"],
         vec!["rules", "--help"],
+        vec!["plan", "--help"],
+        vec!["plan", "windows", "--help"],
+        vec!["plan", "migration", "--help"],
+        vec!["track", "--help"],
     ] {
         let o = lnpsim(&cmd);
         let help = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -753,6 +757,8 @@ fn the_help_examples_run_as_pasted() {
     let mut ran = 0;
     // (help, whether its examples may report findings: exit 1 is then their answer)
     for (cmd, findings) in [
+        // The top-level help: its audit example reports a late answer.
+        (vec!["--help"], true),
         (vec!["run", "--help"], false),
         (vec!["route", "--help"], false),
         (vec!["calendar", "add", "--help"], false),
@@ -766,6 +772,11 @@ fn the_help_examples_run_as_pasted() {
         (vec!["plnr", "gen", "--help"], false),
         (vec!["plnr", "validate", "--help"], true),
         (vec!["audit", "--help"], true),
+        (vec!["plan", "--help"], false),
+        (vec!["plan", "windows", "--help"], false),
+        (vec!["plan", "migration", "--help"], false),
+        // The tracker's examples build one database in order; `due` reports what is overdue.
+        (vec!["track", "--help"], true),
     ] {
         for example in help_examples(&cmd) {
             if example.contains("scenarios/bench/") {

@@ -20,11 +20,13 @@ macro_rules! out {
 mod audit_cmd;
 mod calendar_cmd;
 mod common;
+mod plan_cmd;
 mod plnr_cmd;
 mod plnr_out;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
+mod track_cmd;
 
 use std::process::ExitCode;
 
@@ -32,14 +34,19 @@ use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
-  lnpsim run scenarios/cat-a-happy-path.toml     play a bundled story and check its expectations
-  lnpsim rules                                   the Code's rules with their values
-  lnpsim rules --rulebook strict.toml --format json
+  lnpsim run scenarios/cat-a-happy-path.toml        # play a story, check its expectations
+  lnpsim rules                                      # the Code's rules with their values
+  lnpsim rules --example > /tmp/strict.toml        # a complete override file to edit
+  lnpsim rules --rulebook /tmp/strict.toml --format json
   lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd
   lnpsim calendar business-day 2026-12-28
-  lnpsim calendar holidays 2027 --holidays nsw      national and NSW holidays (or a CSV file)
+  lnpsim calendar holidays 2027 --holidays nsw      # national and NSW holidays
+  lnpsim audit tests/traces/eca_response_late.csv   # judge a trace
+  lnpsim plan --category A --submit 2026-03-02T09:00:00+11:00
+  lnpsim track --db /tmp/ports.db due               # what is due in a port tracker
 
-Exit status: 0 ok, 1 findings or failed expectations, 2 bad input or usage.
+Exit status: 0 ok, 1 findings, failed expectations, something overdue or no legal cutover,
+2 bad input or usage, 3 the tracker's database is busy (try again).
 Logging: set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on stderr.";
 
 /// A simulator, register toolkit and compliance audit for Australian Local Number Portability
@@ -67,6 +74,12 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Judge a trace against the Code's rules: findings by rule ID, statistics, rules not checked.
     Audit(audit_cmd::AuditArgs),
+    /// Every deadline of one port before it starts, the legal cutover windows of each day, and
+    /// a large customer's migration in Cat C batches.
+    Plan(plan_cmd::PlanArgs),
+    /// The porting team's tracker of real ports, in an SQLite database: create, record, status,
+    /// due, checklist.
+    Track(track_cmd::TrackArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +99,8 @@ fn main() -> ExitCode {
         Command::Plnr(_) => "plnr",
         Command::Route(_) => "route",
         Command::Audit(_) => "audit",
+        Command::Plan(_) => "plan",
+        Command::Track(_) => "track",
     };
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
@@ -95,6 +110,8 @@ fn main() -> ExitCode {
         Command::Plnr(args) => plnr_cmd::run(&args),
         Command::Route(args) => route_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Plan(args) => plan_cmd::run(&args),
+        Command::Track(args) => track_cmd::run(&args),
     };
     match &result {
         Ok(_) => tracing::debug!(command, "done"),
@@ -105,6 +122,11 @@ fn main() -> ExitCode {
         // The reader of our output went away (`lnpsim ... | head`): nothing is wrong with the
         // input, and nobody is left to tell, so stop quietly.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // Another command holds the tracker's database: try again (docs/plan-and-track.md).
+        Err(e) if e.downcast_ref::<track_cmd::Busy>().is_some() => {
+            eprintln!("lnpsim: error: {e:#}");
+            ExitCode::from(track_cmd::BUSY_EXIT)
+        }
         Err(e) => {
             eprintln!("lnpsim: error: {e:#}");
             ExitCode::from(2)

@@ -259,6 +259,101 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         t
     }
 
+    /// Whether `t` is itself a compliant time to send an ECA or agree a Cat C cutover
+    /// ([`Self::compliant_send_time`] leaves it where it is).
+    pub fn is_compliant_send_time(&self, t: Timestamp, after_hours: bool) -> bool {
+        self.compliant_send_time(t, after_hours) == t
+    }
+
+    /// `CUTOVER-HOURS`: the legal cutover window of the Sydney date `date`: the first and the
+    /// last instant of that date that is a compliant time to send an ECA or agree a Cat C
+    /// cutover ([`Self::compliant_send_time`]), both inclusive. With an after-hours agreement
+    /// the whole day; without one, `None` on a day that is not a business day (or whose
+    /// Standard Hours are too short for `ECA-RESPONSE` and [`SEND_MARGIN`]).
+    pub fn cutover_window_on(&self, date: NaiveDate, after_hours: bool) -> Option<(Timestamp, Timestamp)> {
+        let midnight = Timestamp::from_sydney_local(date.and_time(NaiveTime::MIN));
+        let next = date.succ_opt()?;
+        let next_midnight = Timestamp::from_sydney_local(next.and_time(NaiveTime::MIN));
+        let last_of_day = next_midnight.plus_millis(-1);
+        if after_hours {
+            return Some((midnight, last_of_day));
+        }
+        let first = self.compliant_send_time(midnight, false);
+        if first.sydney_date() != date || !self.is_compliant_send_time(first, false) {
+            return None;
+        }
+        // Within one day the compliant instants are one interval from `first` on: find its end
+        // by bisection over milliseconds (monotone: compliant up to the end, then not).
+        let (mut lo, mut hi) = (first.millis(), last_of_day.millis());
+        if self.is_compliant_send_time(last_of_day, false) {
+            return Some((first, last_of_day));
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.is_compliant_send_time(Timestamp::from_millis(mid), false) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some((first, Timestamp::from_millis(lo)))
+    }
+
+    /// The last compliant time to send an ECA (or agree a Cat C cutover) at or before `by`: the
+    /// latest instant no later than `by` that [`Self::cutover_window_on`] allows. `None` when
+    /// none lies within [`SEND_TIME_SEARCH_DAYS`] business days before it.
+    pub fn latest_compliant_send_time(&self, by: Timestamp, after_hours: bool) -> Option<Timestamp> {
+        if after_hours {
+            return Some(by);
+        }
+        let cal = self.clock.calendar();
+        let mut date = by.sydney_date();
+        for _ in 0..=SEND_TIME_SEARCH_DAYS {
+            if let Some((first, last)) = self.cutover_window_on(date, false) {
+                if first <= by {
+                    return Some(last.min(by));
+                }
+            }
+            date = cal.previous_business_day(date);
+        }
+        None
+    }
+
+    /// `ECA-NEEDS-SNA`, `CUTOVER-HOURS`: the earliest ECA that is legal for an SNA sent at `sna`
+    /// whenever the losing carrier confirms it in time: the first compliant send time once the
+    /// `SNA-RESPONSE` deadline has passed (the confirmation is surely in by then).
+    pub fn earliest_eca(&self, sna: Timestamp, after_hours: bool) -> Timestamp {
+        let answered = self.add(sna, self.book.sna_response);
+        self.compliant_send_time(answered.max(sna), after_hours)
+    }
+
+    /// `SNA-VALIDITY`, `CUTOVER-HOURS`: the latest ECA that may rely on an `SNA_CONFIRM` sent at
+    /// `confirmed`: the last compliant send time while the confirmation is valid.
+    pub fn latest_eca(&self, confirmed: Timestamp, after_hours: bool) -> Option<Timestamp> {
+        self.latest_compliant_send_time(self.sna_valid_until(confirmed), after_hours)
+    }
+
+    /// `COMPLETION`, `CUTOVER-HOURS`: when the losing carrier may cut a Cat A (or D) port over
+    /// for an ECA sent at `eca`: from the ECA to the latest `COMPLETION` (the answer at its
+    /// `ECA-RESPONSE` deadline, then `COMPLETION`'s span), and without an after-hours agreement
+    /// no later than the end of that day's Standard Hours ([`Self::latest_cutover_for`]).
+    pub fn cat_a_cutover_window(&self, eca: Timestamp, after_hours: bool) -> (Timestamp, Timestamp) {
+        let answered = self.add(eca, self.book.eca_response);
+        let completed = self.completion_deadline(answered);
+        let latest = self
+            .latest_cutover_for(eca, after_hours)
+            .map_or(completed, |end| end.min(completed));
+        (eca, latest.max(eca))
+    }
+
+    /// The earliest Cat C cutover the project managers can agree for a CNA sent at `cna` whenever
+    /// the losing carrier confirms it in time: [`Self::cat_c_agreed_cutover`] for a confirmation
+    /// at the `CNA-RESPONSE` deadline, no sooner than `preferred`.
+    pub fn cat_c_earliest_cutover(&self, cna: Timestamp, preferred: Timestamp, after_hours: bool) -> Timestamp {
+        let answered = self.add(cna, self.book.cna_response).max(cna);
+        self.cat_c_agreed_cutover(answered, preferred, after_hours)
+    }
+
     /// When the gaining carrier of a Cat C port sends the CCA, for a `CNA_CONFIRM` at
     /// `confirmed`.
     pub fn cca_send_time(&self, confirmed: Timestamp) -> Timestamp {
@@ -294,6 +389,17 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     /// `CUTOVER-AT-AGREED`: the latest a cutover agreed for `agreed` may happen.
     pub fn agreed_cutover_latest(&self, agreed: Timestamp) -> Timestamp {
         self.add(agreed, self.book.cutover_at_agreed)
+    }
+
+    /// `CUTOVER-AT-AGREED`: the earliest a cutover agreed for `agreed` may happen (for the
+    /// rulebook's elapsed tolerances, exactly the first instant [`Self::cutover_on_agreed`]
+    /// accepts).
+    pub fn agreed_cutover_earliest(&self, agreed: Timestamp) -> Timestamp {
+        let tol = self.book.cutover_at_agreed;
+        match tol.fixed_millis() {
+            Some(ms) => agreed.plus_millis(-ms),
+            None => self.add(agreed, negate(tol)),
+        }
     }
 
     /// `CUTOVER-AT-AGREED`: whether a cutover at `actual` keeps the agreed time.
@@ -341,6 +447,12 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         self.add(outcome, self.book.plnr_update)
     }
 
+    /// `DONOR-NOTIFY`: the deadline for the losing carrier's `P` notice (a port of the donor's
+    /// number is pending) of a port cut over at `cutover`: no later than the cutover itself.
+    pub fn donor_notify_pending_deadline(&self, cutover: Timestamp) -> Timestamp {
+        cutover
+    }
+
     /// `DONOR-NOTIFY`: the deadline for the losing carrier's `C`, `N` or `R` notice of an
     /// outcome at `outcome`. (The `P` notice is due no later than the cutover itself.)
     pub fn donor_notify_deadline(&self, outcome: Timestamp) -> Timestamp {
@@ -357,6 +469,18 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     pub fn losing_keeps_until(&self, cutover: Timestamp) -> Timestamp {
         let window = self.add(self.return_window_end(cutover), ANSWER_PATIENCE);
         self.dtr_earliest_stop(cutover).max(window)
+    }
+}
+
+/// The same span, counted back.
+fn negate(span: Span) -> Span {
+    match span {
+        Span::Seconds(n) => Span::Seconds(-n),
+        Span::Minutes(n) => Span::Minutes(-n),
+        Span::Hours(n) => Span::Hours(-n),
+        Span::Days(n) => Span::Days(-n),
+        Span::BusinessDays(n) => Span::BusinessDays(-n),
+        Span::Months(n) => Span::Months(-n),
     }
 }
 
@@ -472,5 +596,117 @@ mod tests {
         assert!(!d.cutover_on_agreed(cut, t("2026-03-02T10:30:01+11:00")));
         assert!(d.cutover_on_agreed(cut, t("2026-03-02T09:30:00+11:00")));
         assert!(!d.cutover_on_agreed(cut, t("2026-03-02T09:29:59+11:00")));
+    }
+
+    #[test]
+    fn cutover_windows_of_a_day() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let (first, last) = d.cutover_window_on(day, false).unwrap();
+        assert_eq!(first, t("2026-03-02T08:00:00+11:00"));
+        // 16:44 is the last minute that leaves 15 minutes and the margin; the window ends
+        // just before 16:44:00.001.
+        assert_eq!(last, t("2026-03-02T16:44:00+11:00"));
+        assert!(d.is_compliant_send_time(last, false));
+        assert!(!d.is_compliant_send_time(last.plus_millis(1), false));
+        // Saturday, and Boxing Day observed on Monday 28 December 2026.
+        assert!(d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), false)
+            .is_none());
+        assert!(d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 12, 28).unwrap(), false)
+            .is_none());
+        let (first, last) = d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), true)
+            .unwrap();
+        assert_eq!(first, t("2026-03-07T00:00:00+11:00"));
+        assert_eq!(last, t("2026-03-07T23:59:59.999+11:00"));
+        // The day daylight saving ends (5 April 2026) is 25 hours long.
+        let (first, last) = d
+            .cutover_window_on(NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(), true)
+            .unwrap();
+        assert_eq!(last.millis() - first.millis() + 1, 25 * 3_600_000);
+    }
+
+    #[test]
+    fn latest_compliant_send_time_goes_back_to_the_last_window() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        // Easter Monday 2026 (6 April) at noon: the last window before it ended on Thursday 2 April.
+        assert_eq!(
+            d.latest_compliant_send_time(t("2026-04-06T12:00:00+10:00"), false),
+            Some(t("2026-04-02T16:44:00+11:00"))
+        );
+        assert_eq!(
+            d.latest_compliant_send_time(t("2026-03-02T10:00:00+11:00"), false),
+            Some(t("2026-03-02T10:00:00+11:00"))
+        );
+        assert_eq!(
+            d.latest_compliant_send_time(t("2026-03-03T07:00:00+11:00"), false),
+            Some(t("2026-03-02T16:44:00+11:00"))
+        );
+        assert_eq!(
+            d.latest_compliant_send_time(t("2026-03-07T07:00:00+11:00"), true),
+            Some(t("2026-03-07T07:00:00+11:00"))
+        );
+    }
+
+    #[test]
+    fn cat_a_ecas_and_cutover() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        let sna = t("2026-03-02T09:00:00+11:00");
+        assert_eq!(d.earliest_eca(sna, false), t("2026-03-09T09:00:00+11:00"));
+        // Friday 17:30: the SNA answer is due a week later at 17:30, after Standard Hours.
+        assert_eq!(
+            d.earliest_eca(t("2026-03-06T17:30:00+11:00"), false),
+            t("2026-03-16T08:00:00+11:00")
+        );
+        // Valid for 30 days: 1 April 09:00, inside Standard Hours.
+        assert_eq!(d.latest_eca(sna, false), Some(t("2026-04-01T09:00:00+11:00")));
+        let eca = t("2026-03-09T10:00:00+11:00");
+        assert_eq!(
+            d.cat_a_cutover_window(eca, false),
+            (eca, t("2026-03-09T11:15:00+11:00"))
+        );
+        // Late in the day the end of Standard Hours comes first.
+        let late = t("2026-03-09T16:30:00+11:00");
+        assert_eq!(
+            d.cat_a_cutover_window(late, false),
+            (late, t("2026-03-09T17:00:00+11:00"))
+        );
+        assert_eq!(
+            d.cat_a_cutover_window(late, true),
+            (late, t("2026-03-09T17:45:00+11:00"))
+        );
+    }
+
+    #[test]
+    fn cat_c_earliest_cutover_waits_for_the_cna_answer() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        let cna = t("2026-03-02T09:00:00+11:00");
+        // CNA answer by 9 March 09:00, CCA a business day later, its answer a business day after.
+        assert_eq!(
+            d.cat_c_earliest_cutover(cna, cna, false),
+            t("2026-03-11T09:00:00+11:00")
+        );
+        assert_eq!(
+            d.cat_c_earliest_cutover(cna, t("2026-03-20T12:00:00+11:00"), false),
+            t("2026-03-20T12:00:00+11:00")
+        );
+    }
+
+    #[test]
+    fn agreed_cutover_window_is_what_cutover_on_agreed_accepts() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        let agreed = t("2026-03-02T10:00:00+11:00");
+        let (early, late) = (d.agreed_cutover_earliest(agreed), d.agreed_cutover_latest(agreed));
+        assert!(d.cutover_on_agreed(agreed, early) && d.cutover_on_agreed(agreed, late));
+        assert!(!d.cutover_on_agreed(agreed, early.plus_millis(-1)));
+        assert!(!d.cutover_on_agreed(agreed, late.plus_millis(1)));
+        assert_eq!(d.donor_notify_pending_deadline(agreed), agreed);
     }
 }

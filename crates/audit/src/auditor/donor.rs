@@ -218,7 +218,8 @@ impl Auditor<'_> {
                 }
                 port.notify.p = Some(ev);
                 if let Some(c) = port.cutover {
-                    if r.time > c.time && !port.due_charged(Due::NotifyP) {
+                    let deadline = self.duties().donor_notify_pending_deadline(c.time);
+                    if r.time > deadline && !port.due_charged(Due::NotifyP) {
                         self.charge(
                             RuleId::DonorNotify,
                             vec![c.seq, r.seq],
