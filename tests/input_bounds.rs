@@ -1005,6 +1005,15 @@ fn as_code_judges_only_that_carriers_duties_and_says_what_its_log_cannot_show() 
     assert_eq!(v["findings"][0]["rule"], "ECA-RESPONSE", "{v:#}");
     assert_eq!(v["as"], "9001");
     assert_eq!(code, Some(1));
+    // Its log shows no donor of the number it cut over: another donor's transit routing and
+    // register rows could not be in it, so those duties are not checked, and say why.
+    assert!(
+        v["not_checked_reasons"]["DTR-DURATION"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("donor"),
+        "{v:#}"
+    );
     // 9002's log does not hold the losing carrier's CUTOVER: that row is refused.
     let gaining: Vec<&str> = rows.iter().copied().filter(|r| !r.contains("CUTOVER")).collect();
     let (v, code) = audit_json(&trace(&gaining), &["--as", "9002"]);

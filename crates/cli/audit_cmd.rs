@@ -88,7 +88,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SPAN", default_value = "1h", value_parser = parse_window)]
     reorder_window: Span,
     /// The trace is this carrier's own log: judge only the duties it holds (as losing carrier:
-    /// answers, grounds, cutover, notices; as donor: transit routing and PLNR), refuse rows it
+    /// answers, grounds, cutover, notices; as donor of the numbers it loses: transit routing and
+    /// PLNR), refuse rows it
     /// neither sent, received nor did, and list what such a log cannot show as not checked.
     #[arg(long = "as", value_name = "CODE", value_parser = parse_carrier)]
     as_carrier: Option<CarrierCode>,

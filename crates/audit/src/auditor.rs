@@ -251,6 +251,9 @@ pub struct Auditor<'a> {
     /// `--as`: the carrier is the donor of a port it is not the losing carrier of, so its log
     /// lacks that port's `CUTOVER` and `COMPLETION`.
     donor_blind: bool,
+    /// `--as`: a port the carrier cut over whose donor neither the log nor a context shows, so
+    /// the donor's transit routing and publication cannot be in the log.
+    donor_unknown: bool,
 }
 
 fn cite(rule: RuleId) -> String {
@@ -369,6 +372,7 @@ impl<'a> Auditor<'a> {
             reordered: Vec::new(),
             as_carrier: None,
             donor_blind: false,
+            donor_unknown: false,
         }
     }
 
@@ -626,6 +630,7 @@ impl<'a> Auditor<'a> {
             return;
         }
         let donor = self.donor_of_port(port);
+        self.donor_unknown |= donor.is_none() && port.cutover.is_some();
         self.keep_own_of(from, port.losing, donor);
     }
 
@@ -868,6 +873,7 @@ impl<'a> Auditor<'a> {
                 not_judged,
                 judged_as: self.as_carrier,
                 donor_blind: self.donor_blind,
+                donor_unknown: self.donor_unknown,
             },
             self.book,
         )

@@ -184,6 +184,8 @@ pub(crate) struct Tally {
     /// `--as`: the carrier is the donor of a port it did not lose, whose `CUTOVER` and
     /// `COMPLETION` its log cannot hold.
     pub donor_blind: bool,
+    /// `--as`: a port it cut over whose donor the log does not show.
+    pub donor_unknown: bool,
 }
 
 impl Report {
@@ -239,15 +241,27 @@ impl Report {
                 reason: reason.into(),
             }));
         }
-        if let Some(me) = t.judged_as.filter(|_| t.donor_blind) {
+        if let Some(me) = t.judged_as {
+            let reason = if t.donor_blind {
+                Some(format!(
+                    "{me} is the donor of a port it is not the losing carrier of, and its own log cannot show that \
+                     port's CUTOVER and COMPLETION"
+                ))
+            } else if t.donor_unknown {
+                Some(format!(
+                    "{me}'s own log does not show the donor of a port it cut over (no transit routing or register \
+                     row of its own, and no --scenario ranges): another donor's rows cannot be in it"
+                ))
+            } else {
+                None
+            };
             for rule in [RuleId::DtrDuration, RuleId::PlnrUpdate] {
-                not_checked.push(NotChecked {
-                    rule,
-                    reason: format!(
-                        "{me} is the donor of a port it is not the losing carrier of, and its own log cannot show \
-                         that port's CUTOVER and COMPLETION"
-                    ),
-                });
+                if let Some(reason) = &reason {
+                    not_checked.push(NotChecked {
+                        rule,
+                        reason: reason.clone(),
+                    });
+                }
             }
         }
         not_checked.sort_by_key(|n| n.rule.as_str());
