@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use lnp_audit::{Auditor, Context};
+use lnp_audit::{Auditor, Context, Report};
 use lnp_model::trace::TraceError;
-use lnp_model::{Timestamp, TraceFormat, TraceReader};
+use lnp_model::{BusinessCalendar, Rulebook, Timestamp, TraceFormat, TraceReader, TraceRecord};
 use lnp_sim::scenario::Scenario;
 
 use crate::common::{load_calendar, load_rulebook, read_text, Progress};
@@ -79,52 +79,86 @@ pub struct AuditArgs {
     until: Option<Timestamp>,
 }
 
-fn parse_instant(s: &str) -> Result<Timestamp, String> {
+pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
     s.parse::<Timestamp>()
         .map_err(|e| format!("{e} (an RFC 3339 instant with offset, e.g. 2026-03-09T12:00:00+11:00)"))
 }
 
-/// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
-fn load_market(path: &Path) -> Result<Scenario> {
+/// The audit's view of a scenario: carriers with their ranges and caps, agreements, services;
+/// with `notes`, also the trainers' notes a replay report shows.
+fn load_market(path: &Path, notes: bool) -> Result<Scenario> {
     let text = read_text(path)?;
-    Scenario::market_from_toml(&text, path.parent()).map_err(|errs| {
+    let loaded = if notes {
+        Scenario::market_and_notes_from_toml(&text, path.parent())
+    } else {
+        Scenario::market_from_toml(&text, path.parent())
+    };
+    loaded.map_err(|errs| {
         let lines: Vec<String> = errs.iter().map(|e| format!("{}: {e}", path.display())).collect();
         anyhow!("invalid scenario\n  {}", lines.join("\n  "))
     })
 }
 
-pub fn run(args: &AuditArgs) -> Result<ExitCode> {
-    // The scenario's own rulebook and holidays apply, as in `lnpsim run`, so that run and audit
-    // of one story agree; --rulebook and --holidays given here override them.
-    let market = args.scenario.as_deref().map(load_market).transpose()?;
-    let rulebook = args
-        .rulebook
-        .clone()
-        .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
-    let holidays = args
-        .holidays
-        .clone()
-        .or_else(|| market.as_ref().and_then(|m| m.holidays.clone()));
-    let book = load_rulebook(rulebook.as_deref())?;
-    let calendar = load_calendar(&book, holidays.as_deref())?;
-    let context: Option<Context> = market.as_ref().map(lnp_sim::context::audit_context);
-    let format = match args.trace_format {
+/// What a trace is judged by: the market (`--scenario`), the rulebook and the calendar.
+pub struct Judge {
+    pub market: Option<Scenario>,
+    pub book: Rulebook,
+    pub calendar: BusinessCalendar,
+}
+
+impl Judge {
+    /// The scenario's own rulebook and holidays apply, as in `lnpsim run`, so that run and audit
+    /// of one story agree; `rulebook` and `holidays` given on the command line override them.
+    pub fn load(
+        scenario: Option<&Path>,
+        rulebook: Option<&Path>,
+        holidays: Option<&Path>,
+        notes: bool,
+    ) -> Result<Self> {
+        let market = scenario.map(|p| load_market(p, notes)).transpose()?;
+        let rulebook = rulebook
+            .map(Path::to_path_buf)
+            .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
+        let holidays = holidays
+            .map(Path::to_path_buf)
+            .or_else(|| market.as_ref().and_then(|m| m.holidays.clone()));
+        let book = load_rulebook(rulebook.as_deref())?;
+        let calendar = load_calendar(&book, holidays.as_deref())?;
+        Ok(Self { market, book, calendar })
+    }
+}
+
+/// A trace to read, and how.
+pub struct TraceSource<'a> {
+    pub path: &'a Path,
+    pub format: Option<TraceFormatArg>,
+    /// `--assume-offset sydney`.
+    pub assume_sydney: bool,
+    /// `--until`: rows after it are not read, and duties due by then are judged.
+    pub until: Option<Timestamp>,
+}
+
+/// Reads and judges a trace, streaming; with `keep`, the well-formed rows judged are kept too.
+pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report, Vec<TraceRecord>)> {
+    let context: Option<Context> = judge.market.as_ref().map(lnp_sim::context::audit_context);
+    let format = match src.format {
         Some(TraceFormatArg::Csv) => TraceFormat::Csv,
         Some(TraceFormatArg::Jsonl) => TraceFormat::Jsonl,
-        None => TraceFormat::from_path(&args.trace).ok_or_else(|| {
+        None => TraceFormat::from_path(src.path).ok_or_else(|| {
             anyhow!(
                 "{}: cannot tell the trace format from the extension; name it .csv or .jsonl, or pass --trace-format",
-                args.trace.display()
+                src.path.display()
             )
         })?,
     };
-    let input = crate::common::open_input(&args.trace, 1 << 20)?;
+    let input = crate::common::open_input(src.path, 1 << 20)?;
     let reader = TraceReader::new(input, format).map_err(|e| match e {
-        TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", args.trace.display()),
-        other => anyhow!("{}: {other}", args.trace.display()),
+        TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", src.path.display()),
+        other => anyhow!("{}: {other}", src.path.display()),
     })?;
-    let reader = reader.assume_sydney(args.assume_offset.is_some());
-    let mut auditor = Auditor::new(&book, &calendar, context.as_ref());
+    let reader = reader.assume_sydney(src.assume_sydney);
+    let mut auditor = Auditor::new(&judge.book, &judge.calendar, context.as_ref());
+    let mut kept = Vec::new();
     // Lines of well-formed rows are counted on from the last known line (the reader reports
     // lines only for rows it cannot read).
     let mut line: u64 = match format {
@@ -140,10 +174,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         match row {
             Ok(record) => {
                 line += 1;
-                if args.until.is_some_and(|u| record.time > u) {
+                if src.until.is_some_and(|u| record.time > u) {
                     continue;
                 }
                 auditor.push_at(line, &record);
+                if keep {
+                    kept.push(record);
+                }
             }
             Err(e) => {
                 line = e.line;
@@ -154,14 +191,30 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     if rows == 0 {
         return Err(anyhow!(
             "{}: no rows: the trace has nothing to judge (an empty or failed export?)",
-            args.trace.display()
+            src.path.display()
         ));
     }
-    if let Some(until) = args.until {
+    if let Some(until) = src.until {
         auditor.advance(until);
     }
     progress.finish();
-    let report = auditor.finish();
+    Ok((auditor.finish(), kept))
+}
+
+pub fn run(args: &AuditArgs) -> Result<ExitCode> {
+    let setup = Judge::load(
+        args.scenario.as_deref(),
+        args.rulebook.as_deref(),
+        args.holidays.as_deref(),
+        false,
+    )?;
+    let src = TraceSource {
+        path: &args.trace,
+        format: args.trace_format,
+        assume_sydney: args.assume_offset.is_some(),
+        until: args.until,
+    };
+    let (report, _) = judge(&src, &setup, false)?;
     let text = match args.format {
         ReportFormat::Text => report.to_text(),
         ReportFormat::Json => report.to_json() + "\n",

@@ -22,6 +22,7 @@ mod calendar_cmd;
 mod common;
 mod plnr_cmd;
 mod plnr_out;
+mod report_cmd;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
@@ -33,6 +34,8 @@ use clap::{Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   lnpsim run scenarios/cat-a-happy-path.toml     play a bundled story and check its expectations
+  lnpsim run scenarios/cat-a-late-answer.toml --report /tmp/replay.html
+                                                 the same, and a replay report to open in a browser
   lnpsim rules                                   the Code's rules with their values
   lnpsim rules --rulebook strict.toml --format json
   lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd
@@ -67,6 +70,9 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Judge a trace against the Code's rules: findings by rule ID, statistics, rules not checked.
     Audit(audit_cmd::AuditArgs),
+    /// Replay a trace for people: a ladder diagram with its findings and deadlines, as HTML,
+    /// Mermaid or text.
+    Report(report_cmd::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +92,7 @@ fn main() -> ExitCode {
         Command::Plnr(_) => "plnr",
         Command::Route(_) => "route",
         Command::Audit(_) => "audit",
+        Command::Report(_) => "report",
     };
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
         Command::Plnr(args) => plnr_cmd::run(&args),
         Command::Route(args) => route_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
     };
     match &result {
         Ok(_) => tracing::debug!(command, "done"),
