@@ -285,6 +285,7 @@ fn the_files_that_help_texts_name_are_shipped() {
     for cmd in [
         vec!["run", "--help"],
         vec!["audit", "--help"],
+        vec!["report", "--help"],
         vec!["route", "--help"],
         vec!["plnr", "validate", "--help"],
         vec!["calendar", "add", "--help"],
@@ -766,6 +767,7 @@ fn the_help_examples_run_as_pasted() {
         (vec!["plnr", "gen", "--help"], false),
         (vec!["plnr", "validate", "--help"], true),
         (vec!["audit", "--help"], true),
+        (vec!["report", "--help"], true),
     ] {
         for example in help_examples(&cmd) {
             if example.contains("scenarios/bench/") {
