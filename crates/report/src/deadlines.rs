@@ -2,7 +2,9 @@
 //! row that discharged it. Every deadline is a [`Duties`] function's; this module only finds the
 //! rows they start from and the rows that answer them.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+use lnp_model::fasthash::{FastMap, FastSet};
 
 use lnp_model::{BusinessCalendar, Category, Duties, MsgKind, PortRef, PortStatus, RuleId, Timestamp, TraceRecord};
 
@@ -74,15 +76,16 @@ pub fn brackets(
     horizon: Timestamp,
 ) -> Vec<Bracket> {
     let mut out: Vec<Bracket> = Vec::new();
-    let mut open: BTreeMap<(Option<PortRef>, RuleId), VecDeque<usize>> = BTreeMap::new();
+    // Looked up, never walked: the order of these maps reaches no output.
+    let mut open: FastMap<(Option<PortRef>, RuleId), VecDeque<usize>> = FastMap::default();
     // The first cutover and the category of each port, for its register record.
-    let mut cutover: BTreeMap<PortRef, Timestamp> = BTreeMap::new();
-    let mut category: BTreeMap<PortRef, Category> = BTreeMap::new();
+    let mut cutover: FastMap<PortRef, Timestamp> = FastMap::default();
+    let mut category: FastMap<PortRef, Category> = FastMap::default();
     // Ports whose register duty has started (once each), and brackets a return called off.
-    let mut published_duty: BTreeSet<PortRef> = BTreeSet::new();
+    let mut published_duty: FastSet<PortRef> = FastSet::default();
     let mut cancelled: BTreeSet<usize> = BTreeSet::new();
     let push = |out: &mut Vec<Bracket>,
-                open: &mut BTreeMap<(Option<PortRef>, RuleId), VecDeque<usize>>,
+                open: &mut FastMap<(Option<PortRef>, RuleId), VecDeque<usize>>,
                 rule: RuleId,
                 port: Option<PortRef>,
                 from: usize,

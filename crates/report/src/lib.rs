@@ -364,8 +364,9 @@ mod tests {
         let book = Rulebook::default();
         let cal = book.calendar();
         let audit = audit_records(&records, &book, &cal, None);
-        let carriers: BTreeMap<CarrierCode, String> =
-            [("9001".parse().expect("code"), "Alpha & Co".to_string())].into_iter().collect();
+        let carriers: BTreeMap<CarrierCode, String> = [("9001".parse().expect("code"), "Alpha & Co".to_string())]
+            .into_iter()
+            .collect();
         let input = Input {
             title: "A <late> story",
             records: &records,
@@ -400,7 +401,10 @@ mod tests {
             let mmd = mermaid(input).expect("short");
             assert!(mmd.contains("Still #lt;no#gt; answer#59;<br/>see #35;3"), "{mmd}");
             let txt = text(input);
-            assert!(txt.contains(">> Note at Mon 09 Mar 2026 10:20:00 AEDT:\n           Still <no> answer;\n"), "{txt}");
+            assert!(
+                txt.contains(">> Note at Mon 09 Mar 2026 10:20:00 AEDT:\n           Still <no> answer;\n"),
+                "{txt}"
+            );
             // Saturday 7 March is no business day; 16:00 Friday is inside Standard Hours.
             assert!(txt.contains("09:05:00 AEDT N |"), "{txt}");
             assert!(html.contains("Saturday 07 March 2026: not a business day"));
@@ -456,7 +460,9 @@ mod tests {
     fn mermaid_stops_at_its_limit() {
         let mut text = String::from("seq,time,from,to,msg,ref,category,numbers,code,detail\n");
         for i in 1..=MERMAID_MAX_ROWS + 1 {
-            text.push_str(&format!("{i},2026-03-02T09:00:00+11:00,9001,,GIVE_BACK,,,0255501234,,\n"));
+            text.push_str(&format!(
+                "{i},2026-03-02T09:00:00+11:00,9001,,GIVE_BACK,,,0255501234,,\n"
+            ));
         }
         with(&text, &[], |input| {
             let err = mermaid(input).expect_err("too long");

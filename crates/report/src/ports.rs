@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use lnp_model::fasthash::FastMap;
+
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Code, Duties, MsgKind, NumberCode, Outcome, PortRef, PortStatus,
     RejectCode, TelephoneNumber, Timestamp, TraceRecord,
@@ -12,7 +14,7 @@ use lnp_model::{
 /// The port of each row: its `ref`, or for a row without one (an action may omit it) the port
 /// that last named one of its numbers, as the audit matches them. `None` where neither tells.
 pub fn row_ports(records: &[TraceRecord]) -> Vec<Option<PortRef>> {
-    let mut last: BTreeMap<TelephoneNumber, PortRef> = BTreeMap::new();
+    let mut last: FastMap<TelephoneNumber, PortRef> = FastMap::default();
     records
         .iter()
         .map(|r| {
@@ -77,7 +79,8 @@ pub fn port_times(
     duties: &Duties<'_, BusinessCalendar>,
     horizon: Timestamp,
 ) -> BTreeMap<PortRef, PortTimes> {
-    let mut out: BTreeMap<PortRef, (PortTimes, Stage)> = BTreeMap::new();
+    // Built unordered, returned in `ref` order.
+    let mut out: FastMap<PortRef, (PortTimes, Stage)> = FastMap::default();
     for (r, port) in records.iter().zip(ports) {
         let Some(port) = *port else { continue };
         let m = &r.message;
