@@ -122,6 +122,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.report.as_deref().is_some_and(crate::common::is_stdio) {
+        anyhow::bail!(
+            "--report -: standard output carries the run's timeline and summary; name a file ending in .html, .mmd or .txt"
+        );
+    }
     let report_kind = args
         .report
         .as_deref()

@@ -460,9 +460,7 @@ mod tests {
     fn mermaid_stops_at_its_limit() {
         let mut text = String::from("seq,time,from,to,msg,ref,category,numbers,code,detail\n");
         for i in 1..=MERMAID_MAX_ROWS + 1 {
-            text.push_str(&format!(
-                "{i},2026-03-02T09:00:00+11:00,9001,,GIVE_BACK,,,0255501234,,\n"
-            ));
+            let _ = writeln!(text, "{i},2026-03-02T09:00:00+11:00,9001,,GIVE_BACK,,,0255501234,,");
         }
         with(&text, &[], |input| {
             let err = mermaid(input).expect_err("too long");
