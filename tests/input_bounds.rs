@@ -285,6 +285,7 @@ fn the_files_that_help_texts_name_are_shipped() {
     for cmd in [
         vec!["run", "--help"],
         vec!["audit", "--help"],
+        vec!["report", "--help"],
         vec!["route", "--help"],
         vec!["plnr", "validate", "--help"],
         vec!["calendar", "add", "--help"],
@@ -777,6 +778,7 @@ fn the_help_examples_run_as_pasted() {
         (vec!["plan", "migration", "--help"], false),
         // The tracker's examples build one database in order; `due` reports what is overdue.
         (vec!["track", "--help"], true),
+        (vec!["report", "--help"], true),
     ] {
         for example in help_examples(&cmd) {
             if example.contains("scenarios/bench/") {

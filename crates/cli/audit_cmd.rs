@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use lnp_audit::{Auditor, Context, LogAudit};
+use lnp_audit::{Auditor, Context, LogAudit, Report};
 use lnp_model::trace::TraceError;
-use lnp_model::{CarrierCode, Span, Timestamp, TraceFormat, TraceReader};
+use lnp_model::{BusinessCalendar, CarrierCode, Rulebook, Span, Timestamp, TraceFormat, TraceReader, TraceRecord};
 use lnp_sim::scenario::Scenario;
 use lnp_sim::HolidaySource;
 
@@ -95,7 +95,7 @@ pub struct AuditArgs {
     as_carrier: Option<CarrierCode>,
 }
 
-fn parse_window(s: &str) -> Result<Span, String> {
+pub fn parse_window(s: &str) -> Result<Span, String> {
     let span: Span = s.parse().map_err(|e| format!("{e}"))?;
     match span.fixed_millis() {
         Some(ms) if ms >= 0 => Ok(span),
@@ -106,61 +106,100 @@ fn parse_window(s: &str) -> Result<Span, String> {
     }
 }
 
-fn parse_carrier(s: &str) -> Result<CarrierCode, String> {
+pub fn parse_carrier(s: &str) -> Result<CarrierCode, String> {
     s.parse::<CarrierCode>().map_err(|e| format!("{e}"))
 }
 
-fn parse_instant(s: &str) -> Result<Timestamp, String> {
+pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
     s.parse::<Timestamp>()
         .map_err(|e| format!("{e} (an RFC 3339 instant with offset, e.g. 2026-03-09T12:00:00+11:00)"))
 }
 
-/// The audit's view of a scenario: carriers with their ranges and caps, agreements, services.
-fn load_market(path: &Path) -> Result<Scenario> {
+/// The audit's view of a scenario: carriers with their ranges and caps, agreements, services;
+/// with `notes`, also the trainers' notes a replay report shows.
+fn load_market(path: &Path, notes: bool) -> Result<Scenario> {
     let text = read_text(path)?;
-    Scenario::market_from_toml(&text, path.parent()).map_err(|errs| {
+    let loaded = if notes {
+        Scenario::market_and_notes_from_toml(&text, path.parent())
+    } else {
+        Scenario::market_from_toml(&text, path.parent())
+    };
+    loaded.map_err(|errs| {
         let lines: Vec<String> = errs.iter().map(|e| format!("{}: {e}", path.display())).collect();
         anyhow!("invalid scenario\n  {}", lines.join("\n  "))
     })
 }
 
-pub fn run(args: &AuditArgs) -> Result<ExitCode> {
-    // The scenario's own rulebook and holidays apply, as in `lnpsim run`, so that run and audit
-    // of one story agree; --rulebook and --holidays given here override them.
-    let market = args.scenario.as_deref().map(load_market).transpose()?;
-    let rulebook = args
-        .rulebook
-        .clone()
-        .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
-    let holidays = if args.holidays.is_empty() {
-        market.as_ref().map(|m| m.holidays.clone()).unwrap_or_default()
-    } else {
-        args.holidays.clone()
-    };
-    let book = load_rulebook(rulebook.as_deref())?;
-    let calendar = load_calendar(&book, &holidays)?;
-    let context: Option<Context> = market.as_ref().map(lnp_sim::context::audit_context);
-    let format = match args.trace_format {
+/// What a trace is judged by: the market (`--scenario`), the rulebook and the calendar.
+pub struct Judge {
+    pub market: Option<Scenario>,
+    pub book: Rulebook,
+    pub calendar: BusinessCalendar,
+}
+
+impl Judge {
+    /// The scenario's own rulebook and holidays apply, as in `lnpsim run`, so that run and audit
+    /// of one story agree; `rulebook` and `holidays` given on the command line override them.
+    pub fn load(
+        scenario: Option<&Path>,
+        rulebook: Option<&Path>,
+        holidays: &[HolidaySource],
+        notes: bool,
+    ) -> Result<Self> {
+        let market = scenario.map(|p| load_market(p, notes)).transpose()?;
+        let rulebook = rulebook
+            .map(Path::to_path_buf)
+            .or_else(|| market.as_ref().and_then(|m| m.rulebook.clone()));
+        let holidays = if holidays.is_empty() {
+            market.as_ref().map(|m| m.holidays.clone()).unwrap_or_default()
+        } else {
+            holidays.to_vec()
+        };
+        let book = load_rulebook(rulebook.as_deref())?;
+        let calendar = load_calendar(&book, &holidays)?;
+        Ok(Self { market, book, calendar })
+    }
+}
+
+/// A trace to read, and how.
+pub struct TraceSource<'a> {
+    pub path: &'a Path,
+    pub format: Option<TraceFormatArg>,
+    /// `--assume-offset sydney`.
+    pub assume_sydney: bool,
+    /// `--until`: rows after it are not read, and duties due by then are judged.
+    pub until: Option<Timestamp>,
+    /// `--reorder-window`.
+    pub reorder_window: Span,
+    /// `--as CODE`: whose own log it is.
+    pub judged_as: Option<CarrierCode>,
+}
+
+/// Reads and judges a trace, streaming; with `keep`, the well-formed rows judged are kept too.
+pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report, Vec<TraceRecord>)> {
+    let context: Option<Context> = judge.market.as_ref().map(lnp_sim::context::audit_context);
+    let format = match src.format {
         Some(TraceFormatArg::Csv) => TraceFormat::Csv,
         Some(TraceFormatArg::Jsonl) => TraceFormat::Jsonl,
-        None => TraceFormat::from_path(&args.trace).ok_or_else(|| {
+        None => TraceFormat::from_path(src.path).ok_or_else(|| {
             anyhow!(
                 "{}: cannot tell the trace format from the extension; name it .csv or .jsonl, or pass --trace-format",
-                args.trace.display()
+                src.path.display()
             )
         })?,
     };
-    let input = crate::common::open_input(&args.trace, 1 << 20)?;
+    let input = crate::common::open_input(src.path, 1 << 20)?;
     let reader = TraceReader::new(input, format).map_err(|e| match e {
-        TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", args.trace.display()),
-        other => anyhow!("{}: {other}", args.trace.display()),
+        TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", src.path.display()),
+        other => anyhow!("{}: {other}", src.path.display()),
     })?;
-    let reader = reader.assume_sydney(args.assume_offset.is_some());
-    let mut auditor = Auditor::new(&book, &calendar, context.as_ref());
-    if let Some(code) = args.as_carrier {
+    let reader = reader.assume_sydney(src.assume_sydney);
+    let mut auditor = Auditor::new(&judge.book, &judge.calendar, context.as_ref());
+    if let Some(code) = src.judged_as {
         auditor.judge_as(code);
     }
-    let mut audit = LogAudit::new(auditor, args.reorder_window);
+    let mut audit = LogAudit::new(auditor, src.reorder_window);
+    let mut kept = Vec::new();
     // Lines of well-formed rows are counted on from the last known line (the reader reports
     // lines only for rows it cannot read).
     let mut line: u64 = match format {
@@ -176,8 +215,11 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
         match row {
             Ok(record) => {
                 line += 1;
-                if args.until.is_some_and(|u| record.time > u) {
+                if src.until.is_some_and(|u| record.time > u) {
                     continue;
+                }
+                if keep {
+                    kept.push(record.clone());
                 }
                 audit.push(line, record);
             }
@@ -190,11 +232,29 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode> {
     if rows == 0 {
         return Err(anyhow!(
             "{}: no rows: the trace has nothing to judge (an empty or failed export?)",
-            args.trace.display()
+            src.path.display()
         ));
     }
     progress.finish();
-    let report = audit.finish(args.until);
+    Ok((audit.finish(src.until), kept))
+}
+
+pub fn run(args: &AuditArgs) -> Result<ExitCode> {
+    let setup = Judge::load(
+        args.scenario.as_deref(),
+        args.rulebook.as_deref(),
+        &args.holidays,
+        false,
+    )?;
+    let src = TraceSource {
+        path: &args.trace,
+        format: args.trace_format,
+        assume_sydney: args.assume_offset.is_some(),
+        until: args.until,
+        reorder_window: args.reorder_window,
+        judged_as: args.as_carrier,
+    };
+    let (report, _) = judge(&src, &setup, false)?;
     let text = match args.format {
         ReportFormat::Text => report.to_text(),
         ReportFormat::Json => report.to_json() + "\n",

@@ -23,6 +23,7 @@ mod common;
 mod plan_cmd;
 mod plnr_cmd;
 mod plnr_out;
+mod report_cmd;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
@@ -35,6 +36,7 @@ use clap::{Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   lnpsim run scenarios/cat-a-happy-path.toml        # play a story, check its expectations
+  lnpsim run scenarios/cat-a-late-answer.toml --report /tmp/replay.html
   lnpsim rules                                      # the Code's rules with their values
   lnpsim rules --example > /tmp/strict.toml        # a complete override file to edit
   lnpsim rules --rulebook /tmp/strict.toml --format json
@@ -80,6 +82,9 @@ enum Command {
     /// The porting team's tracker of real ports, in an SQLite database: create, record, status,
     /// due, checklist.
     Track(track_cmd::TrackArgs),
+    /// Replay a trace for people: a ladder diagram with its findings and deadlines, as HTML,
+    /// Mermaid or text.
+    Report(report_cmd::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Audit(_) => "audit",
         Command::Plan(_) => "plan",
         Command::Track(_) => "track",
+        Command::Report(_) => "report",
     };
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit_cmd::run(&args),
         Command::Plan(args) => plan_cmd::run(&args),
         Command::Track(args) => track_cmd::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
     };
     match &result {
         Ok(_) => tracing::debug!(command, "done"),

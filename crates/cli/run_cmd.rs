@@ -20,9 +20,12 @@ Examples:
   lnpsim run scenarios/cat-a-late-answer.toml --trace /tmp/late.csv --junit /tmp/late.xml
   lnpsim run scenarios/bench/market-100k.toml --quiet --trace /tmp/market.jsonl
   lnpsim run scenarios/cat-a-happy-path.toml --format json
+  lnpsim run scenarios/cat-a-late-answer.toml --quiet --report /tmp/late.html
   lnpsim run --list scenarios/
 
-Exit status: 0 every expectation holds, 1 one fails (each failure says why), 2 the scenario is invalid.";
+Exit status: 0 every expectation holds, 1 one fails (each failure says why), 2 the scenario is invalid
+(or --report names a kind of report that is not .html, .mmd or .txt, or a Mermaid report of more than
+500 rows).";
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunFormat {
@@ -48,6 +51,11 @@ pub struct RunArgs {
     /// Write a `JUnit` report (one test case per expectation).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Write a replay report of the run, as `lnpsim report` makes it from the trace: the
+    /// extension names the kind, .html, .mmd (Mermaid) or .txt. It shows the run's audit (judged
+    /// to the run's end) and the scenario's notes.
+    #[arg(long, value_name = "OUT")]
+    report: Option<PathBuf>,
     /// Override the scenario's seed.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -72,6 +80,8 @@ pub struct RunArgs {
 struct CliSink {
     timeline: Option<BufWriter<io::Stdout>>,
     trace: Option<TraceWriter<OutputFile>>,
+    /// The rows, kept for `--report`.
+    records: Option<Vec<TraceRecord>>,
     error: Option<io::Error>,
     progress: Progress,
 }
@@ -80,9 +90,12 @@ impl TraceSink for CliSink {
     fn record(&mut self, r: &TraceRecord) {
         self.progress.tick(|| format!("simulated to {}", r.time));
         if let Some(out) = self.timeline.as_mut() {
-            if let Err(e) = writeln!(out, "{}", timeline_line(r)) {
+            if let Err(e) = writeln!(out, "{}", lnp_report::timeline::line(r)) {
                 self.error.get_or_insert(e);
             }
+        }
+        if let Some(rows) = self.records.as_mut() {
+            rows.push(r.clone());
         }
         if let Some(w) = self.trace.as_mut() {
             if let Err(e) = w.write(r) {
@@ -90,30 +103,6 @@ impl TraceSink for CliSink {
             }
         }
     }
-}
-
-fn timeline_line(r: &TraceRecord) -> String {
-    let local = r.time.sydney();
-    let m = &r.message;
-    let route = match r.to {
-        Some(to) => format!("{} -> {to}", r.from),
-        None => format!("{}        ", r.from),
-    };
-    let mut line = format!(
-        "{:>5}  {}  {route}  {:<24} {:<12} {}",
-        r.seq,
-        local.format("%a %d %b %Y %H:%M:%S %Z"),
-        m.kind.keyword(),
-        m.port_ref.map(|p| p.to_string()).unwrap_or_default(),
-        lnp_model::message::numbers_text(&m.numbers),
-    );
-    if !m.code.is_none() {
-        let _ = write!(line, "  code {}", m.code);
-    }
-    if !m.detail.is_empty() {
-        let _ = write!(line, "  {}", m.detail);
-    }
-    line
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -138,6 +127,16 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if args.report.as_deref().is_some_and(crate::common::is_stdio) {
+        anyhow::bail!(
+            "--report -: standard output carries the run's timeline and summary; name a file ending in .html, .mmd or .txt"
+        );
+    }
+    let report_kind = args
+        .report
+        .as_deref()
+        .map(|p| crate::report_cmd::kind_of(p, None))
+        .transpose()?;
     let rulebook = load_rulebook(scenario.rulebook.as_deref())?;
     let holidays = if args.holidays.is_empty() {
         &scenario.holidays
@@ -156,6 +155,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut sink = CliSink {
         timeline: (!args.quiet && args.format == RunFormat::Text).then(|| BufWriter::new(io::stdout())),
         trace,
+        records: report_kind.map(|_| Vec::new()),
         error: None,
         progress: Progress::new("run", "trace rows"),
     };
@@ -198,6 +198,19 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     if let Some(p) = &args.junit {
         write_file(p, junit(&scenario, &report))?;
+    }
+    if let (Some(out), Some(kind)) = (&args.report, report_kind) {
+        let records = sink.records.take().unwrap_or_default();
+        let material = crate::report_cmd::Material {
+            title: &scenario.name,
+            records: &records,
+            audit: &report.audit,
+            rulebook: &rulebook,
+            calendar: &calendar,
+            scenario: Some(&scenario),
+            horizon: Some(report.stats.end),
+        };
+        crate::report_cmd::write_report(out, kind, &material)?;
     }
     Ok(if report.all_passed() && !report.stats.stopped_by_event_bound {
         ExitCode::SUCCESS

@@ -39,6 +39,9 @@ pub struct Scenario {
     pub load: Option<LoadSpec>,
     pub faults: Vec<FaultSpec>,
     pub expects: Vec<Expect>,
+    /// Narration for a replay report (`[[notes]]`, and `notes` of a `[[ports]]` table), in file
+    /// order. A run ignores them.
+    pub notes: Vec<Note>,
 }
 
 /// Where extra holidays come from: one value of a scenario's `holidays`, or of the CLI's
@@ -85,6 +88,20 @@ impl fmt::Display for HolidaySource {
         }
     }
 }
+/// A trainer's note: shown in a replay report at its instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub at: Timestamp,
+    /// The port the note is about (`ref` of a `[[notes]]` table, or the `[[ports]]` table it
+    /// sits in): a report filtered to another port hides it.
+    pub port: Option<PortRef>,
+    pub text: String,
+    /// 1-based line of the note's table.
+    pub line: usize,
+}
+
+/// The longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarrierSpec {
@@ -147,6 +164,8 @@ pub struct PortSpec {
     pub return_at: Option<Timestamp>,
     /// A ported number disconnected and given back to its donor at this instant.
     pub give_back_at: Option<Timestamp>,
+    /// Trainers' notes about this port (`notes`), for a replay report.
+    pub notes: Vec<Note>,
     /// 1-based line of the `[[ports]]` header in the file.
     pub line: usize,
 }
@@ -282,17 +301,24 @@ impl Scenario {
     ///
     /// Every problem found is returned, sorted by line.
     pub fn from_toml(text: &str, base_dir: Option<&Path>) -> Result<Scenario, Vec<ScenarioError>> {
-        Self::load(text, base_dir, false)
+        Self::load(text, base_dir, Part::All)
     }
 
     /// Loads only the market of a scenario (its top level, `[[carriers]]`, `[[agreements]]` and
     /// `[[services]]`), as the audit reads it: the story (`[[ports]]`, `[load]`, `[[faults]]`,
     /// `[[expect]]`) is left unread, so an error there does not stop an audit that ignores it.
     pub fn market_from_toml(text: &str, base_dir: Option<&Path>) -> Result<Scenario, Vec<ScenarioError>> {
-        Self::load(text, base_dir, true)
+        Self::load(text, base_dir, Part::Market)
     }
 
-    fn load(text: &str, base_dir: Option<&Path>, market_only: bool) -> Result<Scenario, Vec<ScenarioError>> {
+    /// Loads the market as [`Scenario::market_from_toml`] does, and the notes a replay report
+    /// shows (`[[notes]]`, and the `notes` and `ref` of each `[[ports]]` table): the rest of the
+    /// story is left unread.
+    pub fn market_and_notes_from_toml(text: &str, base_dir: Option<&Path>) -> Result<Scenario, Vec<ScenarioError>> {
+        Self::load(text, base_dir, Part::MarketAndNotes)
+    }
+
+    fn load(text: &str, base_dir: Option<&Path>, part: Part) -> Result<Scenario, Vec<ScenarioError>> {
         let lines = Lines::new(text);
         let doc = toml_edit::ImDocument::parse(text).map_err(|e| {
             vec![ScenarioError {
@@ -302,10 +328,7 @@ impl Scenario {
             }]
         })?;
         let root = table_entries(doc.as_table().iter(), |k| doc.as_table().get_key_value(k), 1, &lines);
-        let mut cx = Cx {
-            market_only,
-            ..Cx::default()
-        };
+        let mut cx = Cx { part, ..Cx::default() };
         let scenario = cx.scenario(&Tbl::root(&root), base_dir);
         match scenario {
             Some(s) if cx.errors.is_empty() => Ok(s),
@@ -493,6 +516,28 @@ fn c_text(v: &Val) -> Result<String, String> {
     match s.chars().find(|c| c.is_control()) {
         Some(c) => Err(format!(
             "contains the control character U+{:04X}; names and accounts are plain text on one line",
+            u32::from(c)
+        )),
+        None => Ok(s),
+    }
+}
+
+/// A note's text: not blank, at most [`MAX_NOTE_CHARS`] characters, lines of plain text (a
+/// newline or a tab is fine; other control characters would reach the report as they are).
+fn c_note_text(v: &Val) -> Result<String, String> {
+    let s = c_str(v)?;
+    if s.trim().is_empty() {
+        return Err("the note is empty; write what the trainer says at this point".into());
+    }
+    let chars = s.chars().count();
+    if chars > MAX_NOTE_CHARS {
+        return Err(format!(
+            "the note is {chars} characters long; a note has at most {MAX_NOTE_CHARS}"
+        ));
+    }
+    match s.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
+        Some(c) => Err(format!(
+            "contains the control character U+{:04X}; a note is plain text (newlines and tabs are fine)",
             u32::from(c)
         )),
         None => Ok(s),
@@ -778,8 +823,19 @@ struct Cx {
     carriers_ok: bool,
     /// Port refs declared (even by a `[[ports]]` entry with other errors).
     ports: BTreeMap<PortRef, Site>,
-    /// Read the market only (see [`Scenario::market_from_toml`]).
-    market_only: bool,
+    /// How much of the file to read.
+    part: Part,
+}
+
+/// How much of a scenario file the loader reads.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Part {
+    #[default]
+    All,
+    /// See [`Scenario::market_from_toml`].
+    Market,
+    /// See [`Scenario::market_and_notes_from_toml`].
+    MarketAndNotes,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -797,6 +853,7 @@ const TOP_KEYS: &[&str] = &[
     "load",
     "faults",
     "expect",
+    "notes",
 ];
 const CARRIER_KEYS: &[&str] = &["code", "name", "ranges", "answers_within", "daily_cap", "reads_plnr"];
 const AGREEMENT_KEYS: &[&str] = &["carriers", "after_hours"];
@@ -817,7 +874,10 @@ const PORT_KEYS: &[&str] = &[
     "withdraw_at",
     "return_at",
     "give_back_at",
+    "notes",
 ];
+const NOTE_KEYS: &[&str] = &["at", "text", "ref"];
+const PORT_NOTE_KEYS: &[&str] = &["at", "text"];
 const LOAD_KEYS: &[&str] = &["ports", "categories", "numbers_per_cat_c", "window"];
 const FAULT_KEYS: &[&str] = &["carrier", "on", "action", "by", "code", "times"];
 const EXPECT_PORT_KEYS: &[&str] = &["port", "state"];
@@ -1065,16 +1125,33 @@ impl Cx {
         let carriers = self.carriers_section(top);
         let agreements = self.agreements_section(top);
         let services = self.services_section(top);
-        let (ports, load, faults, expects) = if self.market_only {
-            (Some(Vec::new()), Ok(None), Some(Vec::new()), Some(Vec::new()))
-        } else {
+        let (ports, load, faults, expects) = if self.part == Part::All {
             (
                 self.ports_section(top, start, services.as_deref()),
                 self.load_section(top, agreements.as_deref()),
                 self.faults_section(top),
                 self.expects_section(top, start),
             )
+        } else {
+            (Some(Vec::new()), Ok(None), Some(Vec::new()), Some(Vec::new()))
         };
+        let notes = match self.part {
+            Part::All => {
+                let mut notes: Vec<Note> = ports.iter().flatten().flat_map(|p| p.notes.iter().cloned()).collect();
+                notes.extend(self.notes_section(top, start));
+                Some(notes)
+            }
+            Part::MarketAndNotes => {
+                let mut notes = self.port_notes_only(top, start);
+                notes.extend(self.notes_section(top, start));
+                Some(notes)
+            }
+            Part::Market => Some(Vec::new()),
+        };
+        let notes = notes.map(|mut n| {
+            n.sort_by_key(|n| n.line);
+            n
+        });
 
         Some(Scenario {
             name: name?,
@@ -1091,6 +1168,7 @@ impl Cx {
             load: load.ok()?,
             faults: faults?,
             expects: expects?,
+            notes: notes?,
         })
     }
 
@@ -1366,6 +1444,7 @@ impl Cx {
         let withdraw_at = self.opt(t, "withdraw_at", c_instant);
         let return_at = self.opt(t, "return_at", c_instant);
         let give_back_at = self.opt(t, "give_back_at", c_instant);
+        let notes = self.notes_of(t, "notes", PORT_NOTE_KEYS, id, start);
 
         if let (Ok(Some(true)), Some(cat)) = (pnv, category) {
             if cat != Category::C {
@@ -1458,9 +1537,94 @@ impl Cx {
             withdraw_at: withdraw_at.ok()?,
             return_at: return_at.ok()?,
             give_back_at: give_back_at.ok()?,
+            notes: notes?,
             numbers,
             line: t.line.unwrap_or(0),
         })
+    }
+
+    // --- notes -----------------------------------------------------------------------------
+
+    /// The `[[notes]]` tables: `at`, `text`, and optionally the `ref` of a declared port.
+    fn notes_section(&mut self, top: &Tbl<'_>, start: Option<Timestamp>) -> Vec<Note> {
+        self.notes_of(top, "notes", NOTE_KEYS, None, start).unwrap_or_default()
+    }
+
+    /// In [`Part::MarketAndNotes`]: each `[[ports]]` table's `ref` (so that a note can name it)
+    /// and `notes`, and nothing else of it.
+    fn port_notes_only(&mut self, top: &Tbl<'_>, start: Option<Timestamp>) -> Vec<Note> {
+        let mut out = Vec::new();
+        for t in self.tables(top, "ports") {
+            let id = self.opt(&t, "ref", c_port_ref).ok().flatten();
+            if let Some(id) = id {
+                let site = Site {
+                    path: t.path.clone(),
+                    line: t.line.unwrap_or(0),
+                };
+                self.ports.entry(id).or_insert(site);
+            }
+            out.extend(
+                self.notes_of(&t, "notes", PORT_NOTE_KEYS, id, start)
+                    .unwrap_or_default(),
+            );
+        }
+        out
+    }
+
+    /// The notes of `key` in `t` (an array of tables), each with the keys `allowed`. Notes of a
+    /// port table belong to `port`; others may name one with `ref`. `None` when one is wrong.
+    fn notes_of(
+        &mut self,
+        t: &Tbl<'_>,
+        key: &str,
+        allowed: &[&str],
+        port: Option<PortRef>,
+        start: Option<Timestamp>,
+    ) -> Option<Vec<Note>> {
+        let before = self.errors.len();
+        let mut out = Vec::new();
+        let what = if port.is_some() || !t.path.is_empty() {
+            "a note of a [[ports]] table"
+        } else {
+            "a [[notes]] table"
+        };
+        for n in self.tables(t, key) {
+            self.check_keys(&n, allowed, what);
+            let at = self.req(&n, "at", c_instant);
+            let text = self.req(&n, "text", c_note_text);
+            let named = if allowed.contains(&"ref") {
+                self.opt(&n, "ref", c_port_ref)
+            } else {
+                Ok(None)
+            };
+            if let Ok(Some(r)) = named {
+                if !self.ports.contains_key(&r) {
+                    self.err(
+                        n.line_of("ref"),
+                        n.path_of("ref"),
+                        format!("port {r} is not declared in [[ports]]"),
+                    );
+                }
+            }
+            if let (Some(at), Some(start)) = (at, start) {
+                if at < start {
+                    self.err(
+                        n.line_of("at"),
+                        n.path_of("at"),
+                        format!("at {at} is before the scenario's start {start}"),
+                    );
+                }
+            }
+            if let (Some(at), Some(text), Ok(named)) = (at, text, named) {
+                out.push(Note {
+                    at,
+                    port: named.or(port),
+                    text,
+                    line: n.line.unwrap_or(0),
+                });
+            }
+        }
+        (self.errors.len() == before).then_some(out)
     }
 
     /// A port's numbers: individual numbers or ranges, expanded; no repeats; at most

@@ -1205,3 +1205,90 @@ fn dotted_keys_and_sub_table_headers_have_lines() {
     let text = with(&PORT_P1.replace("ref = \"P1\"", "ref = \"P1\"\nextra.deep = 1"));
     assert_only(&text, 14, "ports[0].extra", "unknown key");
 }
+
+// --- notes -----------------------------------------------------------------------------------
+
+#[test]
+fn notes_load_at_top_level_and_per_port_in_file_order() {
+    let text = with(&format!(
+        "{PORT_P1}notes = [{{ at = \"2026-03-02T09:30:00+11:00\", text = \"The SNA is in.\" }}]\n\n\
+         [[notes]]\nat = \"2026-03-02T08:30:00+11:00\"\ntext = \"\"\"Two lines:\nthe first and the second.\"\"\"\n\n\
+         [[notes]]\nat = \"2026-03-09T10:00:00+11:00\"\nref = \"P1\"\ntext = \"Cutover day.\"\n"
+    ));
+    let s = load(&text);
+    assert_eq!(s.notes.len(), 3, "{:?}", s.notes);
+    let p1: PortRef = "P1".parse().unwrap();
+    assert_eq!(s.notes[0].port, Some(p1));
+    assert_eq!(s.notes[0].text, "The SNA is in.");
+    assert_eq!(s.notes[0].line, line_of(&text, "notes = ["));
+    assert_eq!(s.notes[1].port, None);
+    assert_eq!(s.notes[1].text, "Two lines:\nthe first and the second.");
+    assert_eq!(s.notes[2].port, Some(p1));
+    assert_eq!(s.notes[2].at, at("2026-03-09T10:00:00+11:00"));
+    assert_eq!(s.ports[0].notes.len(), 1);
+    // The audit's view leaves them out; the report's reads them, and the port notes' refs.
+    let market = Scenario::market_from_toml(&text, None).unwrap();
+    assert!(market.notes.is_empty());
+    let report = Scenario::market_and_notes_from_toml(&text, None).unwrap();
+    assert_eq!(report.notes, s.notes);
+    assert!(report.ports.is_empty());
+}
+
+#[test]
+fn bad_notes_name_the_line_and_field() {
+    let note = |body: &str| with(&format!("{PORT_P1}\n[[notes]]\n{body}\n"));
+    let text = note("at = \"2026-03-02T09:00:00+11:00\"\ntext = \"   \"");
+    assert_only(&text, line_of(&text, "text ="), "notes[0].text", "the note is empty");
+    let text = note("text = \"no time\"");
+    assert_only(
+        &text,
+        line_of(&text, "[[notes]]"),
+        "notes[0].at",
+        "missing required key",
+    );
+    let text = note("at = \"2026-03-01T09:00:00+11:00\"\ntext = \"early\"");
+    assert_only(
+        &text,
+        line_of(&text, "at = \"2026-03-01"),
+        "notes[0].at",
+        "before the scenario's start",
+    );
+    let text = note("at = \"2026-03-02T09:00:00+11:00\"\ntext = \"x\"\nref = \"P9\"");
+    assert_only(
+        &text,
+        line_of(&text, "ref = \"P9"),
+        "notes[0].ref",
+        "port P9 is not declared",
+    );
+    let text = note("at = \"2026-03-02T09:00:00+11:00\"\ntext = \"x\"\ncolour = \"red\"");
+    assert_only(
+        &text,
+        line_of(&text, "colour"),
+        "notes[0].colour",
+        "unknown key in a [[notes]] table",
+    );
+    let text = note("at = \"2026-03-02T09:00:00+11:00\"\ntext = \"bell \\u0007\"");
+    assert_only(
+        &text,
+        line_of(&text, "text ="),
+        "notes[0].text",
+        "control character U+0007",
+    );
+    let long = "x".repeat(lnp_sim::scenario::MAX_NOTE_CHARS + 1);
+    let text = note(&format!("at = \"2026-03-02T09:00:00+11:00\"\ntext = \"{long}\""));
+    assert_only(&text, line_of(&text, "text ="), "notes[0].text", "at most 2000");
+    // A port's note has no `ref`: it is the port's.
+    let text = with(&format!(
+        "{PORT_P1}notes = [{{ at = \"2026-03-02T09:30:00+11:00\", text = \"x\", ref = \"P1\" }}]\n"
+    ));
+    assert_only(
+        &text,
+        line_of(&text, "notes = ["),
+        "ports[0].notes[0].ref",
+        "unknown key in a note of a [[ports]] table",
+    );
+    // The report's reading checks notes too, naming the line.
+    let text = note("at = \"not a time\"\ntext = \"x\"");
+    let errs = Scenario::market_and_notes_from_toml(&text, None).unwrap_err();
+    assert_error(&errs, line_of(&text, "at = \"not"), "notes[0].at", "");
+}
