@@ -279,7 +279,7 @@ fn windows_are_standard_hours_on_business_days() {
     assert_eq!(w.len(), 6);
     assert_eq!(w[0]["date"], "2026-12-24");
     assert_eq!(w[0]["from"], "2026-12-24T08:00:00+11:00");
-    assert_eq!(w[0]["to"], "2026-12-24T16:44:00+11:00");
+    assert_eq!(w[0]["to"], "2026-12-24T16:45:00+11:00");
     assert_eq!(w[1]["why_not"], "Christmas Day");
     assert_eq!(w[4]["why_not"], "Boxing Day (observed)");
     assert!(w[4].get("from").is_none());

@@ -236,10 +236,22 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     // ----- compliant send times -----------------------------------------------------------
 
     /// The compliant time to send an ECA (or to agree a Cat C cutover) for a `preferred`
-    /// instant: the preferred instant itself where the pair allows after-hours ports; otherwise
-    /// the first instant at or after it inside Standard Hours from which `ECA-RESPONSE` plus
-    /// [`SEND_MARGIN`] still ends inside them, so that the answer and the cutover also do.
+    /// instant, as a compliant gaining carrier chooses it: the preferred instant itself where
+    /// the pair allows after-hours ports; otherwise the first instant at or after it inside
+    /// Standard Hours from which `ECA-RESPONSE` plus [`SEND_MARGIN`] still ends inside them, so
+    /// that the answer and the cutover also do.
     pub fn compliant_send_time(&self, preferred: Timestamp, after_hours: bool) -> Timestamp {
+        self.send_time(preferred, after_hours, SEND_MARGIN)
+    }
+
+    /// The first legal time to send an ECA (or agree a Cat C cutover) at or after `preferred`:
+    /// as [`Self::compliant_send_time`] but with no margin, the Code's own limit: the losing
+    /// carrier's whole `ECA-RESPONSE` still ends inside Standard Hours (inclusive).
+    pub fn legal_send_time(&self, preferred: Timestamp, after_hours: bool) -> Timestamp {
+        self.send_time(preferred, after_hours, Span::Seconds(0))
+    }
+
+    fn send_time(&self, preferred: Timestamp, after_hours: bool, margin: Span) -> Timestamp {
         if after_hours {
             return preferred;
         }
@@ -249,7 +261,7 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         for _ in 0..SEND_TIME_SEARCH_DAYS {
             let local = t.sydney_naive();
             let day_end = Timestamp::from_sydney_local(local.date().and_time(end));
-            let answered = self.add(self.add(t, self.book.eca_response), SEND_MARGIN);
+            let answered = self.add(self.add(t, self.book.eca_response), margin);
             if answered <= day_end {
                 return t;
             }
@@ -265,11 +277,17 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         self.compliant_send_time(t, after_hours) == t
     }
 
+    /// Whether `t` is a legal time to send an ECA or agree a Cat C cutover
+    /// ([`Self::legal_send_time`] leaves it where it is).
+    pub fn is_legal_send_time(&self, t: Timestamp, after_hours: bool) -> bool {
+        self.legal_send_time(t, after_hours) == t
+    }
+
     /// `CUTOVER-HOURS`: the legal cutover window of the Sydney date `date`: the first and the
-    /// last instant of that date that is a compliant time to send an ECA or agree a Cat C
-    /// cutover ([`Self::compliant_send_time`]), both inclusive. With an after-hours agreement
+    /// last instant of that date that is a legal time to send an ECA or agree a Cat C cutover
+    /// ([`Self::legal_send_time`]), both inclusive. With an after-hours agreement
     /// the whole day; without one, `None` on a day that is not a business day (or whose
-    /// Standard Hours are too short for `ECA-RESPONSE` and [`SEND_MARGIN`]).
+    /// Standard Hours are shorter than `ECA-RESPONSE`).
     pub fn cutover_window_on(&self, date: NaiveDate, after_hours: bool) -> Option<(Timestamp, Timestamp)> {
         let midnight = Timestamp::from_sydney_local(date.and_time(NaiveTime::MIN));
         let next = date.succ_opt()?;
@@ -278,19 +296,19 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         if after_hours {
             return Some((midnight, last_of_day));
         }
-        let first = self.compliant_send_time(midnight, false);
-        if first.sydney_date() != date || !self.is_compliant_send_time(first, false) {
+        let first = self.legal_send_time(midnight, false);
+        if first.sydney_date() != date || !self.is_legal_send_time(first, false) {
             return None;
         }
         // Within one day the compliant instants are one interval from `first` on: find its end
         // by bisection over milliseconds (monotone: compliant up to the end, then not).
         let (mut lo, mut hi) = (first.millis(), last_of_day.millis());
-        if self.is_compliant_send_time(last_of_day, false) {
+        if self.is_legal_send_time(last_of_day, false) {
             return Some((first, last_of_day));
         }
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if self.is_compliant_send_time(Timestamp::from_millis(mid), false) {
+            if self.is_legal_send_time(Timestamp::from_millis(mid), false) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -299,10 +317,10 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         Some((first, Timestamp::from_millis(lo)))
     }
 
-    /// The last compliant time to send an ECA (or agree a Cat C cutover) at or before `by`: the
+    /// The last legal time to send an ECA (or agree a Cat C cutover) at or before `by`: the
     /// latest instant no later than `by` that [`Self::cutover_window_on`] allows. `None` when
     /// none lies within [`SEND_TIME_SEARCH_DAYS`] business days before it.
-    pub fn latest_compliant_send_time(&self, by: Timestamp, after_hours: bool) -> Option<Timestamp> {
+    pub fn latest_legal_send_time(&self, by: Timestamp, after_hours: bool) -> Option<Timestamp> {
         if after_hours {
             return Some(by);
         }
@@ -320,17 +338,17 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
     }
 
     /// `ECA-NEEDS-SNA`, `CUTOVER-HOURS`: the earliest ECA that is legal for an SNA sent at `sna`
-    /// whenever the losing carrier confirms it in time: the first compliant send time once the
+    /// whenever the losing carrier confirms it in time: the first legal send time once the
     /// `SNA-RESPONSE` deadline has passed (the confirmation is surely in by then).
     pub fn earliest_eca(&self, sna: Timestamp, after_hours: bool) -> Timestamp {
         let answered = self.add(sna, self.book.sna_response);
-        self.compliant_send_time(answered.max(sna), after_hours)
+        self.legal_send_time(answered.max(sna), after_hours)
     }
 
     /// `SNA-VALIDITY`, `CUTOVER-HOURS`: the latest ECA that may rely on an `SNA_CONFIRM` sent at
-    /// `confirmed`: the last compliant send time while the confirmation is valid.
+    /// `confirmed`: the last legal send time while the confirmation is valid.
     pub fn latest_eca(&self, confirmed: Timestamp, after_hours: bool) -> Option<Timestamp> {
-        self.latest_compliant_send_time(self.sna_valid_until(confirmed), after_hours)
+        self.latest_legal_send_time(self.sna_valid_until(confirmed), after_hours)
     }
 
     /// `COMPLETION`, `CUTOVER-HOURS`: when the losing carrier may cut a Cat A (or D) port over
@@ -354,8 +372,37 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         self.cat_c_agreed_cutover(answered, preferred, after_hours)
     }
 
+    /// `CCA-RESPONSE`, `CUTOVER-AT-AGREED`: the latest instant a CCA for a cutover agreed at
+    /// `agreed` can be sent so that the losing carrier's whole answer time ends no later than the
+    /// cutover. The Code sets no other time for the CCA. `agreed` itself when even an answer
+    /// sent at once could not come first (an answer span of zero).
+    pub fn latest_cca_for(&self, agreed: Timestamp) -> Timestamp {
+        let deadline = |t: Timestamp| self.add(t, self.book.cca_response);
+        if deadline(agreed) <= agreed {
+            return agreed;
+        }
+        // Monotone: a later CCA never has an earlier answer deadline. Bisect over milliseconds
+        // within the search horizon before `agreed`.
+        let mut lo = agreed.millis() - i64::from(SEND_TIME_SEARCH_DAYS) * 2 * 86_400_000;
+        let mut hi = agreed.millis();
+        if deadline(Timestamp::from_millis(lo)) > agreed {
+            return Timestamp::from_millis(lo);
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if deadline(Timestamp::from_millis(mid)) <= agreed {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Timestamp::from_millis(lo)
+    }
+
     /// When the gaining carrier of a Cat C port sends the CCA, for a `CNA_CONFIRM` at
-    /// `confirmed`.
+    /// `confirmed`: lnpsim's simulated carriers agree the cutover a business day after the
+    /// confirmation ([`CCA_AFTER_CNA_CONFIRM`]); the Code itself only needs the CCA answered before
+    /// the cutover ([`Self::latest_cca_for`]).
     pub fn cca_send_time(&self, confirmed: Timestamp) -> Timestamp {
         self.add(confirmed, CCA_AFTER_CNA_CONFIRM).max(confirmed)
     }
@@ -599,17 +646,31 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_cca_leaves_its_whole_answer_before_the_cutover() {
+        let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
+        let d = duties(&book, &cal);
+        // A cutover on Monday 9 March 2026 at 10:00: one business day back is Friday 10:00.
+        let agreed = t("2026-03-09T10:00:00+11:00");
+        let latest = d.latest_cca_for(agreed);
+        assert_eq!(latest, t("2026-03-06T10:00:00+11:00"));
+        assert!(d.answer(MsgKind::Cca, latest).unwrap().deadline <= agreed);
+        assert!(d.answer(MsgKind::Cca, latest.plus_millis(1)).unwrap().deadline > agreed);
+    }
+
+    #[test]
     fn cutover_windows_of_a_day() {
         let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
         let d = duties(&book, &cal);
         let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         let (first, last) = d.cutover_window_on(day, false).unwrap();
         assert_eq!(first, t("2026-03-02T08:00:00+11:00"));
-        // 16:44 is the last minute that leaves 15 minutes and the margin; the window ends
-        // just before 16:44:00.001.
-        assert_eq!(last, t("2026-03-02T16:44:00+11:00"));
-        assert!(d.is_compliant_send_time(last, false));
-        assert!(!d.is_compliant_send_time(last.plus_millis(1), false));
+        // 16:45 is the last instant that leaves the losing carrier its whole 15 minutes inside
+        // Standard Hours (17:00 inclusive); a compliant gaining carrier keeps a minute's margin.
+        assert_eq!(last, t("2026-03-02T16:45:00+11:00"));
+        assert!(d.is_legal_send_time(last, false));
+        assert!(!d.is_legal_send_time(last.plus_millis(1), false));
+        assert!(!d.is_compliant_send_time(last, false));
+        assert!(d.is_compliant_send_time(t("2026-03-02T16:44:00+11:00"), false));
         // Saturday, and Boxing Day observed on Monday 28 December 2026.
         assert!(d
             .cutover_window_on(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(), false)
@@ -630,24 +691,24 @@ mod tests {
     }
 
     #[test]
-    fn latest_compliant_send_time_goes_back_to_the_last_window() {
+    fn latest_legal_send_time_goes_back_to_the_last_window() {
         let (book, cal) = (Rulebook::default(), BusinessCalendar::new());
         let d = duties(&book, &cal);
         // Easter Monday 2026 (6 April) at noon: the last window before it ended on Thursday 2 April.
         assert_eq!(
-            d.latest_compliant_send_time(t("2026-04-06T12:00:00+10:00"), false),
-            Some(t("2026-04-02T16:44:00+11:00"))
+            d.latest_legal_send_time(t("2026-04-06T12:00:00+10:00"), false),
+            Some(t("2026-04-02T16:45:00+11:00"))
         );
         assert_eq!(
-            d.latest_compliant_send_time(t("2026-03-02T10:00:00+11:00"), false),
+            d.latest_legal_send_time(t("2026-03-02T10:00:00+11:00"), false),
             Some(t("2026-03-02T10:00:00+11:00"))
         );
         assert_eq!(
-            d.latest_compliant_send_time(t("2026-03-03T07:00:00+11:00"), false),
-            Some(t("2026-03-02T16:44:00+11:00"))
+            d.latest_legal_send_time(t("2026-03-03T07:00:00+11:00"), false),
+            Some(t("2026-03-02T16:45:00+11:00"))
         );
         assert_eq!(
-            d.latest_compliant_send_time(t("2026-03-07T07:00:00+11:00"), true),
+            d.latest_legal_send_time(t("2026-03-07T07:00:00+11:00"), true),
             Some(t("2026-03-07T07:00:00+11:00"))
         );
     }

@@ -305,8 +305,8 @@ fn cat_a<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
                     when(latest_eca)
                 )));
             }
-            if !d.is_compliant_send_time(c, ah) {
-                let next = d.compliant_send_time(c, ah);
+            if !d.is_legal_send_time(c, ah) {
+                let next = d.legal_send_time(c, ah);
                 return Err(PlanError::NoLegalCutover(format!(
                     "--cutover {c} is not {}: the ECA and its answer must fall inside Standard Hours (CUTOVER-HOURS, \
                      103 otherwise); the next legal cutover is {}",
@@ -415,11 +415,11 @@ fn cat_c<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
                 when(earliest_cut)
             )));
         }
-        Some(c) if !d.is_compliant_send_time(c, ah) => {
+        Some(c) if !d.is_legal_send_time(c, ah) => {
             return Err(PlanError::NoLegalCutover(format!(
                 "--cutover {c} is not {} (CUTOVER-HOURS, 103 otherwise); the next legal cutover is {}",
                 hours_note(ah),
-                when(d.compliant_send_time(c, ah))
+                when(d.legal_send_time(c, ah))
             )));
         }
         Some(c) => (c, false),
@@ -438,17 +438,18 @@ fn cat_c<R: Reckoner + ?Sized>(b: &mut Builder<'_, '_, R>, req: &PlanRequest) ->
         "answer the CNA (CNA_CONFIRM or CNA_REJECT)",
         Phase::Before,
     );
-    let cca = d.cca_send_time(confirmed);
-    // The CNA may be confirmed as soon as it is sent (the PNV answered at once).
-    let cca_earliest = d.cca_send_time(req.submit);
+    // The Code sets no time for the CCA but that its answer must come before the cutover; the
+    // CNA may be confirmed as soon as it is sent (the PNV answered at once).
+    let cca = d.latest_cca_for(agreed).max(confirmed.min(agreed));
+    let cca_earliest = req.submit;
     b.step(
         RuleId::CcaNeedsCna,
         Who::Gaining,
         format!(
-            "agree the cutover with the losing project manager and send the CCA for {} once the CNA is confirmed \
-             ({} after the CNA_CONFIRM)",
+            "agree the cutover with the losing project manager and send the CCA for {} once the CNA is confirmed, \
+             early enough that its whole answer time ({}) ends before the cutover",
             when(agreed),
-            lnp_model::duty::CCA_AFTER_CNA_CONFIRM.describe()
+            book.cca_response.describe()
         ),
         Some(cca_earliest),
         cca,

@@ -69,7 +69,7 @@ pub fn windows<R: Reckoner + ?Sized>(
     out
 }
 
-/// `16:44`, or `23:59:59.999` where the instant is not a whole minute.
+/// `16:45`, or `23:59:59.999` where the instant is not a whole minute.
 fn clock(t: Timestamp) -> String {
     let local = t.sydney_naive();
     if t.millis().rem_euclid(60_000) == 0 {

@@ -45,10 +45,10 @@ fn cat_a_over_easter_and_the_end_of_daylight_saving() {
     assert_eq!(due(&p, RuleId::EcaResponse, None), t("2026-04-07T10:15:00+10:00"));
     assert_eq!(due(&p, RuleId::Completion, None), t("2026-04-07T11:15:00+10:00"));
     // 30 calendar days from the SNA at the same local time: 26 April, a Sunday, so the last
-    // legal ECA is Friday 24 April at 16:44 (Anzac Day, Saturday 25 April, is no business day
+    // legal ECA is Friday 24 April at 16:45 (Anzac Day, Saturday 25 April, is no business day
     // either).
     assert_eq!(due(&p, RuleId::SnaValidity, None), t("2026-04-26T10:00:00+10:00"));
-    assert_eq!(due(&p, RuleId::EcaNeedsSna, None), t("2026-04-24T16:44:00+10:00"));
+    assert_eq!(due(&p, RuleId::EcaNeedsSna, None), t("2026-04-24T16:45:00+10:00"));
     // Transit routing from the latest cutover (COMPLETION's deadline) for 5 business days.
     assert_eq!(
         due(&p, RuleId::DtrDuration, Some(Phase::After)),
