@@ -761,6 +761,7 @@ fn the_help_examples_run_as_pasted() {
         // The top-level help: its audit example reports a late answer.
         (vec!["--help"], true),
         (vec!["run", "--help"], false),
+        (vec!["sweep", "--help"], false),
         (vec!["route", "--help"], false),
         (vec!["calendar", "add", "--help"], false),
         (vec!["calendar", "business-day", "--help"], false),

@@ -278,6 +278,7 @@ pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     count: u64,
     unit: &'static str,
+    every: u64,
 }
 
 impl Progress {
@@ -285,6 +286,11 @@ impl Progress {
     const EVERY: u64 = 65_536;
 
     pub fn new(what: &str, unit: &'static str) -> Self {
+        Self::every(what, unit, Self::EVERY)
+    }
+
+    /// As [`Progress::new`], with the message rebuilt every `every` items (for slow items).
+    pub fn every(what: &str, unit: &'static str, every: u64) -> Self {
         use std::io::IsTerminal as _;
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -296,13 +302,18 @@ impl Progress {
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
         });
-        Self { bar, count: 0, unit }
+        Self {
+            bar,
+            count: 0,
+            unit,
+            every: every.max(1),
+        }
     }
 
     /// Counts one item; `detail` says where the work is (built only when it is shown).
     pub fn tick(&mut self, detail: impl FnOnce() -> String) {
         self.count += 1;
-        if self.count.is_multiple_of(Self::EVERY) {
+        if self.count.is_multiple_of(self.every) {
             if let Some(bar) = &self.bar {
                 bar.set_message(format!("{} {}, {}", self.count, self.unit, detail()));
             }

@@ -27,6 +27,7 @@ mod report_cmd;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
+mod sweep_cmd;
 mod track_cmd;
 
 use std::process::ExitCode;
@@ -64,6 +65,9 @@ struct Cli {
 enum Command {
     /// Play a scenario on the virtual clock: print its timeline, audit it, check its expectations.
     Run(run_cmd::RunArgs),
+    /// Run a story under many seeds in parallel: how many held every expectation, the failing
+    /// seeds with the command that replays each, and findings by rule.
+    Sweep(sweep_cmd::SweepArgs),
     /// Print the rulebook: every rule's ID, value, cited clause and meaning.
     Rules(rules_cmd::RulesArgs),
     /// Business-calendar arithmetic in Australia/Sydney time.
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
     };
     let command = match &cli.command {
         Command::Run(_) => "run",
+        Command::Sweep(_) => "sweep",
         Command::Rules(_) => "rules",
         Command::Calendar(_) => "calendar",
         Command::Plnr(_) => "plnr",
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
         Command::Run(args) => run_cmd::run(&args),
+        Command::Sweep(args) => sweep_cmd::run(&args),
         Command::Rules(args) => rules_cmd::run(&args),
         Command::Calendar(cmd) => calendar_cmd::run(&cmd),
         Command::Plnr(args) => plnr_cmd::run(&args),
