@@ -252,7 +252,7 @@ fn main() {
         table.len()
     );
     println!(
-        "table structure: {} bytes = {:.2} bytes per ported number (16-byte bitmap block per 64 allocated numbers, u16 carrier per ported number); allocations with their page directory: {} bytes more",
+        "table structure: {} bytes = {:.2} bytes per ported number (16-byte bitmap block per 64 allocated numbers, a one-byte carrier index per ported number); allocations with their page directory: {} bytes more",
         table.heap_bytes(),
         table.heap_bytes() as f64 / table.len().max(1) as f64,
         table.allocations().heap_bytes()

@@ -1,5 +1,5 @@
 //! The market-scale routing table: every ported number with the carrier that serves it, built from
-//! allocations and PLNR records, compact enough for a national market (2 bytes per ported number
+//! allocations and PLNR records, compact enough for a national market (1 byte per ported number
 //! and a quarter of a byte per allocated one) and fast to look up (a page directory to the
 //! allocation, then a bitmap block with a rank, then the carrier: no search over the numbers).
 
@@ -183,13 +183,14 @@ impl TableBuilder {
 /// per position (set: ported) and how many ported numbers come before the block, so a ported
 /// number's carrier is `carriers[before + ported positions before it in its block]`. A lookup
 /// finds the allocation (one word of the allocations' page directory, then one or two ranges),
-/// reads one 16-byte block (a number not ported stops there) and one carrier: 2 bytes per ported
-/// number plus a quarter of a byte per allocated number.
+/// reads one 16-byte block (a number not ported stops there) and one carrier: 1 byte per ported
+/// number ([`Carriers`]; 2 where more than 256 carriers are named) plus a quarter of a byte per
+/// allocated number.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     allocations: Allocations,
     blocks: Vec<Block>,
-    carriers: Vec<u16>,
+    carriers: Carriers,
     explanation: Vec<String>,
 }
 
@@ -201,6 +202,62 @@ struct Block {
     ported: u64,
     before: u32,
 }
+
+/// The carrier of each ported number, in position order: one byte each into a palette where a
+/// table names at most 256 carriers (a national market names a few dozen), else two bytes. A
+/// byte each halves the memory random lookups touch, so more of it stays in cache.
+#[derive(Debug, Clone)]
+enum Carriers {
+    Narrow { palette: Vec<u16>, index: Vec<u8> },
+    Wide(Vec<u16>),
+}
+
+impl Carriers {
+    fn new(codes: Vec<u16>) -> Self {
+        let mut seen = vec![false; 1 << 16];
+        for &c in &codes {
+            seen[usize::from(c)] = true;
+        }
+        let palette: Vec<u16> = (0..=u16::MAX).filter(|&c| seen[usize::from(c)]).collect();
+        if palette.len() > 256 {
+            return Self::Wide(codes);
+        }
+        let index = codes
+            .iter()
+            .map(|c| palette.binary_search(c).unwrap_or(0) as u8)
+            .collect();
+        Self::Narrow { palette, index }
+    }
+
+    #[inline]
+    fn get(&self, rank: usize) -> Option<u16> {
+        match self {
+            Self::Narrow { palette, index } => palette.get(usize::from(*index.get(rank)?)).copied(),
+            Self::Wide(codes) => codes.get(rank).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Narrow { index, .. } => index.len(),
+            Self::Wide(codes) => codes.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Narrow { palette, index } => palette.capacity() * 2 + index.capacity(),
+            Self::Wide(codes) => codes.capacity() * 2,
+        }
+    }
+}
+
+/// How many numbers [`RoutingTable::route_many`] takes through each stage at a time.
+pub const BATCH: usize = 64;
 
 /// Where a number routes in a [`RoutingTable`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -228,7 +285,7 @@ impl RoutingTable {
     fn from_sorted_log(allocations: Allocations, log: &[u64]) -> Self {
         let total = allocations.total_numbers();
         let mut blocks = vec![Block::default(); total.div_ceil(64) as usize];
-        let mut carriers = Vec::with_capacity(log.len());
+        let mut carriers: Vec<u16> = Vec::with_capacity(log.len());
         for &w in log {
             let Some((_, pos)) = allocations.position_of_nsn((w >> 32) as u32) else {
                 continue;
@@ -247,7 +304,7 @@ impl RoutingTable {
         Self {
             allocations,
             blocks,
-            carriers,
+            carriers: Carriers::new(carriers),
             explanation: Vec::new(),
         }
     }
@@ -290,7 +347,7 @@ impl RoutingTable {
             return None;
         }
         let rank = block.before + (block.ported & (bit - 1)).count_ones();
-        self.carriers.get(rank as usize).copied()
+        self.carriers.get(rank as usize)
     }
 
     /// The carrier a ported number now sits with, or `None` for a number not ported.
@@ -312,11 +369,58 @@ impl RoutingTable {
         }
     }
 
-    /// [`Self::route`] for many numbers, appended to `out` in order (independent lookups, so
-    /// their memory reads overlap).
+    /// [`Self::route`] for many numbers, appended to `out` in order.
+    ///
+    /// The lookups go in stages over groups of [`BATCH`] numbers: first every number's position
+    /// (the allocations' small directory, mostly in cache), then every block, then every carrier.
+    /// Within a stage the reads are independent, so the processor keeps many cache misses in
+    /// flight instead of waiting on each number's chain of three in turn.
     pub fn route_many(&self, numbers: &[TelephoneNumber], out: &mut Vec<Route>) {
+        const NONE: u32 = u32::MAX;
         out.reserve(numbers.len());
-        out.extend(numbers.iter().map(|&n| self.route(n)));
+        let mut alloc = [0usize; BATCH];
+        let mut pos = [NONE; BATCH];
+        let mut rank = [NONE; BATCH];
+        for group in numbers.chunks(BATCH) {
+            for (i, n) in group.iter().enumerate() {
+                match self.allocations.position_of_nsn(n.nsn()) {
+                    Some((a, p)) => {
+                        alloc[i] = a;
+                        pos[i] = p;
+                    }
+                    None => pos[i] = NONE,
+                }
+            }
+            for i in 0..group.len() {
+                let p = pos[i];
+                rank[i] = NONE;
+                if p == NONE {
+                    continue;
+                }
+                if let Some(block) = self.blocks.get((p >> 6) as usize) {
+                    let bit = 1u64 << (p & 63);
+                    if block.ported & bit != 0 {
+                        rank[i] = block.before + (block.ported & (bit - 1)).count_ones();
+                    }
+                }
+            }
+            for i in 0..group.len() {
+                let route = if pos[i] == NONE {
+                    Route::Unallocated
+                } else {
+                    let entry = if rank[i] == NONE {
+                        None
+                    } else {
+                        self.carriers.get(rank[i] as usize).and_then(CarrierCode::new)
+                    };
+                    match entry {
+                        Some(c) => Route::Ported(c),
+                        None => Route::Donor(self.allocations.donor_at(alloc[i])),
+                    }
+                };
+                out.push(route);
+            }
+        }
     }
 
     /// The path of a call from `from`, for a carrier whose table is this one (it has loaded every
@@ -382,7 +486,7 @@ impl RoutingTable {
                 while bits != 0 {
                     let bit = bits.trailing_zeros();
                     bits &= bits - 1;
-                    let carrier = self.carriers.get(rank).copied();
+                    let carrier = self.carriers.get(rank);
                     rank += 1;
                     let pos = ((b as u32) << 6) | bit;
                     let found = self
@@ -400,6 +504,6 @@ impl RoutingTable {
 
     /// Heap bytes of the ported-number structure (blocks and carriers; not the allocations).
     pub fn heap_bytes(&self) -> usize {
-        self.blocks.capacity() * std::mem::size_of::<Block>() + self.carriers.capacity() * 2
+        self.blocks.capacity() * std::mem::size_of::<Block>() + self.carriers.heap_bytes()
     }
 }
