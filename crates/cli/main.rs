@@ -25,6 +25,7 @@ mod plnr_out;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,7 @@ Examples:
   lnpsim calendar add 2026-12-24T10:00:00+11:00 2bd
   lnpsim calendar business-day 2026-12-28
   lnpsim calendar holidays 2027 --holidays nsw      national and NSW holidays (or a CSV file)
+  lnpsim serve scenarios/serve/cat-a.toml --external 9002   your system plays carrier 9002 over HTTP
 
 Exit status: 0 ok, 1 findings or failed expectations, 2 bad input or usage.
 Logging: set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on stderr.";
@@ -67,6 +69,9 @@ enum Command {
     Route(route_cmd::RouteArgs),
     /// Judge a trace against the Code's rules: findings by rule ID, statistics, rules not checked.
     Audit(audit_cmd::AuditArgs),
+    /// Serve a scenario's market over HTTP: outside systems play the --external carriers, the
+    /// simulator the rest, with the virtual clock and a live audit.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +91,7 @@ fn main() -> ExitCode {
         Command::Plnr(_) => "plnr",
         Command::Route(_) => "route",
         Command::Audit(_) => "audit",
+        Command::Serve(_) => "serve",
     };
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         Command::Plnr(args) => plnr_cmd::run(&args),
         Command::Route(args) => route_cmd::run(&args),
         Command::Audit(args) => audit_cmd::run(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
     };
     match &result {
         Ok(_) => tracing::debug!(command, "done"),
