@@ -379,6 +379,10 @@ struct ClockOut {
     now: String,
     /// `manual`, `realtime` or `scaled:N`.
     mode: String,
+    /// When the simulation next has something to do (null: nothing is queued): a client that
+    /// drives a manual clock advances `to` it.
+    #[schema(format = DateTime)]
+    next_event: Option<String>,
 }
 
 /// Exactly one of `by` (a duration: `15m`, `4h`, `2d`, `5bd`) and `to` (an RFC 3339 instant).
@@ -492,10 +496,10 @@ struct TasksPage {
 #[utoipa::path(get, path = "/v1/health", tag = "server", security(()),
     responses((status = 200, description = "the server is up", body = HealthOut)))]
 async fn health(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let now = s.handle.ask(|reply| Request::Now { reply }).await?;
+    let (now, _) = s.handle.ask(|reply| Request::Now { reply }).await?;
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({"status": "ok", "now": now.to_string()}).to_string(),
+        format!("{{\"status\":\"ok\",\"now\":\"{now}\"}}"),
     ))
 }
 
@@ -559,7 +563,7 @@ async fn post_message(State(s): State<AppState>, Auth(who): Auth, headers: Heade
     let row = s.handle.ask(|reply| Request::Post { input, reply }).await??;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        serde_json::json!({"seq": row.record.seq, "time": row.record.time.to_string()}).to_string(),
+        format!("{{\"seq\":{},\"time\":\"{}\"}}", row.record.seq, row.record.time),
     ))
 }
 
@@ -727,10 +731,11 @@ async fn stream_events(s: AppState, who: Principal, mut after: u64, tx: mpsc::Se
             headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn clock(State(s): State<AppState>, Auth(_): Auth) -> Result<Response, ApiError> {
-    let now = s.handle.ask(|reply| Request::Now { reply }).await?;
+    let (now, next) = s.handle.ask(|reply| Request::Now { reply }).await?;
+    let next = next.map_or_else(|| "null".to_string(), |t| format!("\"{t}\""));
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({"now": now.to_string(), "mode": s.mode.to_string()}).to_string(),
+        format!("{{\"now\":\"{now}\",\"mode\":\"{}\",\"next_event\":{next}}}", s.mode),
     ))
 }
 
@@ -791,7 +796,7 @@ async fn advance(State(s): State<AppState>, Auth(who): Auth, headers: HeaderMap,
     let (now, delivered) = s.handle.ask(|reply| Request::Advance { target, reply }).await??;
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({"now": now.to_string(), "delivered": delivered}).to_string(),
+        format!("{{\"now\":\"{now}\",\"delivered\":{delivered}}}"),
     ))
 }
 

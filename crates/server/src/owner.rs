@@ -61,8 +61,9 @@ pub enum Request {
         target: Target,
         reply: Reply<Result<(Timestamp, u64), Failure>>,
     },
+    /// Now, and when the engine next has something to do.
     Now {
-        reply: Reply<Timestamp>,
+        reply: Reply<(Timestamp, Option<Timestamp>)>,
     },
     Rows {
         viewer: Principal,
@@ -338,7 +339,7 @@ impl Owner<'_> {
         let core = &self.core;
         match req {
             Request::Now { reply } => {
-                let _ = reply.send(core.now());
+                let _ = reply.send((core.now(), core.next_event_at()));
             }
             Request::Rows {
                 viewer,
