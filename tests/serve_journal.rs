@@ -39,13 +39,25 @@ fn serve(tokens: &Path, journal: &Path, scenario: &str) -> Server {
 
 fn refused(tokens: &Path, journal: &Path, scenario: &str) -> (Option<i32>, String) {
     let o = lnpsim()
-        .args(["serve", scenario, "--external", "9002", "--listen", "127.0.0.1:0", "--tokens"])
+        .args([
+            "serve",
+            scenario,
+            "--external",
+            "9002",
+            "--listen",
+            "127.0.0.1:0",
+            "--tokens",
+        ])
         .arg(tokens)
         .arg("--journal")
         .arg(journal)
         .output()
         .expect("run");
-    assert!(o.stdout.is_empty(), "it listened: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.stdout.is_empty(),
+        "it listened: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
@@ -101,14 +113,21 @@ fn fifty_killed_servers_come_back_with_every_acknowledged_input() {
         let (after, _) = again.trace();
         let (b, a) = (rows(&before), rows(&after));
         // Every acknowledged row is there, at its seq, as it was.
-        assert_eq!(&a[..b.len().min(a.len())], &b[..], "trial {trial}: the acknowledged trace changed");
+        assert_eq!(
+            &a[..b.len().min(a.len())],
+            &b[..],
+            "trial {trial}: the acknowledged trace changed"
+        );
         assert!(a.len() >= b.len(), "trial {trial}: rows lost");
         for (seq, m) in &acked {
             let row = &a[*seq as usize - 1];
             assert_eq!(row["ref"], m["ref"], "trial {trial}: seq {seq}");
         }
         if answered == Some(202) {
-            assert!(a.iter().any(|r| r["ref"] == "LATE"), "trial {trial}: an acknowledged message was lost");
+            assert!(
+                a.iter().any(|r| r["ref"] == "LATE"),
+                "trial {trial}: an acknowledged message was lost"
+            );
         }
         if a.len() > b.len() {
             // Only the in-flight message can have landed, whole: its row and what it set off.
@@ -133,7 +152,10 @@ fn a_torn_tail_is_dropped_with_a_warning_and_a_corrupt_middle_or_another_story_i
     let s = serve(&tokens, &journal, "scenarios/serve/cat-a.toml");
     s.advance(&json!({"to": "2026-03-02T09:00:00+11:00"}));
     for i in 0..3 {
-        s.send("9002", &msg("SNA", "9002", "9001", &format!("T{i}"), "A", &["0255501234"]));
+        s.send(
+            "9002",
+            &msg("SNA", "9002", "9001", &format!("T{i}"), "A", &["0255501234"]),
+        );
     }
     let (full, _) = s.trace();
     let (code, _) = s.terminate();
@@ -145,7 +167,10 @@ fn a_torn_tail_is_dropped_with_a_warning_and_a_corrupt_middle_or_another_story_i
     let s = serve(&tokens, &journal, "scenarios/serve/cat-a.toml");
     let (trace, _) = s.trace();
     let got: Vec<String> = rows(&trace).iter().map(gist).collect();
-    assert!(got.iter().any(|g| g.contains(" T1 ")) && !got.iter().any(|g| g.contains(" T2 ")), "{got:?}");
+    assert!(
+        got.iter().any(|g| g.contains(" T1 ")) && !got.iter().any(|g| g.contains(" T2 ")),
+        "{got:?}"
+    );
     assert!(rows(&full).len() > rows(&trace).len());
     let (code, err) = s.terminate();
     assert_eq!(code, Some(0));

@@ -9,7 +9,11 @@ use support::{lnpsim, msg, start, token, tokens_file, Server, ADMIN};
 
 fn serve(dir: &std::path::Path, external: &[&str], extra: &[&str]) -> Server {
     let tokens = tokens_file(dir, external, "");
-    let mut args = vec!["scenarios/serve/cat-a.toml".to_string(), "--tokens".into(), tokens.display().to_string()];
+    let mut args = vec![
+        "scenarios/serve/cat-a.toml".to_string(),
+        "--tokens".into(),
+        tokens.display().to_string(),
+    ];
     for e in external {
         args.push("--external".into());
         args.push((*e).to_string());
@@ -38,14 +42,25 @@ fn tokens_decide_who_may_do_what() {
         assert_eq!(a.status, 401, "{what}: {}", a.text);
         assert!(a.body["error"].is_string(), "{}", a.text);
     }
-    for path in ["/v1/messages", "/v1/events", "/v1/clock", "/v1/findings", "/v1/trace", "/v1/tasks"] {
+    for path in [
+        "/v1/messages",
+        "/v1/events",
+        "/v1/clock",
+        "/v1/findings",
+        "/v1/trace",
+        "/v1/tasks",
+    ] {
         assert_eq!(s.request("GET", path, None, None).status, 401, "{path}");
     }
     // Health and the description need none.
     assert_eq!(s.request("GET", "/v1/health", None, None).status, 200);
     let api = s.request("GET", "/openapi.json", None, None);
     assert_eq!(api.status, 200);
-    assert!(api.body["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", api.text);
+    assert!(
+        api.body["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        api.text
+    );
     // Impersonation: 9003's token sending as 9002 is 403, and nothing is recorded.
     let a = s.post("/v1/messages", &token("9003"), &sna("9002"));
     assert_eq!((a.status, a.body["field"].as_str()), (403, Some("from")), "{}", a.text);
@@ -62,7 +77,11 @@ fn tokens_decide_who_may_do_what() {
     assert_eq!(s.messages(&token("9002"), 0).len(), 1);
     assert!(s.messages(&token("9003"), 0).is_empty());
     // The admin may send as any external carrier, not as a simulated one.
-    let a = s.post("/v1/messages", ADMIN, &msg("SNA", "9001", "9002", "P9", "A", &["0255501234"]));
+    let a = s.post(
+        "/v1/messages",
+        ADMIN,
+        &msg("SNA", "9001", "9002", "P9", "A", &["0255501234"]),
+    );
     assert_eq!((a.status, a.body["field"].as_str()), (400, Some("from")), "{}", a.text);
 }
 
@@ -94,7 +113,10 @@ fn bad_input_gets_the_right_status_and_names_the_field() {
         assert!(a.body["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", a.text);
     }
     // A huge body: 413, nothing read.
-    let huge = format!("{{\"msg\":\"SNA\",\"detail\":{{\"reason\":\"{}\"}}}}", "x".repeat(70 * 1024));
+    let huge = format!(
+        "{{\"msg\":\"SNA\",\"detail\":{{\"reason\":\"{}\"}}}}",
+        "x".repeat(70 * 1024)
+    );
     let a = s.request("POST", "/v1/messages", Some(&t), Some(huge));
     assert_eq!(a.status, 413, "{}", a.text);
     // Query parameters and clock bodies.
@@ -148,7 +170,11 @@ fn a_flood_from_one_carrier_is_limited_and_the_others_are_still_served() {
                         .body(body.clone())
                         .send()
                         .expect("send");
-                    let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+                    let retry = r
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
                     seen.push((r.status().as_u16(), retry));
                 }
                 seen
@@ -165,12 +191,24 @@ fn a_flood_from_one_carrier_is_limited_and_the_others_are_still_served() {
     let accepted = results.iter().filter(|r| r.0 == 202).count();
     let limited: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
     assert_eq!(accepted + limited.len(), 1000, "only 202 and 429");
-    assert!(!limited.is_empty(), "1000 requests went faster than 50 a second, so some are refused");
-    assert!(limited.iter().all(|r| r.1.as_deref().is_some_and(|v| v.parse::<u64>().is_ok_and(|n| n >= 1))));
+    assert!(
+        !limited.is_empty(),
+        "1000 requests went faster than 50 a second, so some are refused"
+    );
+    assert!(limited
+        .iter()
+        .all(|r| r.1.as_deref().is_some_and(|v| v.parse::<u64>().is_ok_and(|n| n >= 1))));
     assert!(other.iter().all(|s| *s == 200), "{other:?}");
-    assert_eq!(rows(&s), accepted, "each accepted request is a row, each refused one is not");
+    assert_eq!(
+        rows(&s),
+        accepted,
+        "each accepted request is a row, each refused one is not"
+    );
     let after = rss_kib(s.pid());
-    eprintln!("flood: {accepted} accepted, {} refused; server RSS {before:?} KiB before, {after:?} KiB after", limited.len());
+    eprintln!(
+        "flood: {accepted} accepted, {} refused; server RSS {before:?} KiB before, {after:?} KiB after",
+        limited.len()
+    );
     if let Some(kib) = after {
         assert!(kib < 256 * 1024, "RSS {kib} KiB");
     }
@@ -193,17 +231,33 @@ fn tokens_files_that_are_unsafe_or_wrong_are_refused() {
     let cases = [
         (write("open.toml", ok, 0o644), "readable by others"),
         (
-            write("unknown.toml", "admin = \"admin-token-1234567890\"\n[carriers]\n\"9009\" = \"x-token-12345678901\"\n", 0o600),
+            write(
+                "unknown.toml",
+                "admin = \"admin-token-1234567890\"\n[carriers]\n\"9009\" = \"x-token-12345678901\"\n",
+                0o600,
+            ),
             "not in the scenario",
         ),
         (
-            write("shared.toml", "admin = \"same-token-1234567890\"\n[carriers]\n\"9002\" = \"same-token-1234567890\"\n", 0o600),
+            write(
+                "shared.toml",
+                "admin = \"same-token-1234567890\"\n[carriers]\n\"9002\" = \"same-token-1234567890\"\n",
+                0o600,
+            ),
             "same token",
         ),
     ];
     for (path, needle) in cases {
         let o = lnpsim()
-            .args(["serve", "scenarios/serve/cat-a.toml", "--external", "9002", "--listen", "127.0.0.1:0", "--tokens"])
+            .args([
+                "serve",
+                "scenarios/serve/cat-a.toml",
+                "--external",
+                "9002",
+                "--listen",
+                "127.0.0.1:0",
+                "--tokens",
+            ])
             .arg(&path)
             .output()
             .expect("run");
@@ -225,8 +279,11 @@ fn tokens_files_that_are_unsafe_or_wrong_are_refused() {
         .spawn()
         .expect("start");
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
-        .expect("line");
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("line");
     assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
     let file = work.path().join("lnpsim-tokens.toml");
     let text = std::fs::read_to_string(&file).expect("tokens written");
@@ -234,9 +291,14 @@ fn tokens_files_that_are_unsafe_or_wrong_are_refused() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
     }
-    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "SIGTERM ends it with 0");
     let mut err = String::new();

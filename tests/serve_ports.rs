@@ -71,7 +71,10 @@ fn an_outside_gaining_carrier_completes_a_cat_a_port() {
     let scenario = "scenarios/serve/cat-a.toml";
     let (_dir, s) = serve(scenario, &["9002"]);
     let task = s.step_until_task("9002");
-    assert_eq!((task["task"].as_str(), task["ref"].as_str()), (Some("submit"), Some("P1")));
+    assert_eq!(
+        (task["task"].as_str(), task["ref"].as_str()),
+        (Some("submit"), Some("P1"))
+    );
     assert_eq!(s.now(), task["at"].as_str().expect("at"));
     let nums = numbers(&task);
     let mut sna = msg("SNA", "9002", "9001", "P1", "A", &strs(&nums));
@@ -139,7 +142,12 @@ fn play_losing(s: &Server, sna_after: &str, eca_after: &str, mut at_eca: impl Fn
     let n = strs(&nums);
     s.advance(&json!({ "by": sna_after }));
     s.send("9001", &msg("SNA_CONFIRM", "9001", "9002", "P1", "A", &n));
-    let pending = BTreeMap::from([("status", "P"), ("current", "9002"), ("losing", "9001"), ("file_seq", "1")]);
+    let pending = BTreeMap::from([
+        ("status", "P"),
+        ("current", "9002"),
+        ("losing", "9001"),
+        ("file_seq", "1"),
+    ]);
     s.send("9001", &action("PLNR_PUBLISH", "9001", "P1", "A", &n, &pending));
     let eca = s.step_until("9001", "ECA", sna_seq);
     let eca_seq = eca["seq"].as_u64().expect("seq");
@@ -263,7 +271,10 @@ fn an_eca_answered_20_minutes_late_is_a_live_finding_as_soon_as_its_deadline_pas
     let message = report["findings"][0]["message"].as_str().expect("message");
     assert!(message.contains("answered 20 minutes later"), "{message}");
     assert_eq!(s.get("/v1/findings", ADMIN).body, report);
-    assert_eq!(s.get("/v1/findings", &token("9001")).body["findings"], report["findings"]);
+    assert_eq!(
+        s.get("/v1/findings", &token("9001")).body["findings"],
+        report["findings"]
+    );
 }
 
 /// A small deterministic generator for random steps.
@@ -301,8 +312,11 @@ fn for_random_stories_the_live_findings_at_t_are_lnpsim_audit_until_t_of_the_tra
         }
         // An outside carrier that takes no part: the story plays as `lnpsim run` plays it.
         let path = dir.path().join(name);
-        std::fs::write(&path, format!("{text}\n[[carriers]]\ncode = \"9099\"\nname = \"Outside\"\nranges = []\n"))
-            .expect("write");
+        std::fs::write(
+            &path,
+            format!("{text}\n[[carriers]]\ncode = \"9099\"\nname = \"Outside\"\nranges = []\n"),
+        )
+        .expect("write");
         let path = path.display().to_string();
         let (_d, s) = serve(&path, &["9099"]);
         let mut rng = Lcg(1000 + i as u64);

@@ -99,7 +99,12 @@ fn https_serves_the_api_and_mutual_tls_checks_the_certificate_names_the_carrier(
     let pki = Pki::new();
     let dir = tempfile::tempdir().expect("tempdir");
     let tokens = tokens_file(dir.path(), &["9002", "9003"], "");
-    let (cert, key, _) = pki.issue("server", &["localhost", "127.0.0.1"], "lnpsim", ExtendedKeyUsagePurpose::ServerAuth);
+    let (cert, key, _) = pki.issue(
+        "server",
+        &["localhost", "127.0.0.1"],
+        "lnpsim",
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
 
     // TLS only.
     let args = tls_args(&tokens, &cert, &key, None);
@@ -109,7 +114,11 @@ fn https_serves_the_api_and_mutual_tls_checks_the_certificate_names_the_carrier(
     assert_eq!(s.get("/v1/clock", &token("9002")).status, 200);
     // Plain HTTP to it gets no HTTP answer.
     let plain = s.url.replacen("https://", "http://", 1);
-    assert!(reqwest::blocking::get(format!("{plain}/v1/health")).is_err_or_not_ok());
+    let answer = reqwest::blocking::get(format!("{plain}/v1/health"));
+    assert!(
+        answer.map_or(true, |r| !r.status().is_success()),
+        "plain HTTP was answered"
+    );
     drop(s);
 
     // Mutual TLS: the CN is the carrier whose token is presented.
@@ -125,7 +134,11 @@ fn https_serves_the_api_and_mutual_tls_checks_the_certificate_names_the_carrier(
     let mut sna = msg("SNA", "9003", "9001", "P1", "A", &["0255501234"]);
     sna["detail"] = json!({});
     assert_eq!(s.post("/v1/messages", &token("9003"), &sna).status, 403);
-    assert_eq!(s.get("/v1/clock", ADMIN).status, 403, "the admin's token needs CN admin");
+    assert_eq!(
+        s.get("/v1/clock", ADMIN).status,
+        403,
+        "the admin's token needs CN admin"
+    );
     // With the admin's certificate the admin's token works.
     let admin_client = pki.client(Some(&admin));
     let r = admin_client
@@ -137,16 +150,6 @@ fn https_serves_the_api_and_mutual_tls_checks_the_certificate_names_the_carrier(
     assert_eq!(r.text().expect("body"), "", "nothing was recorded");
     // Without a client certificate there is no connection.
     assert!(pki.client(None).get(format!("{}/v1/health", s.url)).send().is_err());
-}
-
-trait ErrOrNotOk {
-    fn is_err_or_not_ok(self) -> bool;
-}
-
-impl ErrOrNotOk for reqwest::Result<reqwest::blocking::Response> {
-    fn is_err_or_not_ok(self) -> bool {
-        self.map_or(true, |r| !r.status().is_success())
-    }
 }
 
 /// A webhook receiver: answers `fail_first` requests 500, then 200; hands out (signature,
@@ -185,9 +188,19 @@ fn receiver(fail_first: usize) -> (u16, mpsc::Receiver<(String, String)>) {
                 continue;
             }
             served += 1;
-            let status = if served <= fail_first { "500 Internal Server Error" } else { "200 OK" };
-            let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            if tx.send((signature, String::from_utf8_lossy(&body).into_owned())).is_err() {
+            let status = if served <= fail_first {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            if tx
+                .send((signature, String::from_utf8_lossy(&body).into_owned()))
+                .is_err()
+            {
                 return;
             }
         }
@@ -197,15 +210,16 @@ fn receiver(fail_first: usize) -> (u16, mpsc::Receiver<(String, String)>) {
 
 fn verify(secret: &str, signature: &str, body: &str) -> bool {
     use hmac::Mac as _;
-    let Some((t, v1)) = signature
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split_once(",v1="))
-    else {
+    let Some((t, v1)) = signature.strip_prefix("t=").and_then(|rest| rest.split_once(",v1=")) else {
         return false;
     };
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("key");
     mac.update(format!("{t}.{body}").as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex = mac.finalize().into_bytes().iter().fold(String::new(), |mut h, b| {
+        use std::fmt::Write as _;
+        let _ = write!(h, "{b:02x}");
+        h
+    });
     hex == v1
 }
 
@@ -213,7 +227,8 @@ fn verify(secret: &str, signature: &str, body: &str) -> bool {
 fn webhooks_deliver_every_row_at_least_once_in_seq_order_signed() {
     let (port, rx) = receiver(3);
     let dir = tempfile::tempdir().expect("tempdir");
-    let hooks = format!("\n[webhooks]\n\"9002\" = {{ url = \"http://127.0.0.1:{port}/lnp\", secret = \"hook-secret\" }}\n");
+    let hooks =
+        format!("\n[webhooks]\n\"9002\" = {{ url = \"http://127.0.0.1:{port}/lnp\", secret = \"hook-secret\" }}\n");
     let tokens = tokens_file(dir.path(), &["9002"], &hooks);
     let s = start(&[
         "scenarios/serve/cat-a.toml",
@@ -240,7 +255,10 @@ fn webhooks_deliver_every_row_at_least_once_in_seq_order_signed() {
     while got.len() < visible.len() {
         let (signature, body) = rx.recv_timeout(Duration::from_secs(60)).expect("a webhook delivery");
         deliveries += 1;
-        assert!(verify("hook-secret", &signature, &body), "bad signature {signature:?} for {body}");
+        assert!(
+            verify("hook-secret", &signature, &body),
+            "bad signature {signature:?} for {body}"
+        );
         let row: Value = serde_json::from_str(&body).expect("a row");
         let seq = row["seq"].as_u64().expect("seq");
         if got.last() != Some(&seq) {
@@ -248,14 +266,23 @@ fn webhooks_deliver_every_row_at_least_once_in_seq_order_signed() {
         }
     }
     assert_eq!(got, visible, "in seq order, each until it was taken");
-    assert!(deliveries >= visible.len() + 3, "the first three were refused and sent again");
+    assert!(
+        deliveries >= visible.len() + 3,
+        "the first three were refused and sent again"
+    );
 }
 
 #[test]
 fn an_event_stream_resumes_after_last_event_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tokens = tokens_file(dir.path(), &["9002"], "");
-    let s = start(&["scenarios/serve/cat-a.toml", "--external", "9002", "--tokens", &tokens.display().to_string()]);
+    let s = start(&[
+        "scenarios/serve/cat-a.toml",
+        "--external",
+        "9002",
+        "--tokens",
+        &tokens.display().to_string(),
+    ]);
     s.advance(&json!({"to": "2026-03-02T09:00:00+11:00"}));
     s.send("9002", &msg("SNA", "9002", "9001", "P1", "A", &["0255501234"]));
     s.advance(&json!({"by": "15m"}));

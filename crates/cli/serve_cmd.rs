@@ -75,10 +75,13 @@ pub struct ServeArgs {
     /// the carrier code whose token it presents (`admin` for the admin's).
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     client_ca: Option<PathBuf>,
-    /// Change a bound: NAME=VALUE (max_body_bytes, rate_per_second, request_queue, page_rows,
-    /// max_wait_secs, sse_backlog, sse_stall_secs, webhook_queue, webhook_max_backoff_ms,
-    /// webhook_timeout_ms, tick_ms, max_rows, shutdown_grace_secs; docs/serve.md).
-    #[arg(long, value_name = "NAME=VALUE")]
+    #[arg(
+        long,
+        value_name = "NAME=VALUE",
+        help = "Change a bound: NAME=VALUE (max_body_bytes, rate_per_second, request_queue, page_rows, \
+                max_wait_secs, sse_backlog, sse_stall_secs, webhook_queue, webhook_max_backoff_ms, \
+                webhook_timeout_ms, tick_ms, max_rows, shutdown_grace_secs; docs/serve.md has the defaults)"
+    )]
     limit: Vec<String>,
 }
 
@@ -134,25 +137,24 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode> {
             return Ok(refuse(&format!("--limit {e}")));
         }
     }
-    let tokens = match &args.tokens {
-        Some(p) => match Tokens::load(p, &market) {
+    let tokens = if let Some(p) = &args.tokens {
+        match Tokens::load(p, &market) {
             Ok(t) => t,
             Err(e) => return Ok(refuse(&e)),
-        },
-        None => {
-            let ext: Vec<CarrierCode> = external.iter().copied().collect();
-            let t = Tokens::generate(&ext).map_err(anyhow::Error::msg)?;
-            let file = Path::new("lnpsim-tokens.toml");
-            if let Err(e) = t.write(file) {
-                return Ok(refuse(&format!("{}: cannot write the tokens: {e}", file.display())));
-            }
-            eprintln!(
-                "lnpsim serve: no --tokens: wrote random tokens for the admin and {} to {} (mode 0600)",
-                ext.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                file.display()
-            );
-            t
         }
+    } else {
+        let ext: Vec<CarrierCode> = external.iter().copied().collect();
+        let t = Tokens::generate(&ext).map_err(anyhow::Error::msg)?;
+        let file = Path::new("lnpsim-tokens.toml");
+        if let Err(e) = t.write(file) {
+            return Ok(refuse(&format!("{}: cannot write the tokens: {e}", file.display())));
+        }
+        eprintln!(
+            "lnpsim serve: no --tokens: wrote random tokens for the admin and {} to {} (mode 0600)",
+            ext.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            file.display()
+        );
+        t
     };
     for c in external.iter().filter(|c| tokens.carrier(**c).is_none()) {
         eprintln!("lnpsim serve: warning: external carrier {c} has no token: only the admin can send as it");

@@ -74,7 +74,9 @@ pub fn start_with(args: &[&str], http: reqwest::blocking::Client, scheme: &str) 
         .expect("start lnpsim serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the first line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the first line");
     let prefix = format!("listening on {scheme}://");
     let Some(addr) = line.trim().strip_prefix(&prefix) else {
         let mut err = String::new();
@@ -144,11 +146,16 @@ impl Server {
     }
 
     pub fn now(&self) -> String {
-        self.get("/v1/clock", ADMIN).body["now"].as_str().expect("now").to_string()
+        self.get("/v1/clock", ADMIN).body["now"]
+            .as_str()
+            .expect("now")
+            .to_string()
     }
 
     pub fn next_event(&self) -> Option<String> {
-        self.get("/v1/clock", ADMIN).body["next_event"].as_str().map(str::to_string)
+        self.get("/v1/clock", ADMIN).body["next_event"]
+            .as_str()
+            .map(str::to_string)
     }
 
     pub fn advance(&self, body: &Value) -> Value {
@@ -239,7 +246,9 @@ impl Server {
     pub fn terminate(mut self) -> (Option<i32>, String) {
         #[cfg(unix)]
         {
-            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
         }
         let status = self.child.wait().expect("wait");
         let mut err = String::new();
@@ -312,6 +321,13 @@ pub fn msg(kind: &str, from: &str, to: &str, port: &str, category: &str, numbers
 }
 
 /// An action row.
-pub fn action(kind: &str, by: &str, port: &str, category: &str, numbers: &[&str], detail: &BTreeMap<&str, &str>) -> Value {
+pub fn action(
+    kind: &str,
+    by: &str,
+    port: &str,
+    category: &str,
+    numbers: &[&str],
+    detail: &BTreeMap<&str, &str>,
+) -> Value {
     json!({"msg": kind, "from": by, "ref": port, "category": category, "numbers": numbers, "detail": detail})
 }

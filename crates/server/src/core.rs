@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use lnp_actors::Command;
 use lnp_audit::{Auditor, Context, Finding, Report};
-use lnp_model::{BusinessCalendar, CarrierCode, Envelope, PortRef, Rulebook, Timestamp, TraceFormat, TraceRecord, TraceWriter};
+use lnp_model::{
+    BusinessCalendar, CarrierCode, Envelope, PortRef, Rulebook, Timestamp, TraceFormat, TraceRecord, TraceWriter,
+};
 use lnp_sim::scenario::ExpectKind;
 use lnp_sim::{ExternalEvent, RunOptions, Scenario, Sim, StepError, TraceSink};
 
@@ -113,19 +115,16 @@ impl TraceSink for Book<'_> {
         if self.external(r.from) {
             add(r.from, &mut viewers);
         }
-        match r.to {
-            Some(to) => {
-                if self.external(to) {
-                    add(to, &mut viewers);
-                }
+        if let Some(to) = r.to {
+            if self.external(to) {
+                add(to, &mut viewers);
             }
-            None => {
-                for c in self.participants_of(m.port_ref).to_vec() {
-                    add(c, &mut viewers);
-                }
-                if let Some(c) = m.detail.current.filter(|c| self.external(*c)) {
-                    add(c, &mut viewers);
-                }
+        } else {
+            for c in self.participants_of(m.port_ref).to_vec() {
+                add(c, &mut viewers);
+            }
+            if let Some(c) = m.detail.current.filter(|c| self.external(*c)) {
+                add(c, &mut viewers);
             }
         }
         for c in viewers {
@@ -315,7 +314,8 @@ impl<'a> Core<'a> {
                 self.now()
             ));
         }
-        self.advance_to(record.time).map_err(|e| format!("seq {}: {e}", record.seq))?;
+        self.advance_to(record.time)
+            .map_err(|e| format!("seq {}: {e}", record.seq))?;
         let row = self
             .accept(Incoming {
                 from: record.from,

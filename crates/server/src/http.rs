@@ -1,4 +1,4 @@
-//! The HTTP API (`docs/serve.md`): routes, authentication, limits, and the OpenAPI description
+//! The HTTP API (`docs/serve.md`): routes, authentication, limits, and the `OpenAPI` description
 //! generated from the handlers' annotations.
 
 use std::collections::{BTreeSet, HashMap};
@@ -206,7 +206,10 @@ fn admin_only(who: Principal) -> Result<(), ApiError> {
     if who.is_admin() {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::FORBIDDEN, "an admin endpoint: a carrier's token may not use it"))
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "an admin endpoint: a carrier's token may not use it",
+        ))
     }
 }
 
@@ -258,7 +261,11 @@ fn query_u64(query: Option<&str>, name: &str, default: u64, max: Option<u64>) ->
         )
     })?;
     if let Some(m) = max.filter(|m| n > *m) {
-        return Err(ApiError::field(StatusCode::BAD_REQUEST, name, format!("{n} is more than {m}")));
+        return Err(ApiError::field(
+            StatusCode::BAD_REQUEST,
+            name,
+            format!("{n} is more than {m}"),
+        ));
     }
     Ok(n)
 }
@@ -267,7 +274,12 @@ fn query_u64(query: Option<&str>, name: &str, default: u64, max: Option<u64>) ->
 
 /// The trace keywords (`trace-format.md`).
 #[derive(ToSchema, Serialize, Deserialize)]
-#[allow(dead_code, non_camel_case_types, clippy::upper_case_acronyms, reason = "the schema lists the wire keywords")]
+#[allow(
+    dead_code,
+    non_camel_case_types,
+    clippy::upper_case_acronyms,
+    reason = "the schema lists the wire keywords"
+)]
 enum MsgKeyword {
     PNV,
     PNV_RESPONSE,
@@ -503,7 +515,7 @@ async fn health(State(s): State<AppState>) -> Result<Response, ApiError> {
     ))
 }
 
-/// This description (OpenAPI 3.1).
+/// This description (`OpenAPI` 3.1).
 #[utoipa::path(get, path = "/openapi.json", tag = "server", security(()),
     responses((status = 200, description = "the OpenAPI description", content_type = "application/json", body = Object)))]
 async fn openapi_json(State(s): State<AppState>) -> Response {
@@ -524,7 +536,12 @@ async fn openapi_json(State(s): State<AppState>) -> Response {
         (status = 503, description = "stopping, or the journal cannot be written", body = ErrorBody),
         (status = 507, description = "the trace holds max_rows rows", body = ErrorBody),
     ))]
-async fn post_message(State(s): State<AppState>, Auth(who): Auth, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn post_message(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = read_body(&headers, body, s.limits.max_body_bytes).await?;
     let input = parse_message(&bytes).map_err(ApiError::bad)?;
     if let Principal::Carrier(c) = who {
@@ -639,7 +656,12 @@ async fn get_messages(State(s): State<AppState>, Auth(who): Auth, RawQuery(q): R
         (status = 429, description = "over rate_per_second", body = ErrorBody,
             headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
-async fn events(State(s): State<AppState>, Auth(who): Auth, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+async fn events(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
     let from_header = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -747,7 +769,10 @@ fn parse_advance(bytes: &[u8]) -> Result<Target, ApiError> {
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| bad(None, format!("the body is not valid JSON: {e}")))?;
     let serde_json::Value::Object(map) = v else {
-        return Err(bad(None, "the body is a JSON object: {\"by\": \"15m\"} or {\"to\": INSTANT}".into()));
+        return Err(bad(
+            None,
+            "the body is a JSON object: {\"by\": \"15m\"} or {\"to\": INSTANT}".into(),
+        ));
     };
     if let Some(k) = map.keys().find(|k| *k != "by" && *k != "to") {
         return Err(bad(Some(k), "unknown field; give `by` or `to`".into()));
@@ -789,7 +814,12 @@ fn parse_advance(bytes: &[u8]) -> Result<Target, ApiError> {
         (status = 413, description = "body over max_body_bytes", body = ErrorBody),
         (status = 503, description = "stopping, or the journal cannot be written", body = ErrorBody),
     ))]
-async fn advance(State(s): State<AppState>, Auth(who): Auth, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn advance(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     admin_only(who)?;
     let bytes = read_body(&headers, body, s.limits.max_body_bytes).await?;
     let target = parse_advance(&bytes)?;
@@ -860,7 +890,14 @@ async fn trace(State(s): State<AppState>, Auth(who): Auth) -> Result<Response, A
     ))]
 async fn tasks(State(s): State<AppState>, Auth(who): Auth, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let after = query_u64(q.as_deref(), "after", 0, None)?;
-    let tasks = s.handle.ask(|reply| Request::Tasks { viewer: who, after, reply }).await?;
+    let tasks = s
+        .handle
+        .ask(|reply| Request::Tasks {
+            viewer: who,
+            after,
+            reply,
+        })
+        .await?;
     let next = tasks.last().map_or(after, |t| t.id);
     let items: Vec<&str> = tasks.iter().map(|t| &*t.json).collect();
     Ok(json_response(
@@ -874,7 +911,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint does not take that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method",
+    )
 }
 
 struct SecurityAddon;
@@ -906,7 +946,7 @@ impl Modify for SecurityAddon {
 )]
 struct ApiDoc;
 
-/// The OpenAPI 3.1 description of the API.
+/// The `OpenAPI` 3.1 description of the API.
 pub fn openapi() -> String {
     ApiDoc::openapi().to_pretty_json().unwrap_or_default()
 }

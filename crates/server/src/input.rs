@@ -137,7 +137,10 @@ pub fn parse_message(body: &[u8]) -> Result<Incoming, FieldError> {
             for (i, item) in items.iter().enumerate() {
                 let field = format!("numbers[{i}]");
                 let Value::String(s) = item else {
-                    return Err(FieldError::new(field, format!("expected a string, found {}", kind_of(item))));
+                    return Err(FieldError::new(
+                        field,
+                        format!("expected a string, found {}", kind_of(item)),
+                    ));
                 };
                 s.trim()
                     .parse::<TelephoneNumber>()
@@ -171,8 +174,8 @@ pub fn parse_message(body: &[u8]) -> Result<Incoming, FieldError> {
         .collect();
     let inner = flat.strip_prefix('{').unwrap_or(&flat);
     let line = format!("{{\"seq\":1,\"time\":\"2000-01-01T00:00:00+11:00\",{inner}");
-    let mut reader = TraceReader::new(line.as_bytes(), TraceFormat::Jsonl)
-        .map_err(|e| FieldError::body(e.to_string()))?;
+    let mut reader =
+        TraceReader::new(line.as_bytes(), TraceFormat::Jsonl).map_err(|e| FieldError::body(e.to_string()))?;
     match reader.next() {
         Some(Ok(r)) => Ok(Incoming {
             from: r.from,
@@ -204,8 +207,10 @@ mod tests {
         .expect("valid");
         assert_eq!(m.message.kind, MsgKind::Sna);
         assert_eq!(m.to.map(|t| t.to_string()).as_deref(), Some("9001"));
-        let a = parse_message(br#"{"msg":"CUTOVER","from":"9001","ref":"P1","numbers":["0255501234"],"detail":{"current":"9002"}}"#)
-            .expect("an action");
+        let a = parse_message(
+            br#"{"msg":"CUTOVER","from":"9001","ref":"P1","numbers":["0255501234"],"detail":{"current":"9002"}}"#,
+        )
+        .expect("an action");
         assert_eq!(a.to, None);
     }
 
@@ -213,7 +218,12 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(err("{").field, None);
         assert_eq!(err("[]").field, None);
-        assert_eq!(err(r#"{"from":"9002","to":"9001","ref":"P1","numbers":[]}"#).field.as_deref(), Some("msg"));
+        assert_eq!(
+            err(r#"{"from":"9002","to":"9001","ref":"P1","numbers":[]}"#)
+                .field
+                .as_deref(),
+            Some("msg")
+        );
         let e = err(r#"{"msg":"HELLO","from":"9002","to":"9001","ref":"P1","numbers":["0255501234"]}"#);
         assert_eq!(e.field.as_deref(), Some("msg"));
         assert!(e.error.contains("unknown msg"), "{e:?}");
@@ -227,7 +237,9 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("seq"));
         let e = err(r#"{"msg":"SNA","from":"9002","to":"9001","ref":"P1","numbers":["0255501234"],"code":3}"#);
         assert_eq!(e.field.as_deref(), Some("code"));
-        let e = err(r#"{"msg":"SNA","from":"9002","to":"9001","ref":"P1","numbers":["0255501234"],"detail":{"cutover":"soon"}}"#);
+        let e = err(
+            r#"{"msg":"SNA","from":"9002","to":"9001","ref":"P1","numbers":["0255501234"],"detail":{"cutover":"soon"}}"#,
+        );
         assert_eq!(e.field.as_deref(), Some("detail"));
         let e = err(r#"{"msg":"SNA","from":"9002","to":"9001","ref":"P1","numbers":["0255501234"],"colour":"red"}"#);
         assert_eq!(e.field.as_deref(), Some("colour"));

@@ -277,8 +277,8 @@ impl Journal {
         }
         let mut entries = Vec::with_capacity(rest.len());
         for (i, p) in rest.iter().enumerate() {
-            let e: Entry = serde_json::from_slice(p)
-                .map_err(|e| refuse(format!("record {}: not a journal entry: {e}", i + 1)))?;
+            let e: Entry =
+                serde_json::from_slice(p).map_err(|e| refuse(format!("record {}: not a journal entry: {e}", i + 1)))?;
             entries.push(e);
         }
         if torn.is_some() {

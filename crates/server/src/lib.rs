@@ -72,9 +72,7 @@ pub struct Ready {
 
 /// Sets up the simulation task: builds the core, opens and replays the journal, and returns
 /// the handle once the state is what the journal acknowledged.
-fn start_owner(
-    config: &mut ServeConfig,
-) -> Result<(owner::Handle, std::thread::JoinHandle<()>, usize), ServeError> {
+fn start_owner(config: &mut ServeConfig) -> Result<(owner::Handle, std::thread::JoinHandle<()>, usize), ServeError> {
     let (tx, rx) = mpsc::channel(config.limits.request_queue.max(1));
     let (head_tx, head_rx) = watch::channel(owner::Head::default());
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, ServeError>>();
@@ -115,7 +113,9 @@ fn start_owner(
             let rt = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
                 Ok(rt) => rt,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(ServeError::Failed(format!("cannot start the simulation task: {e}"))));
+                    let _ = ready_tx.send(Err(ServeError::Failed(format!(
+                        "cannot start the simulation task: {e}"
+                    ))));
                     return;
                 }
             };
@@ -142,10 +142,8 @@ fn replay(
     path: &std::path::Path,
     identity: &journal::Identity,
 ) -> Result<(journal::Journal, usize), ServeError> {
-    let opened = journal::Journal::open(path, identity).map_err(|e| match e {
-        journal::JournalError::Refused { .. } => ServeError::Refused(e.to_string()),
-        journal::JournalError::Io { .. } => ServeError::Refused(e.to_string()),
-    })?;
+    // A journal that cannot be read is refused like one that does not match.
+    let opened = journal::Journal::open(path, identity).map_err(|e| ServeError::Refused(e.to_string()))?;
     if let Some(torn) = &opened.torn {
         eprintln!(
             "lnpsim serve: warning: {}: {torn}: a write cut short (a crash or power cut while writing); \
@@ -207,7 +205,12 @@ async fn signal() {
 /// (after any journal has been replayed).
 pub fn serve(mut config: ServeConfig, on_ready: impl FnOnce(&Ready)) -> Result<(), ServeError> {
     // Parts that can be refused are checked before anything else starts.
-    let tls = config.tls.as_ref().map(tls::server_config).transpose().map_err(ServeError::Refused)?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(tls::server_config)
+        .transpose()
+        .map_err(ServeError::Refused)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

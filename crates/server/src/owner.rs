@@ -122,7 +122,10 @@ impl Handle {
 /// A mutation applied but not yet durable, with its answer.
 enum Pending {
     Post(Reply<Result<Arc<Row>, Failure>>, Result<Arc<Row>, Failure>),
-    Advance(Reply<Result<(Timestamp, u64), Failure>>, Result<(Timestamp, u64), Failure>),
+    Advance(
+        Reply<Result<(Timestamp, u64), Failure>>,
+        Result<(Timestamp, u64), Failure>,
+    ),
 }
 
 /// The simulation task's state besides the core.

@@ -183,7 +183,9 @@ impl std::str::FromStr for ClockMode {
                 };
                 match n.trim().parse::<u32>() {
                     Ok(n) if n > 0 => Ok(Self::Scaled(n)),
-                    _ => Err(format!("{other:?}: N in scaled:N is a positive whole number, e.g. scaled:3600")),
+                    _ => Err(format!(
+                        "{other:?}: N in scaled:N is a positive whole number, e.g. scaled:3600"
+                    )),
                 }
             }
         }

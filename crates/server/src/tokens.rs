@@ -159,10 +159,7 @@ impl Tokens {
     /// Parses the text of a tokens file (see [`Tokens::load`]).
     pub fn parse(text: &str, market: &[CarrierCode]) -> Result<Self, String> {
         let file: TokensFile = toml::from_str(text).map_err(|e| e.message().to_string())?;
-        let code = |key: &str, section: &str| {
-            key.parse::<CarrierCode>()
-                .map_err(|e| format!("{section}.{key}: {e}"))
-        };
+        let code = |key: &str, section: &str| key.parse::<CarrierCode>().map_err(|e| format!("{section}.{key}: {e}"));
         let mut carriers = BTreeMap::new();
         for (k, v) in file.carriers {
             carriers.insert(code(&k, "carriers")?, v);

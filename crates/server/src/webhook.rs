@@ -1,4 +1,4 @@
-//! Webhooks: each row a carrier may see is POSTed to its URL, signed with HMAC-SHA256, at
+//! Webhooks: each row a carrier may see is sent (POST) to its URL, signed with HMAC-SHA256, at
 //! least once and in `seq` order, retried with a doubling, capped wait while the carrier's
 //! system answers anything but 2xx. The retry queue is bounded (`webhook_queue` rows); the
 //! rest wait in the trace and are fetched by `seq`.
@@ -32,7 +32,10 @@ pub fn signature(secret: &str, unix: u64, body: &[u8]) -> String {
 }
 
 fn unix_now() -> u64 {
-    #[allow(clippy::disallowed_methods, reason = "a webhook signature carries the wall-clock time")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a webhook signature carries the wall-clock time"
+    )]
     let now = std::time::SystemTime::now();
     now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
@@ -43,7 +46,9 @@ async fn deliver(uri: &Uri, secret: &str, body: &str, timeout: Duration) -> Resu
     let port = uri.port_u16().unwrap_or(80);
     let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
     let attempt = async {
-        let stream = TcpStream::connect((host.as_str(), port)).await.map_err(|e| e.to_string())?;
+        let stream = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| e.to_string())?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
