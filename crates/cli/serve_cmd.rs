@@ -16,32 +16,34 @@ use lnp_sim::{HolidaySource, Scenario};
 use crate::common::{load_calendar, load_rulebook, read_text};
 
 const EXAMPLES: &str = "\
-Example (from the repository's root): Bravo (9002) is played by your system; Alpha and Charlie by
-the simulator. In one terminal:
+Example (from the repository's root): your system plays Bravo (9002), the simulator plays Alpha
+(9001) and Charlie. A tokens file first (refused if others can read it), then the server:
 
-  lnpsim serve scenarios/serve/cat-a.toml --external 9002 --tokens scenarios/serve/tokens.toml \\
-      --listen 127.0.0.1:8540
+  printf '%s\\n' 'admin = \"admin-example-token-0001\"' '[carriers]' \\
+    '\"9002\" = \"bravo-example-token-0002\"' > /tmp/lnp-tokens.toml && chmod 600 /tmp/lnp-tokens.toml
+  lnpsim serve scenarios/serve/cat-a.toml --external 9002 --tokens /tmp/lnp-tokens.toml &
 
-(git keeps the example tokens file at mode 0644; first: chmod 600 scenarios/serve/tokens.toml)
-In another, Bravo sends the SNA the story asks for (GET /v1/tasks lists it), the admin moves the
-clock, and Bravo reads Alpha's answer:
+The admin moves the clock to the customer's request (GET /v1/tasks shows it), Bravo sends the
+SNA, the clock moves on, and Bravo reads Alpha's answer and the live audit:
 
-  curl -s -X POST localhost:8540/v1/clock/advance -H 'Authorization: Bearer admin-example-token-0001' \\
-      -d '{\"to\": \"2026-03-02T09:00:00+11:00\"}'
-  curl -s -X POST localhost:8540/v1/messages -H 'Authorization: Bearer bravo-example-token-0002' \\
-      -d '{\"msg\": \"SNA\", \"from\": \"9002\", \"to\": \"9001\", \"ref\": \"P1\", \"category\": \"A\",
-           \"numbers\": [\"0255501234\"], \"detail\": {\"ca_date\": \"2026-02-25\", \"account\": \"ACC-1001\",
-           \"customer\": \"Harbour Bakery Pty Ltd\", \"cutover\": \"2026-03-09T10:00:00+11:00\"}}'
-  curl -s -X POST localhost:8540/v1/clock/advance -H 'Authorization: Bearer admin-example-token-0001' \\
-      -d '{\"by\": \"15m\"}'
-  curl -s 'localhost:8540/v1/messages?after=0' -H 'Authorization: Bearer bravo-example-token-0002'
-  curl -s localhost:8540/v1/findings -H 'Authorization: Bearer bravo-example-token-0002'
+  A='Authorization: Bearer admin-example-token-0001'
+  B='Authorization: Bearer bravo-example-token-0002'
+  curl -s -X POST localhost:8540/v1/clock/advance -H \"$A\" -d '{\"to\": \"2026-03-02T09:00:00+11:00\"}'
+  curl -s localhost:8540/v1/tasks -H \"$B\"
+  curl -s -X POST localhost:8540/v1/messages -H \"$B\" -d '{\"msg\": \"SNA\", \"from\": \"9002\",
+    \"to\": \"9001\", \"ref\": \"P1\", \"category\": \"A\", \"numbers\": [\"0255501234\"],
+    \"detail\": {\"ca_date\": \"2026-02-25\", \"account\": \"ACC-1001\",
+    \"customer\": \"Harbour Bakery Pty Ltd\", \"cutover\": \"2026-03-09T10:00:00+11:00\"}}'
+  curl -s -X POST localhost:8540/v1/clock/advance -H \"$A\" -d '{\"by\": \"15m\"}'
+  curl -s 'localhost:8540/v1/messages?after=1' -H \"$B\"
+  curl -s localhost:8540/v1/findings -H \"$B\"
 
 Without --tokens, random tokens are written to ./lnpsim-tokens.toml (mode 0600).
-The API: GET /openapi.json; the walk-through: README.md, \"Test your porting system\"; docs/serve.md.
+The whole story, and one where your system is the losing carrier: README.md, \"Test your
+porting system\". The contract: docs/serve.md, and GET /openapi.json.
 
-Exit status: 0 stopped by SIGINT or SIGTERM, 2 refused (an invalid scenario, tokens file or journal,
-bad TLS files) or could not listen.";
+Exit status: 0 stopped by SIGINT or SIGTERM; 2 refused (an invalid scenario, tokens file or
+journal, bad TLS files) or it could not listen.";
 
 #[derive(Args)]
 #[command(after_help = EXAMPLES)]
