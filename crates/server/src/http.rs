@@ -649,7 +649,7 @@ async fn get_messages(State(s): State<AppState>, Auth(who): Auth, RawQuery(q): R
         ("after" = Option<u64>, Query, description = "resume after this row (when no Last-Event-ID)"),
     ),
     responses(
-        (status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "an event stream: each event's data is a trace row (event: message) or a finding (event: finding) as JSON", content_type = "text/event-stream", body = serde_json::Value),
         (status = 400, description = "a bad parameter", body = ErrorBody),
         (status = 401, description = "no or unknown token", body = ErrorBody),
         (status = 403, description = "client certificate does not match the token", body = ErrorBody),
@@ -811,6 +811,8 @@ fn parse_advance(bytes: &[u8]) -> Result<Target, ApiError> {
         (status = 401, description = "no or unknown token", body = ErrorBody),
         (status = 403, description = "not the admin", body = ErrorBody),
         (status = 409, description = "the clock is realtime or scaled", body = ErrorBody),
+        (status = 429, description = "over rate_per_second (a carrier's token)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
         (status = 413, description = "body over max_body_bytes", body = ErrorBody),
         (status = 503, description = "stopping, or the journal cannot be written", body = ErrorBody),
     ))]
@@ -852,6 +854,8 @@ async fn findings(State(s): State<AppState>, Auth(who): Auth) -> Result<Response
             headers(("X-Lnpsim-Now" = String, description = "the virtual instant the trace stands at"))),
         (status = 401, description = "no or unknown token", body = ErrorBody),
         (status = 403, description = "not the admin", body = ErrorBody),
+        (status = 429, description = "over rate_per_second (a carrier's token)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn trace(State(s): State<AppState>, Auth(who): Auth) -> Result<Response, ApiError> {
     admin_only(who)?;
