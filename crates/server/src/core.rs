@@ -16,11 +16,32 @@ use lnp_sim::{ExternalEvent, RunOptions, Scenario, Sim, StepError, TraceSink};
 use crate::input::Incoming;
 use crate::tokens::Principal;
 
-/// One trace row, with its JSON Lines object (no line break).
+/// One trace row, with its JSON Lines object (no line break), written the first time it is
+/// asked for: most rows of a long advance are never read one by one.
 #[derive(Debug)]
 pub struct Row {
     pub record: TraceRecord,
-    pub json: Box<str>,
+    json: std::sync::OnceLock<Box<str>>,
+}
+
+impl Row {
+    fn new(record: TraceRecord) -> Self {
+        Self {
+            record,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The row as the trace writer writes it in JSON Lines.
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| {
+            let mut w = TraceWriter::new(Vec::with_capacity(256), TraceFormat::Jsonl);
+            // Writing to memory cannot fail.
+            let _ = w.write(&self.record);
+            let bytes = w.into_inner().unwrap_or_default();
+            String::from_utf8_lossy(&bytes).trim_end().to_string().into_boxed_str()
+        })
+    }
 }
 
 /// A finding of the live audit, as it was handed out.
@@ -130,15 +151,7 @@ impl TraceSink for Book<'_> {
         for c in viewers {
             self.visible.entry(c).or_default().push(r.seq);
         }
-        let mut w = TraceWriter::new(Vec::with_capacity(256), TraceFormat::Jsonl);
-        // Writing to memory cannot fail.
-        let _ = w.write(r);
-        let bytes = w.into_inner().unwrap_or_default();
-        let json = String::from_utf8_lossy(&bytes).trim_end().to_string().into_boxed_str();
-        self.rows.push(Arc::new(Row {
-            record: r.clone(),
-            json,
-        }));
+        self.rows.push(Arc::new(Row::new(r.clone())));
     }
 }
 
@@ -323,10 +336,11 @@ impl<'a> Core<'a> {
                 message: record.message.clone(),
             })
             .map_err(|e| format!("seq {}: {e}", record.seq))?;
-        if *row.json != *journaled {
+        if row.json() != journaled {
             return Err(format!(
                 "seq {}: replayed as {}, but the journal has {journaled}",
-                record.seq, row.json
+                record.seq,
+                row.json()
             ));
         }
         Ok(())

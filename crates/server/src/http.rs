@@ -627,13 +627,13 @@ async fn get_messages(State(s): State<AppState>, Auth(who): Auth, RawQuery(q): R
         }
     };
     let next = rows.last().map_or(after, |r| r.record.seq);
-    let mut body = String::with_capacity(64 + rows.iter().map(|r| r.json.len() + 1).sum::<usize>());
+    let mut body = String::with_capacity(64 + rows.iter().map(|r| r.json().len() + 1).sum::<usize>());
     body.push_str("{\"messages\":[");
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&r.json);
+        body.push_str(r.json());
     }
     body.push_str("],\"next\":");
     body.push_str(&next.to_string());
@@ -717,7 +717,7 @@ async fn stream_events(s: AppState, who: Principal, mut after: u64, tx: mpsc::Se
                     SseEvent::default()
                         .event("message")
                         .id(r.record.seq.to_string())
-                        .data(&*r.json)
+                        .data(r.json())
                 }
                 Event::Finding(f) => SseEvent::default()
                     .event("finding")
@@ -865,7 +865,7 @@ async fn trace(State(s): State<AppState>, Auth(who): Auth) -> Result<Response, A
     let stream = futures_util::stream::iter((0..chunks).map(move |i| {
         let mut chunk = String::new();
         for r in rows.iter().skip(i * 1024).take(1024) {
-            chunk.push_str(&r.json);
+            chunk.push_str(r.json());
             chunk.push('\n');
         }
         Ok::<_, Infallible>(chunk)

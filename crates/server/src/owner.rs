@@ -207,7 +207,7 @@ impl Owner<'_> {
         }
         let row = self.core.accept(input).map_err(|e| refusal(&e))?;
         if let Some(j) = self.journal.as_mut() {
-            j.append(&Entry::Row(row.json.to_string()));
+            j.append(&Entry::Row(row.json().to_string()));
         }
         Ok(row)
     }

@@ -103,7 +103,7 @@ pub async fn run(
         for row in rows {
             let mut backoff = Duration::from_millis(100).min(max_backoff);
             loop {
-                match deliver(&uri, &hook.secret, &row.json, timeout).await {
+                match deliver(&uri, &hook.secret, row.json(), timeout).await {
                     Ok(()) => break,
                     Err(e) => {
                         tracing::info!(%carrier, seq = row.record.seq, error = %e, "webhook delivery failed; retrying");
