@@ -305,3 +305,58 @@ fn tokens_files_that_are_unsafe_or_wrong_are_refused() {
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).expect("stderr");
     assert!(err.contains("lnpsim-tokens.toml") && err.contains("0600"), "{err}");
 }
+
+#[test]
+fn a_running_clock_moves_by_itself_and_is_not_advanced_by_hand() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = serve(
+        dir.path(),
+        &["9002"],
+        &["--clock", "scaled:3600", "--limit", "tick_ms=20"],
+    );
+    let clock = s.get("/v1/clock", &token("9002")).body;
+    assert_eq!(clock["mode"], "scaled:3600");
+    let a = s.post("/v1/clock/advance", ADMIN, &json!({"by": "1h"}));
+    assert_eq!(a.status, 409, "{}", a.text);
+    let start = clock["now"].as_str().expect("now").to_string();
+    let mut moved = false;
+    for _ in 0..600 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if s.now() != start {
+            moved = true;
+            break;
+        }
+    }
+    assert!(moved, "an hour a second: the clock moves");
+    // A message is recorded at the running clock's instant, and the story runs on by itself:
+    // the submission at 09:00 is handed to Bravo without anyone advancing the clock.
+    let seq = s.send("9002", &sna("9002"));
+    let row = &s.messages(&token("9002"), seq - 1)[0];
+    assert!(row["time"].as_str().expect("time") > start.as_str(), "{row}");
+    let mut tasks = Vec::new();
+    for _ in 0..600 {
+        tasks = s.tasks("9002");
+        if !tasks.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(tasks.len(), 1, "the story's submission came by itself");
+}
+
+#[test]
+fn the_limits_table_of_docs_serve_md_names_every_setting_with_its_default() {
+    let doc = std::fs::read_to_string(support::root().join("docs/serve.md")).expect("docs/serve.md");
+    let defaults = lnp_server::Limits::default();
+    for name in lnp_server::Limits::NAMES {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{name}` |")))
+            .unwrap_or_else(|| panic!("docs/serve.md has no row for {name}"));
+        let value = row.split('|').nth(2).expect("a default").trim().to_string();
+        let mut l = defaults.clone();
+        l.set(&format!("{name}={value}"))
+            .expect("the documented default is a value");
+        assert_eq!(l, defaults, "docs/serve.md: {name}'s default is not {value}");
+    }
+}
