@@ -314,3 +314,65 @@ fn an_event_stream_resumes_after_last_event_id() {
     }
     assert_eq!(ids, visible, "the rows after seq 1, and only those");
 }
+
+/// A client that does not read its event stream is cut off once its backlog stays full past
+/// `sse_stall_secs`, and resumes by seq: nothing is lost.
+#[test]
+fn a_stalled_event_stream_is_cut_off_and_resumes_by_seq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = tokens_file(dir.path(), &["9002"], "");
+    let s = start(&[
+        "scenarios/serve/cat-a.toml",
+        "--external",
+        "9002",
+        "--tokens",
+        &tokens.display().to_string(),
+        "--limit",
+        "sse_backlog=1",
+        "--limit",
+        "sse_stall_secs=1",
+    ]);
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let resp = client
+        .get(format!("{}/v1/events", s.url))
+        .bearer_auth(token("9002"))
+        .send()
+        .expect("events");
+    // 1,000 rows of 30 KB each: far more than the sockets' buffers hold.
+    let reason = "r".repeat(30 * 1024);
+    let total = 1000;
+    for i in 0..total {
+        let mut m = msg("SNA", "9002", "9001", &format!("S{i}"), "A", &["0255501234"]);
+        m["detail"] = json!({ "reason": reason });
+        let a = s.post("/v1/messages", ADMIN, &m);
+        assert_eq!(a.status, 202, "{}", a.text);
+    }
+    // Not reading meanwhile; the server gives up on the stream after a second of a full backlog.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut last = 0u64;
+    for line in BufReader::new(resp).lines() {
+        let Ok(line) = line else { break };
+        if let Some(id) = line.strip_prefix("id:") {
+            last = id.trim().parse().expect("id");
+        }
+    }
+    let rows_for_bravo = s.messages(&token("9002"), 0).len() as u64;
+    assert!(last < rows_for_bravo, "the stream ended at {last} of {rows_for_bravo}: it was cut off");
+    // Resumed from the last seq read, it goes on from the next row.
+    let resp = client
+        .get(format!("{}/v1/events", s.url))
+        .bearer_auth(token("9002"))
+        .header("Last-Event-ID", last.to_string())
+        .send()
+        .expect("events");
+    let first = BufReader::new(resp)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("id:").map(|v| v.trim().parse::<u64>().expect("id")))
+        .expect("an event");
+    let next = s.messages(&token("9002"), last)[0]["seq"].as_u64().expect("seq");
+    assert_eq!(first, next);
+}
