@@ -307,9 +307,9 @@ fn add_background_port(m: &mut Market, raw: &RawMarket, k: usize, p: &RawPort) {
     let customer = format!("Customer {k}");
     let kind = match (p.twist, category) {
         (Twist::Complex, _) => "complex",
-        (Twist::Cancelled, _) if k % 2 == 0 => "cancelled",
+        (Twist::Cancelled, _) if k.is_multiple_of(2) => "cancelled",
         (Twist::Cancelled, _) => "pending-cancellation",
-        (_, 'C') if k % 2 == 0 => "complex",
+        (_, 'C') if k.is_multiple_of(2) => "complex",
         _ => "simple",
     };
     m.services.push(Service {
@@ -615,7 +615,7 @@ fn gen_ca_age(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let stale = |p: &mut Port, amount: u32| {
         let today = p.submit_at.sydney_date();
-        p.ca_date = if amount % 4 == 0 {
+        p.ca_date = if amount.is_multiple_of(4) {
             today + Days::new(1 + u64::from(amount % 7))
         } else {
             today - Days::new(91 + u64::from(amount % 200))
@@ -654,7 +654,7 @@ fn gen_port_pending(m: &mut Market, v: &Victim) {
     let pending = minutes_between(confirmed, played.first("V1", MsgKind::Cutover));
     let mut second = m.ports[first].clone();
     second.id = "V2".into();
-    second.gaining = if v.variant % 2 == 0 { VT } else { VG };
+    second.gaining = if v.variant.is_multiple_of(2) { VT } else { VG };
     second.submit_at = confirmed.plus_millis(minutes((60 + i64::from(v.amount % 120)).min(pending / 2)));
     second.ca_date = second.submit_at.sydney_date();
     second.cutover = second.cutover.plus_millis(minutes(24 * 60 * 7));
@@ -667,7 +667,7 @@ fn gen_port_pending(m: &mut Market, v: &Victim) {
 fn gen_sna_response(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         m.faults.push(
             Fault::new(VL, "SNA", "delay")
                 .by(format!("{}bd", 6 + v.amount % 5))
@@ -685,7 +685,7 @@ fn gen_sna_response(m: &mut Market, v: &Victim) {
 fn gen_sna_validity(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         // A compliant gaining carrier lets a confirmation lapse rather than send an ECA that must
         // be refused; this one holds its ECA back 23 or more business days (more than 30 days,
         // and still at a business-day time inside Standard Hours), and the losing carrier
@@ -702,7 +702,7 @@ fn gen_sna_validity(m: &mut Market, v: &Victim) {
 fn gen_eca_needs_sna(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         m.faults.push(Fault::new(VL, "ECA", "reject").code("102"));
     } else {
         // Another customer's number: the losing carrier rightly rejects the SNA (003); the
@@ -717,7 +717,7 @@ fn gen_eca_needs_sna(m: &mut Market, v: &Victim) {
 fn gen_eca_response(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         m.faults.push(
             Fault::new(VL, "ECA", "delay")
                 .by(format!("{}m", 16 + v.amount % 45))
@@ -733,7 +733,7 @@ fn gen_eca_response(m: &mut Market, v: &Victim) {
 fn gen_completion(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         m.faults
             .push(Fault::new(VL, "COMPLETION", "shift").by(format!("{}m", 61 + v.amount % 300)));
     } else {
@@ -748,7 +748,7 @@ fn gen_withdraw_before_eca(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     let i = add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
     let played = Played::of(m);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         let cutover = played.first("V1", MsgKind::Cutover);
         m.ports[i].withdraw_at = Some(cutover.plus_millis(minutes(24 * 60 * (8 + i64::from(v.amount % 5)))));
         m.faults.push(Fault::new(VL, "WITHDRAW", "accept"));
@@ -800,7 +800,7 @@ fn gen_sna_one_number(m: &mut Market, v: &Victim) {
 fn gen_no_contract_reject(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
-    let code = if v.variant % 2 == 0 { "009" } else { "010" };
+    let code = if v.variant.is_multiple_of(2) { "009" } else { "010" };
     m.faults.push(Fault::new(VL, "SNA", "reject").code(code));
 }
 
@@ -831,7 +831,7 @@ fn gen_pnv_codes(m: &mut Market, v: &Victim) {
 fn gen_cna_receipt(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     add_port(m, v, "V1", 'C', VG, VL, VL);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         m.faults
             .push(Fault::new(VL, "CNA_RECEIPT", "shift").by(format!("{}bd", 2 + v.amount % 3)));
     } else {
@@ -924,7 +924,7 @@ fn gen_cutover_at_agreed(m: &mut Market, v: &Victim) {
     );
     let least = book.cutover_at_agreed.fixed_millis().unwrap_or(minutes(30)) / 60_000 + 1;
     let by = least + i64::from(v.amount % 90);
-    let forward = if v.variant % 2 == 0 {
+    let forward = if v.variant.is_multiple_of(2) {
         later >= least
     } else {
         earlier < least
@@ -945,7 +945,7 @@ fn gen_cutover_at_agreed(m: &mut Market, v: &Victim) {
 /// Cat C with a CNA) and the losing carrier confirms it.
 fn gen_bilateral(m: &mut Market, v: &Victim) {
     add_victims(m, false, false);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         add_port(m, v, "V1", cat_ad(v), VG, VL, VL);
         m.faults.push(Fault::new(VG, "SNA", "accept"));
     } else {
@@ -960,7 +960,7 @@ fn gen_donor_notify(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
     m.agree(VL, VT, false);
     m.agree(VG, VT, false);
-    let category = if v.variant % 2 == 0 { cat_ad(v) } else { 'C' };
+    let category = if v.variant.is_multiple_of(2) { cat_ad(v) } else { 'C' };
     add_port(m, v, "V1", category, VG, VL, VT);
     // Both pending notices: at the confirmation, and the one that carries the cutover instant.
     m.faults.push(Fault::new(VL, "DONOR_NOTIFY", "skip").times(2));
@@ -969,7 +969,7 @@ fn gen_donor_notify(m: &mut Market, v: &Victim) {
 /// `DTR-DURATION`: donor transit routing stopped early, started late, or never started.
 fn gen_dtr_duration(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    let category = if v.amount % 3 == 0 { 'C' } else { cat_ad(v) };
+    let category = if v.amount.is_multiple_of(3) { 'C' } else { cat_ad(v) };
     add_port(m, v, "V1", category, VG, VL, VL);
     let fault = match v.variant % 3 {
         0 => Fault::new(VL, "DTR_STOP", "shift").by(format!("-{}bd", 1 + v.amount % 4)),
@@ -982,7 +982,7 @@ fn gen_dtr_duration(m: &mut Market, v: &Victim) {
 /// `PLNR-UPDATE`: the completed record published late, before the return window ends, or never.
 fn gen_plnr_update(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    let category = if v.amount % 3 == 0 { 'C' } else { cat_ad(v) };
+    let category = if v.amount.is_multiple_of(3) { 'C' } else { cat_ad(v) };
     add_port(m, v, "V1", category, VG, VL, VL);
     let fault = match v.variant % 3 {
         0 => Fault::new(VL, "PLNR_PUBLISH", "shift").by(format!("{}bd", 2 + v.amount % 3)),
@@ -998,7 +998,7 @@ fn gen_plnr_update(m: &mut Market, v: &Victim) {
 /// than the preferred time, and a "late" return timed from that time falls inside the window.
 fn gen_emergency_return(m: &mut Market, v: &Victim) {
     add_victims(m, true, false);
-    let category = if v.amount % 3 == 0 { 'C' } else { cat_ad(v) };
+    let category = if v.amount.is_multiple_of(3) { 'C' } else { cat_ad(v) };
     let i = add_port(m, v, "V1", category, VG, VL, VL);
     let kind = if category == 'C' {
         "EMERGENCY_RETURN"
@@ -1007,7 +1007,7 @@ fn gen_emergency_return(m: &mut Market, v: &Victim) {
     };
     let cutover = Played::of(m).first("V1", MsgKind::Cutover);
     let window_end = m.calendar().add(cutover, Rulebook::default().return_window);
-    if v.variant % 2 == 0 {
+    if v.variant.is_multiple_of(2) {
         // Late by 1-59 seconds: within the minute past the window for which the losing carrier
         // still keeps a cut-over port at the least (after that no `accept` fault can confirm).
         m.ports[i].return_at = Some(window_end.plus_millis(1000 * (1 + i64::from(v.amount % 59))));
@@ -1027,7 +1027,7 @@ fn gen_daily_cap(m: &mut Market, v: &Victim) {
     match v.variant % 3 {
         0 | 1 => {
             let cap = 1 + v.amount % 2;
-            let category = if v.variant % 3 == 0 { cat_ad(v) } else { 'C' };
+            let category = if v.variant.is_multiple_of(3) { cat_ad(v) } else { 'C' };
             if let Some(c) = m.carriers.iter_mut().find(|c| c.code == VL) {
                 c.daily_cap = Some(cap);
             }

@@ -63,7 +63,7 @@ fn refused(tokens: &Path, journal: &Path, scenario: &str) -> (Option<i32>, Strin
 
 /// One of the inputs a trial sends: a message, or a clock move.
 fn input(s: &Server, rng: &mut Lcg, i: u64) -> Option<(u64, Value)> {
-    if rng.next() % 3 == 0 {
+    if rng.next().is_multiple_of(3) {
         s.advance(&json!({"by": format!("{}m", 1 + rng.next() % 90)}));
         None
     } else {
@@ -90,7 +90,7 @@ fn fifty_killed_servers_come_back_with_every_acknowledged_input() {
         }
         let (before, _) = s.trace();
         // Sometimes a request is in flight when the server is killed.
-        let in_flight = rng.next() % 2 == 0;
+        let in_flight = rng.next().is_multiple_of(2);
         let url = s.url.clone();
         let flier = in_flight.then(|| {
             std::thread::spawn(move || {

@@ -360,7 +360,10 @@ fn a_stalled_event_stream_is_cut_off_and_resumes_by_seq() {
         }
     }
     let rows_for_bravo = s.messages(&token("9002"), 0).len() as u64;
-    assert!(last < rows_for_bravo, "the stream ended at {last} of {rows_for_bravo}: it was cut off");
+    assert!(
+        last < rows_for_bravo,
+        "the stream ended at {last} of {rows_for_bravo}: it was cut off"
+    );
     // Resumed from the last seq read, it goes on from the next row.
     let resp = client
         .get(format!("{}/v1/events", s.url))

@@ -302,7 +302,7 @@ impl Progress {
     /// Counts one item; `detail` says where the work is (built only when it is shown).
     pub fn tick(&mut self, detail: impl FnOnce() -> String) {
         self.count += 1;
-        if self.count % Self::EVERY == 0 {
+        if self.count.is_multiple_of(Self::EVERY) {
             if let Some(bar) = &self.bar {
                 bar.set_message(format!("{} {}, {}", self.count, self.unit, detail()));
             }

@@ -75,7 +75,7 @@ fn text(i: &[u8]) -> IResult<&[u8], &[u8]> {
 /// A real calendar date (year 0001 to 9999; there is no year 0).
 #[inline]
 fn real_date(y: u64, m: u64, d: u64) -> bool {
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
