@@ -27,6 +27,7 @@ mod report_cmd;
 mod route_cmd;
 mod rules_cmd;
 mod run_cmd;
+mod serve_cmd;
 mod sweep_cmd;
 mod track_cmd;
 
@@ -47,6 +48,7 @@ Examples:
   lnpsim audit tests/traces/eca_response_late.csv   # judge a trace
   lnpsim plan --category A --submit 2026-03-02T09:00:00+11:00
   lnpsim track --db /tmp/ports.db due               # what is due in a port tracker
+  Your system plays carrier 9002 over HTTP: lnpsim serve scenarios/serve/cat-a.toml --external 9002
 
 Exit status: 0 ok, 1 findings, failed expectations, something overdue or no legal cutover,
 2 bad input or usage, 3 the tracker's database is busy (try again).
@@ -89,6 +91,9 @@ enum Command {
     /// Replay a trace for people: a ladder diagram with its findings and deadlines, as HTML,
     /// Mermaid or text.
     Report(report_cmd::ReportArgs),
+    /// Serve a scenario's market over HTTP: outside systems play the --external carriers, the
+    /// simulator the rest, with the virtual clock and a live audit.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
         Command::Plan(_) => "plan",
         Command::Track(_) => "track",
         Command::Report(_) => "report",
+        Command::Serve(_) => "serve",
     };
     tracing::debug!(command, args = ?std::env::args().skip(1).collect::<Vec<_>>(), "start");
     let result = match cli.command {
@@ -125,6 +131,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => plan_cmd::run(&args),
         Command::Track(args) => track_cmd::run(&args),
         Command::Report(args) => report_cmd::run(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
     };
     match &result {
         Ok(_) => tracing::debug!(command, "done"),

@@ -214,6 +214,11 @@ struct PnvOpen {
 
 /// The streaming audit. Feed it every row of a trace in order ([`Auditor::push`], and
 /// [`Auditor::push_malformed`] for rows that could not be read), then call [`Auditor::finish`].
+///
+/// A clone is an independent audit from the same point: a live audit that must not move its own
+/// horizon (so that it stays the audit of the rows alone, as `lnpsim audit --until` reads them)
+/// clones itself, advances and finishes the clone to see what is due at an instant.
+#[derive(Clone)]
 pub struct Auditor<'a> {
     book: &'a Rulebook,
     clock: Clock<'a>,

@@ -33,6 +33,7 @@ struct Target {
     keep_time: bool,
 }
 
+#[derive(Clone)]
 struct Caches {
     /// Sydney's offset (seconds) per UTC hour, direct-mapped by hour.
     offsets: Vec<(i64, i32)>,
@@ -47,6 +48,7 @@ struct Caches {
 }
 
 /// The calendar with memoised arithmetic. Answers are always those of the calendar.
+#[derive(Clone)]
 pub(crate) struct Clock<'a> {
     cal: &'a BusinessCalendar,
     caches: RefCell<Caches>,

@@ -19,6 +19,22 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// The finding as the report's JSON lists it (`rules.md`, "Findings"), on one line: what a
+    /// live audit hands out one finding at a time.
+    pub fn to_json(&self) -> String {
+        let f = JsonFinding {
+            rule: self.rule.as_str(),
+            seq: &self.seq,
+            port_ref: self.port_ref.map(|r| r.to_string()),
+            numbers: self.numbers.iter().map(ToString::to_string).collect(),
+            message: &self.message,
+        };
+        // Serialising a plain struct of strings and numbers cannot fail.
+        serde_json::to_string(&f).unwrap_or_default()
+    }
+}
+
 /// The outcome of a statistical rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
