@@ -60,7 +60,13 @@ impl Drop for Server {
 
 /// Starts `lnpsim serve ARGS --listen 127.0.0.1:0` and waits for its first stdout line.
 pub fn start(args: &[&str]) -> Server {
-    start_with(args, reqwest::blocking::Client::new(), "http")
+    // No pooled connections: a server closes a connection after refusing a body (413), and a
+    // request sent on it at that moment would fail for the client's reason, not the server's.
+    let http = reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client");
+    start_with(args, http, "http")
 }
 
 pub fn start_with(args: &[&str], http: reqwest::blocking::Client, scheme: &str) -> Server {

@@ -178,26 +178,45 @@ fn replay(
     Ok((opened.journal, n))
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn signal() {
+/// Installs the SIGINT and SIGTERM handlers at once (so that a signal sent as soon as the server
+/// says it is listening is not lost to the default action) and returns a future that ends when
+/// either arrives. Must be called inside the runtime.
+fn stop_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let term = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            };
+            let int = async {
+                match int.as_mut() {
+                    Some(i) => {
+                        i.recv().await;
+                    }
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            };
+            tokio::select! {
+                () = term => {}
+                () = int => {}
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -264,13 +283,13 @@ async fn serve_http(
         )));
     }
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let stop = stop_signals();
     on_ready(&Ready {
         addr,
         https: acceptor.is_some(),
         replayed,
     });
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let stop = signal();
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
