@@ -6,8 +6,8 @@
 //! 1. building the table from the files (read and parsed by `lnp-plnr`), and from the same records
 //!    already in memory (the table build alone);
 //! 2. the table's bytes per ported number and the process's peak memory (`VmHWM`);
-//! 3. random lookups per second on one core, against a `HashMap<u64, u16>` baseline on the same
-//!    probes in the same run.
+//! 3. random lookups per second on one core, against a `HashMap<u64, u16>` (SipHash) and a
+//!    `FastMap<u32, u16>` (fast hash) baseline on the same probes in the same run.
 //!
 //! `LNP_BENCH_NUMBERS` sets how many numbers are ported (default 10,000,000).
 
@@ -281,6 +281,9 @@ fn main() {
         })
         .collect();
     let baseline: HashMap<u64, u16> = table.iter().map(|(n, c)| (u64::from(n.nsn()), c.get())).collect();
+    // A fast-hash map too (lnp-model's FastMap: a multiply-xorshift hasher, as FxHash), so the
+    // table is not compared with SipHash alone.
+    let fast: lnp_model::fasthash::FastMap<u32, u16> = table.iter().map(|(n, c)| (n.nsn(), c.get())).collect();
     drop(ported_list);
 
     for round in 1..=2 {
@@ -315,6 +318,14 @@ fn main() {
         black_box(acc);
 
         let t = now();
+        let mut acc = 0u64;
+        for &p in &probes {
+            acc = acc.wrapping_add(u64::from(fast.get(&black_box(p).nsn()).copied().unwrap_or(0)));
+        }
+        let fast_map = t.elapsed();
+        black_box(acc);
+
+        let t = now();
         let mut routes = Vec::with_capacity(1024);
         let mut acc = 0u64;
         for chunk in probes.chunks(1024) {
@@ -331,11 +342,12 @@ fn main() {
         black_box(acc);
 
         println!(
-            "lookups round {round} ({probes_n} random probes, half ported, one core):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s\n  per CPU second: table.ported {:.1} M/s, HashMap baseline {:.1} M/s",
+            "lookups round {round} ({probes_n} random probes, half ported, one core):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s, FastMap<u32,u16> baseline (fast hash) {:.1} M/s\n  per CPU second: table.ported {:.1} M/s, HashMap baseline {:.1} M/s",
             per_second(probes_n, table_ported) / 1e6,
             per_second(probes_n, table_route) / 1e6,
             per_second(probes_n, table_batch) / 1e6,
             per_second(probes_n, map) / 1e6,
+            per_second(probes_n, fast_map) / 1e6,
             probes_n as f64 / table_ported_cpu / 1e6,
             probes_n as f64 / map_cpu / 1e6
         );
