@@ -6,7 +6,7 @@
 //! 1. building the table from the files (read and parsed by `lnp-plnr`), and from the same records
 //!    already in memory (the table build alone);
 //! 2. the table's bytes per ported number and the process's peak memory (`VmHWM`);
-//! 3. random lookups per second on one core, against a `HashMap<u64, u16>` (SipHash) and a
+//! 3. random lookups per second on one core, against a `HashMap<u64, u16>` (`SipHash`) and a
 //!    `FastMap<u32, u16>` (fast hash) baseline on the same probes in the same run.
 //!
 //! `LNP_BENCH_NUMBERS` sets how many numbers are ported (default 10,000,000).
