@@ -2,7 +2,8 @@
 //!
 //! Golden files: `tests/golden/report/` holds the HTML, Mermaid and text reports of a few bundled
 //! scenarios, made by `lnpsim report` from each scenario's trace, and `examples/reports/` the
-//! example made by `lnpsim run --report`. When a change to the report is meant, regenerate them
+//! example made by `lnpsim run --report` (whose Mermaid and text reports `lnpsim report` of the
+//! same story must give byte for byte, so they are not kept twice). When a change to the report is meant, regenerate them
 //! with `LNPSIM_BLESS=1 cargo test --test report` and review the diff.
 
 use std::path::{Path, PathBuf};
@@ -119,7 +120,15 @@ fn golden_reports_of_bundled_scenarios() {
             let (code, bytes) = report(&trace, Some(scenario), &out);
             let findings = name.contains("late");
             assert_eq!(code, Some(i32::from(findings)), "{scenario} .{ext}");
-            golden(&format!("tests/golden/report/{name}.{ext}"), &bytes);
+            // The Mermaid and text reports of the example story are the committed example's own
+            // bytes (`lnpsim run --report` and `lnpsim report` of its trace give the same ones);
+            // its HTML differs in the horizon it was judged to.
+            let path = if name == "cat-a-late-answer" && ext != "html" {
+                format!("examples/reports/{name}.{ext}")
+            } else {
+                format!("tests/golden/report/{name}.{ext}")
+            };
+            golden(&path, &bytes);
         }
     }
 }

@@ -5,108 +5,15 @@
 //! then they fail (`.ci/run` installs Debian's `chromium`). `LNPSIM_CHROMIUM` names another
 //! binary. The screenshot goes to the target folder's `tmp/` (its path is printed).
 //!
-//! `cargo test --release --test report_browser -- --ignored --nocapture` measures the first paint
-//! of a 10,000-row report (docs/report.md records the figure).
+//! The first paint of a 10,000-row report is measured by a benchmark, not here:
+//! `cargo bench --bench report_paint` (docs/report.md records the figure).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "browser-support/mod.rs"]
+mod support;
 
-fn lnpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lnpsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run lnpsim")
-}
-
-/// The Chromium to use: `LNPSIM_CHROMIUM`, else the first of the usual names on the `PATH`.
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LNPSIM_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
-/// Chromium, or `None` after saying why the test skips; in CI a missing Chromium fails.
-fn chromium() -> Option<PathBuf> {
-    match find_chromium() {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => panic!(
-            "CI is set and no Chromium was found: the browser test must run in CI \
-             (.ci/run installs it with apt-get install chromium; LNPSIM_CHROMIUM names another binary)"
-        ),
-        None => {
-            eprintln!(
-                "SKIPPED: no Chromium found (apt-get install chromium, or set LNPSIM_CHROMIUM); \
-                 the HTML report's browser test did not run"
-            );
-            None
-        }
-    }
-}
-
-/// Runs headless Chromium on `url` with `args`, in a profile of its own, for at most a minute.
-fn run_chromium(bin: &Path, args: &[String], url: &str) -> Output {
-    let profile = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(bin)
-        .arg("--headless")
-        .arg("--no-sandbox")
-        .arg("--disable-gpu")
-        .arg("--no-first-run")
-        .arg("--hide-scrollbars")
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chromium");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stdout.read_to_end(&mut v);
-        v
-    });
-    let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = stderr.read_to_end(&mut v);
-        v
-    });
-    // A minute, counted in naps (no wall clock in tests).
-    let mut naps = 0;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for chromium") {
-            break s;
-        }
-        naps += 1;
-        if naps > 1200 {
-            let _ = child.kill();
-            panic!("chromium did not finish within a minute: {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
+use support::{chromium, lnpsim, root, run_chromium};
 
 /// The DOM after the page's script ran, for `hash` (`keys=nn`, …).
 fn dom(bin: &Path, page: &Path, hash: &str, extra: &[&str]) -> String {
@@ -256,90 +163,4 @@ fn without_its_script_the_whole_diagram_is_there() {
     assert_eq!(groups.iter().filter(|t| attr(t, "data-rule").is_some()).count(), 1);
     assert!(dom.contains("ECA at seq 4 was answered"), "the finding's sentence");
     assert!(dom.contains("Twenty minutes on"), "the notes");
-}
-
-/// A trace of `rows` rows: a market of generated Cat A ports, cut to length.
-fn market_trace(dir: &Path, rows: usize) -> PathBuf {
-    let bench = std::fs::read_to_string(root().join("scenarios/bench/market-100k.toml")).expect("bench");
-    let scenario = bench.replace("ports = 100000", &format!("ports = {}", rows / 8 + 10));
-    let path = dir.join("market.toml");
-    std::fs::write(&path, scenario).expect("write");
-    let full = dir.join("market-full.csv");
-    let o = lnpsim(&[
-        "run",
-        path.to_str().expect("path"),
-        "--quiet",
-        "--trace",
-        full.to_str().expect("path"),
-    ]);
-    assert_eq!(o.status.code(), Some(0));
-    let all = std::fs::read_to_string(&full).expect("trace");
-    let lines: Vec<&str> = all.lines().take(rows + 1).collect();
-    let cut = dir.join(format!("market-{rows}.csv"));
-    std::fs::write(&cut, lines.join("\n") + "\n").expect("write");
-    cut
-}
-
-/// The page's first paint and the end of its load, in milliseconds after navigation, as the
-/// page itself logs them with `#timing`.
-fn timings(bin: &Path, page: &Path) -> (u64, u64) {
-    let url = format!("file://{}#timing", page.display());
-    // Screenshot mode, so that the page is painted; the picture itself is not kept.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let shot = dir.path().join("timing.png");
-    let o = run_chromium(
-        bin,
-        &[
-            "--enable-logging=stderr".into(),
-            "--v=0".into(),
-            format!("--screenshot={}", shot.display()),
-            "--window-size=1400,1000".into(),
-        ],
-        &url,
-    );
-    let log = String::from_utf8_lossy(&o.stderr);
-    let find = |key: &str| -> u64 {
-        log.lines()
-            .find_map(|l| {
-                let at = l.find(key)? + key.len();
-                l[at..]
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|s| !s.is_empty())?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or_else(|| panic!("no {key} in the browser's log:\n{log}"))
-    };
-    (find("lnp-paint first-contentful-paint "), find(" loaded "))
-}
-
-#[test]
-#[ignore = "a measurement: run by hand with --ignored --nocapture"]
-fn first_paint_of_10000_rows() {
-    let Some(bin) = chromium() else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let trace = market_trace(dir.path(), 10_000);
-    let page = dir.path().join("market.html");
-    let o = lnpsim(&[
-        "report",
-        trace.to_str().expect("path"),
-        "-o",
-        page.to_str().expect("path"),
-    ]);
-    assert_eq!(o.status.code(), Some(0));
-    let bytes = std::fs::metadata(&page).expect("report").len();
-    let small = root().join("examples/reports/cat-a-late-answer.html");
-    let mut runs = Vec::new();
-    for _ in 0..5 {
-        runs.push((timings(&bin, &page), timings(&bin, &small)));
-    }
-    for ((paint, loaded), (small_paint, small_loaded)) in &runs {
-        eprintln!(
-            "10,000 rows ({bytes} bytes): first contentful paint {paint} ms, loaded {loaded} ms; \
-             the 10-row example: {small_paint} ms, {small_loaded} ms"
-        );
-    }
-    let mut paints: Vec<u64> = runs.iter().map(|r| r.0 .0).collect();
-    paints.sort_unstable();
-    eprintln!("median first contentful paint: {} ms", paints[paints.len() / 2]);
 }

@@ -86,10 +86,19 @@ pub fn parse_holidays(value: &str) -> Result<HolidaySource, String> {
     HolidaySource::parse(value, None)
 }
 
+macro_rules! holidays_help {
+    () => {
+        "Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt; \
+any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw). Give it again to add more"
+    };
+}
+
 /// The help of every `--holidays`.
-pub const HOLIDAYS_HELP: &str =
-    "Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt; \
-any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw). Give it again to add more";
+pub const HOLIDAYS_HELP: &str = holidays_help!();
+
+/// The help of `--holidays` where a scenario may name holidays of its own.
+pub const HOLIDAYS_OVER_SCENARIO_HELP: &str =
+    concat!(holidays_help!(), ". Given, these replace the scenario's `holidays`");
 
 /// The buffer of an output file or of standard output.
 const OUT_BUF: usize = 1 << 18;

@@ -79,10 +79,7 @@ pub struct BookOpts {
     /// Rulebook overrides (TOML); the built-in defaults otherwise.
     #[arg(long, value_name = "FILE")]
     rulebook: Option<PathBuf>,
-    /// Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt;
-    /// any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw);
-    /// give it again to add more.
-    #[arg(long, value_name = "STATE|FILE", value_parser = crate::common::parse_holidays)]
+    #[arg(long, value_name = "STATE|FILE", help = crate::common::HOLIDAYS_HELP, value_parser = crate::common::parse_holidays)]
     holidays: Vec<lnp_sim::HolidaySource>,
 }
 

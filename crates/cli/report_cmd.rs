@@ -54,10 +54,7 @@ pub struct ReportArgs {
     /// defaults.
     #[arg(long, value_name = "FILE")]
     rulebook: Option<PathBuf>,
-    /// Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt;
-    /// any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw);
-    /// give it again to add more. Given, these replace the scenario's `holidays`.
-    #[arg(long, value_name = "STATE|FILE", value_parser = crate::common::parse_holidays)]
+    #[arg(long, value_name = "STATE|FILE", help = crate::common::HOLIDAYS_OVER_SCENARIO_HELP, value_parser = crate::common::parse_holidays)]
     holidays: Vec<lnp_sim::HolidaySource>,
     /// As for `lnpsim audit`: how far out of time order a row may be listed and still be judged
     /// at its own time.

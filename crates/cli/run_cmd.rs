@@ -66,10 +66,7 @@ pub struct RunArgs {
     /// run's figures, outcomes, ports, audit report and expectations (`json`, no timeline).
     #[arg(long, value_enum, default_value = "text")]
     format: RunFormat,
-    /// Extra holidays: a state's built-in public holidays (nsw, vic, qld, sa, wa, tas, act, nt;
-    /// any case) or a CSV file of `date,name` rows (a file named like a code is written ./nsw);
-    /// give it again to add more. Given, these replace the scenario's `holidays`.
-    #[arg(long, value_name = "STATE|FILE", value_parser = crate::common::parse_holidays)]
+    #[arg(long, value_name = "STATE|FILE", help = crate::common::HOLIDAYS_OVER_SCENARIO_HELP, value_parser = crate::common::parse_holidays)]
     holidays: Vec<lnp_sim::HolidaySource>,
     /// Stop after this many events.
     #[arg(long, value_name = "N", default_value_t = 500_000_000)]

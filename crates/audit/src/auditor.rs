@@ -305,22 +305,6 @@ pub(crate) fn elapsed(ms: i64) -> String {
     }
 }
 
-fn request_of(answer: MsgKind) -> Option<MsgKind> {
-    use MsgKind as K;
-    [
-        K::Sna,
-        K::Eca,
-        K::Cna,
-        K::Cca,
-        K::Retarget,
-        K::Withdraw,
-        K::Reversal,
-        K::EmergencyReturn,
-    ]
-    .into_iter()
-    .find(|req| req.answers().contains(&answer))
-}
-
 /// The rule that governs how a request is answered, charged when a reject uses a code that is
 /// not a ground for rejecting that request.
 fn governing_rule(req: MsgKind) -> RuleId {
@@ -831,7 +815,7 @@ impl<'a> Auditor<'a> {
             K::PlnrPublish => self.on_plnr(key, port, r, ev),
             K::DonorNotify => self.on_notify(key, port, r, ev),
             kind => {
-                if let Some(req_kind) = request_of(kind) {
+                if let Some(req_kind) = kind.answered_request() {
                     let pos = port.open.iter().position(|o| o.kind == req_kind);
                     let req = pos.map(|p| port.open.remove(p));
                     if let Some(req) = &req {
@@ -959,9 +943,9 @@ mod tests {
     fn every_answer_has_its_request() {
         for k in MsgKind::ALL {
             if k.is_reject() || k.keyword().ends_with("_CONFIRM") {
-                assert!(request_of(*k).is_some(), "{k}");
+                assert!(k.answered_request().is_some(), "{k}");
             }
         }
-        assert_eq!(request_of(MsgKind::Cutover), None);
+        assert_eq!(MsgKind::Cutover.answered_request(), None);
     }
 }

@@ -277,11 +277,12 @@ fn longest_in_order(times: &[Timestamp], floor: Option<Timestamp>) -> Vec<bool> 
     keep
 }
 
-/// The request a row answers or acknowledges, for ordering rows of one instant.
+/// The request a row answers or acknowledges, for ordering rows of one instant: a
+/// `CNA_RECEIPT` acknowledges its CNA as an answer does.
 fn request_for(kind: MsgKind) -> Option<MsgKind> {
     match kind {
         MsgKind::CnaReceipt => Some(MsgKind::Cna),
-        k => MsgKind::ALL.iter().copied().find(|req| req.answers().contains(&k)),
+        k => k.answered_request(),
     }
 }
 

@@ -302,19 +302,12 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         }
         // Within one day the compliant instants are one interval from `first` on: find its end
         // by bisection over milliseconds (monotone: compliant up to the end, then not).
-        let (mut lo, mut hi) = (first.millis(), last_of_day.millis());
+        let (lo, hi) = (first, last_of_day);
         if self.is_legal_send_time(last_of_day, false) {
             return Some((first, last_of_day));
         }
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.is_legal_send_time(Timestamp::from_millis(mid), false) {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some((first, Timestamp::from_millis(lo)))
+        let last = last_where(lo, hi, |t| self.is_legal_send_time(t, false));
+        Some((first, last))
     }
 
     /// The last legal time to send an ECA (or agree a Cat C cutover) at or before `by`: the
@@ -383,20 +376,11 @@ impl<'a, R: Reckoner + ?Sized> Duties<'a, R> {
         }
         // Monotone: a later CCA never has an earlier answer deadline. Bisect over milliseconds
         // within the search horizon before `agreed`.
-        let mut lo = agreed.millis() - i64::from(SEND_TIME_SEARCH_DAYS) * 2 * 86_400_000;
-        let mut hi = agreed.millis();
-        if deadline(Timestamp::from_millis(lo)) > agreed {
-            return Timestamp::from_millis(lo);
+        let lo = agreed.plus_millis(-i64::from(SEND_TIME_SEARCH_DAYS) * 2 * 86_400_000);
+        if deadline(lo) > agreed {
+            return lo;
         }
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if deadline(Timestamp::from_millis(mid)) <= agreed {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Timestamp::from_millis(lo)
+        last_where(lo, agreed, |t| deadline(t) <= agreed)
     }
 
     /// When the gaining carrier of a Cat C port sends the CCA, for a `CNA_CONFIRM` at
@@ -529,6 +513,21 @@ fn negate(span: Span) -> Span {
         Span::BusinessDays(n) => Span::BusinessDays(-n),
         Span::Months(n) => Span::Months(-n),
     }
+}
+
+/// The last instant in `lo..hi` at which `holds`, by bisection over milliseconds: `holds(lo)` is
+/// true, `holds(hi)` false, and `holds` is true up to some instant and false after it.
+fn last_where(lo: Timestamp, hi: Timestamp, holds: impl Fn(Timestamp) -> bool) -> Timestamp {
+    let (mut lo, mut hi) = (lo.millis(), hi.millis());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if holds(Timestamp::from_millis(mid)) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Timestamp::from_millis(lo)
 }
 
 #[cfg(test)]

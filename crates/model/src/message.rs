@@ -96,6 +96,12 @@ impl fmt::Display for MsgKind {
 }
 
 impl MsgKind {
+    /// For an answer, the request it answers (`SNA_CONFIRM` → `SNA`): the inverse of
+    /// [`MsgKind::answers`]. `None` for anything that answers no request.
+    pub fn answered_request(self) -> Option<MsgKind> {
+        Self::ALL.iter().copied().find(|req| req.answers().contains(&self))
+    }
+
     /// For a request, the kinds that answer it (confirm, reject).
     pub fn answers(self) -> &'static [MsgKind] {
         use MsgKind as K;
