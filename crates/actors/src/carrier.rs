@@ -631,9 +631,17 @@ impl Carrier {
 
     /// Handles one input at `now` and returns everything due by `now`, in order.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Carrier::handle`], appending the outputs to `out` (a buffer the caller reuses, so a
+    /// market of millions of events allocates none for them).
+    pub fn handle_into(&mut self, now: Timestamp, input: Input, out: &mut Vec<Output>) {
         // What is due at `now` happens first: a lapse at this instant frees the number before a
         // message received at the same instant is judged.
-        let mut out = self.drain(now);
+        self.drain(now, out);
         match input {
             Input::Receive {
                 envelope,
@@ -642,8 +650,7 @@ impl Carrier {
             Input::Command(cmd) => self.command(now, cmd),
             Input::Timeout => {}
         }
-        out.extend(self.drain(now));
-        out
+        self.drain(now, out);
     }
 
     /// Notes a message that no state expected; it is handed out with the next outputs.
@@ -657,8 +664,8 @@ impl Carrier {
         });
     }
 
-    fn drain(&mut self, now: Timestamp) -> Vec<Output> {
-        let mut out: Vec<Output> = self.unexpected.drain(..).map(Output::Unexpected).collect();
+    fn drain(&mut self, now: Timestamp, out: &mut Vec<Output>) {
+        out.extend(self.unexpected.drain(..).map(Output::Unexpected));
         while let Some((at, task, shifted)) = self.agenda.pop_due(now) {
             match task {
                 Task::Emit(o) => {
@@ -672,7 +679,6 @@ impl Carrier {
                 Task::Job(job) => self.run_job(at, job, shifted),
             }
         }
-        out
     }
 
     fn command(&mut self, now: Timestamp, cmd: Command) {

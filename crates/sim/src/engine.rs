@@ -348,6 +348,8 @@ pub struct Sim {
     /// Carriers played from outside, and what is handed out for them.
     external: BTreeSet<CarrierCode>,
     outbox: Vec<ExternalEvent>,
+    /// The buffer a carrier's outputs are handed out in, reused from one event to the next.
+    outputs: Vec<Output>,
 }
 
 /// Why a scenario cannot be run.
@@ -531,6 +533,7 @@ impl Sim {
             findings: Vec::new(),
             external: options.external,
             outbox: Vec::new(),
+            outputs: Vec::new(),
         };
         for p in &scenario.ports {
             sim.schedule_port(scenario, p)?;
@@ -906,11 +909,15 @@ impl Sim {
         let Some(carrier) = self.carriers.get_mut(&code) else {
             return;
         };
-        let outputs = carrier.handle(now, input);
+        let mut outputs = std::mem::take(&mut self.outputs);
+        carrier.handle_into(now, input, &mut outputs);
         let deadline = carrier.next_deadline();
-        for o in outputs {
+        for o in outputs.drain(..) {
             self.output(code, o, sink);
         }
+        // Handing the buffer back keeps its capacity; a nested `handle` (none today) would only
+        // have allocated its own.
+        self.outputs = outputs;
         if let Some(d) = deadline {
             let d = d.max(now);
             let current = self.wake_at.get(&code).copied();

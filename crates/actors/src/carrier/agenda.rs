@@ -1,20 +1,51 @@
 //! A carrier's agenda: tasks ordered by (time, insertion order).
 //!
-//! A binary heap of small keys over a slab of tasks: a task (which can hold a whole message) is
-//! written once and never moved while the heap reorders its keys, and slots are reused, so
-//! scheduling costs neither an allocation nor a large copy.
+//! Tasks sit in a slab and are written once: what the queue reorders are small keys
+//! (due, insertion sequence, slot), so scheduling costs neither an allocation nor a large copy.
+//! The keys live in three places, by how soon they are due, and the order they come out in is
+//! exactly that of one priority queue over all of them:
+//!
+//! - `now`: a FIFO of keys due at the instant last drained, pushed in increasing sequence (most
+//!   tasks, every answer sent at once, are due the instant they are scheduled: no heap at all);
+//! - `near`: a binary heap of the keys due before `near_end`;
+//! - `far`: the later keys in buckets of [`BUCKET_MS`], unsorted, each heapified into `near`
+//!   only when the clock reaches it. A market keeps thousands of jobs days or weeks ahead per
+//!   carrier (cutovers, patience, transit routing to stop, ports to forget); they cost a push
+//!   onto a vector now and one heap operation in a small heap when their hour comes, instead of
+//!   a sift through a heap of all of them every time anything is popped.
+//!
+//! Invariants: every key in `near` or `now` is due before `near_end`, every key in `far` at or
+//! after it; `now` is sorted; and when `now` and `near` are both empty, so is `far` (the next
+//! bucket is moved in as soon as the last near key leaves), so the earliest key is always at the
+//! front of `now` or the top of `near`.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use lnp_model::Timestamp;
 
 use super::Task;
 
+/// The width of a far bucket: an hour of virtual time.
+const BUCKET_MS: i64 = 3_600_000;
+
+/// (due, insertion sequence, slot): unique keys, so the order is total.
+type Key = (Timestamp, u64, usize);
+
+fn bucket_of(at: Timestamp) -> i64 {
+    at.millis().div_euclid(BUCKET_MS)
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Agenda {
-    /// (due, insertion sequence, slot): unique keys, so the order is total.
-    heap: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
+    now: VecDeque<Key>,
+    near: BinaryHeap<Reverse<Key>>,
+    /// Keys due at or after `near_end`, by bucket.
+    far: BTreeMap<i64, Vec<Key>>,
+    /// The first bucket not in `near` (`None`: nothing has been queued yet).
+    near_end: Option<i64>,
+    /// The instant last drained: keys due then go to the FIFO.
+    drained_at: Option<Timestamp>,
     slots: Vec<Option<(Task, bool)>>,
     free: Vec<usize>,
     seq: u64,
@@ -32,22 +63,78 @@ impl Agenda {
             self.slots.push(Some((task, shifted)));
             self.slots.len() - 1
         };
-        self.heap.push(Reverse((at, self.seq, slot)));
+        self.push_key((at, self.seq, slot));
+    }
+
+    fn push_key(&mut self, key: Key) {
+        let at = key.0;
+        let b = bucket_of(at);
+        if self.now.is_empty() && self.near.is_empty() {
+            // Nothing near (so nothing far either): the near window moves to this key's bucket.
+            debug_assert!(self.far.is_empty());
+            self.near_end = Some(self.near_end.map_or(b + 1, |e| e.max(b + 1)));
+        }
+        let near_end = self.near_end.unwrap_or(b + 1);
+        if b >= near_end {
+            self.far.entry(b).or_default().push(key);
+        } else if self.drained_at == Some(at) && self.now.back().is_none_or(|k| k.0 == at) {
+            // Sequence numbers only grow, so the FIFO stays sorted.
+            self.now.push_back(key);
+        } else {
+            self.near.push(Reverse(key));
+        }
     }
 
     /// When the earliest task is due.
     pub(super) fn next_time(&self) -> Option<Timestamp> {
-        self.heap.peek().map(|Reverse((at, _, _))| *at)
+        match (self.now.front(), self.near.peek()) {
+            (Some(a), Some(Reverse(b))) => Some(a.0.min(b.0)),
+            (Some(a), None) => Some(a.0),
+            (None, Some(Reverse(b))) => Some(b.0),
+            (None, None) => None,
+        }
+    }
+
+    /// The earliest key, removed, when it is due by `now`.
+    fn pop_key_due(&mut self, now: Timestamp) -> Option<Key> {
+        let from_fifo = match (self.now.front(), self.near.peek()) {
+            (Some(a), Some(Reverse(b))) => a < b,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let key = if from_fifo {
+            let k = *self.now.front()?;
+            if k.0 > now {
+                return None;
+            }
+            self.now.pop_front()
+        } else {
+            let Reverse(k) = *self.near.peek()?;
+            if k.0 > now {
+                return None;
+            }
+            self.near.pop().map(|Reverse(k)| k)
+        };
+        if self.now.is_empty() && self.near.is_empty() {
+            self.refill();
+        }
+        key
+    }
+
+    /// Moves the next far bucket into `near` once nothing nearer is left.
+    fn refill(&mut self) {
+        if let Some((b, keys)) = self.far.pop_first() {
+            self.near_end = Some(b + 1);
+            self.near = BinaryHeap::from(keys.into_iter().map(Reverse).collect::<Vec<_>>());
+        }
     }
 
     /// The earliest task when it is due by `now`.
     pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, Task, bool)> {
+        self.drained_at = Some(now);
         loop {
-            let Reverse((at, _, slot)) = *self.heap.peek()?;
-            if at > now {
-                return None;
-            }
-            self.heap.pop();
+            let (at, _, slot) = self.pop_key_due(now)?;
             let entry = self.slots.get_mut(slot).and_then(Option::take);
             self.free.push(slot);
             if let Some((task, shifted)) = entry {
@@ -68,8 +155,81 @@ impl Agenda {
         }
         if removed {
             let slots = &self.slots;
-            self.heap
-                .retain(|Reverse((_, _, i))| slots.get(*i).is_some_and(Option::is_some));
+            let live = |k: &Key| slots.get(k.2).is_some_and(Option::is_some);
+            self.now.retain(|k| live(k));
+            self.near.retain(|Reverse(k)| live(k));
+            for keys in self.far.values_mut() {
+                keys.retain(|k| live(k));
+            }
+            self.far.retain(|_, keys| !keys.is_empty());
+            if self.now.is_empty() && self.near.is_empty() {
+                self.refill();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carrier::Job;
+    use lnp_model::PortRef;
+
+    fn task(i: u64) -> Task {
+        Task::Job(Job::ForgetLosing(format!("R{i}").parse::<PortRef>().expect("a valid reference")))
+    }
+
+    fn id(t: &Task) -> u64 {
+        match t {
+            Task::Job(Job::ForgetLosing(r)) => r.to_string()[1..].parse().unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        }
+    }
+
+    /// The agenda gives tasks out exactly as one sorted list of (due, insertion) would, whatever
+    /// mix of instants now, soon, hours and weeks ahead, and in the past is pushed between drains.
+    #[test]
+    fn the_order_is_that_of_one_sorted_queue() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut agenda = Agenda::default();
+        let mut model: Vec<(Timestamp, u64)> = Vec::new();
+        let mut now = Timestamp::from_millis(1_700_000_000_000);
+        let mut id_seq = 0_u64;
+        for _ in 0..4000 {
+            for _ in 0..(next() % 4) {
+                let offset = match next() % 6 {
+                    0 | 1 => 0,
+                    2 => (next() % 600_000) as i64,
+                    3 => (next() % (30 * 86_400_000)) as i64,
+                    4 => (next() % (3 * BUCKET_MS as u64)) as i64,
+                    _ => -((next() % 100_000) as i64),
+                };
+                let at = now.plus_millis(offset);
+                id_seq += 1;
+                agenda.push(at, task(id_seq), false);
+                model.push((at, id_seq));
+            }
+            if next() % 7 == 0 {
+                let drop_mod = next() % 5 + 2;
+                agenda.retain(|t| id(t) % drop_mod != 0);
+                model.retain(|(_, i)| i % drop_mod != 0);
+            }
+            now = now.plus_millis((next() % 2_000_000) as i64);
+            model.sort_unstable();
+            let due = model.partition_point(|(at, _)| *at <= now);
+            let expected: Vec<(Timestamp, u64)> = model.drain(..due).collect();
+            let mut got = Vec::new();
+            while let Some((at, t, _)) = agenda.pop_due(now) {
+                got.push((at, id(&t)));
+            }
+            assert_eq!(got, expected);
+            assert_eq!(agenda.next_time(), model.first().map(|(at, _)| *at));
         }
     }
 }
