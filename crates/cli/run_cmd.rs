@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use lnp_audit::xml_escape;
+use lnp_audit::Auditor;
 use lnp_model::{TraceFormat, TraceRecord, TraceWriter};
-use lnp_sim::{run_scenario, RunOptions, RunReport, Scenario, TraceSink};
+use lnp_sim::{RunOptions, RunReport, Scenario, TraceSink};
 
 use crate::common::{load_calendar, load_rulebook, read_text, write_file, OutputFile, Progress};
 
@@ -83,23 +84,95 @@ struct CliSink {
     progress: Progress,
 }
 
-impl TraceSink for CliSink {
-    fn record(&mut self, r: &TraceRecord) {
+impl CliSink {
+    /// Prints, writes and keeps one record (moved in: `--report` keeps it without a copy).
+    fn take(&mut self, r: TraceRecord) {
         self.progress.tick(|| format!("simulated to {}", r.time));
         if let Some(out) = self.timeline.as_mut() {
-            if let Err(e) = writeln!(out, "{}", lnp_report::timeline::line(r)) {
+            if let Err(e) = writeln!(out, "{}", lnp_report::timeline::line(&r)) {
+                self.error.get_or_insert(e);
+            }
+        }
+        if let Some(w) = self.trace.as_mut() {
+            if let Err(e) = w.write(&r) {
                 self.error.get_or_insert(e);
             }
         }
         if let Some(rows) = self.records.as_mut() {
-            rows.push(r.clone());
-        }
-        if let Some(w) = self.trace.as_mut() {
-            if let Err(e) = w.write(r) {
-                self.error.get_or_insert(e);
-            }
+            rows.push(r);
         }
     }
+}
+
+/// How many records cross from the simulating thread to the writing one at a time.
+const BATCH: usize = 4096;
+
+/// The simulating thread's sink: records gathered into batches for the writing thread.
+struct Batches {
+    batch: Vec<TraceRecord>,
+    to_writer: std::sync::mpsc::SyncSender<Vec<TraceRecord>>,
+    /// Emptied batches coming back, so that their buffers are reused.
+    spare: std::sync::mpsc::Receiver<Vec<TraceRecord>>,
+}
+
+impl Batches {
+    fn send(&mut self) {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.batch, next);
+        // The writer only stops early when this thread has gone; nothing is lost either way.
+        let _ = self.to_writer.send(full);
+    }
+}
+
+impl TraceSink for Batches {
+    fn record(&mut self, r: &TraceRecord) {
+        self.batch.push(r.clone());
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+}
+
+/// Plays the scenario on this thread while a second one audits the trace and writes it (trace
+/// file, timeline, rows for `--report`): the run's report is `lnp_sim::run_scenario`'s exactly,
+/// and every output is written in trace order, but the two halves of the work overlap.
+fn play(
+    scenario: &Scenario,
+    rulebook: &lnp_model::Rulebook,
+    calendar: &lnp_model::BusinessCalendar,
+    options: RunOptions,
+    sink: &mut CliSink,
+) -> Result<RunReport, lnp_sim::engine::SetupError> {
+    let mut sim = lnp_sim::start(scenario, rulebook, calendar, options)?;
+    let context = lnp_sim::context::audit_context(scenario);
+    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<TraceRecord>>(4);
+    let (give_back, spare) = std::sync::mpsc::channel::<Vec<TraceRecord>>();
+    let mut auditor = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut auditor = Auditor::new(rulebook, calendar, Some(&context));
+            for mut batch in batches {
+                for r in batch.drain(..) {
+                    auditor.push(&r);
+                    sink.take(r);
+                }
+                let _ = give_back.send(batch);
+            }
+            auditor
+        });
+        let mut out = Batches {
+            batch: Vec::with_capacity(BATCH),
+            to_writer,
+            spare,
+        };
+        sim.run(&mut out);
+        out.send();
+        drop(out);
+        writer.join()
+    })
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    // The run's horizon is its end, which may lie after the last row (`until`).
+    auditor.advance(sim.now());
+    Ok(lnp_sim::conclude(scenario, sim, auditor.finish()))
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
@@ -165,7 +238,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     #[allow(clippy::disallowed_methods, reason = "the CLI reports how fast the run went")]
     let started = std::time::Instant::now(); // allow-clock
-    let report = match run_scenario(&scenario, &rulebook, &calendar, options, &mut sink) {
+    let report = match play(&scenario, &rulebook, &calendar, options, &mut sink) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{}: {e}", path.display());

@@ -17,5 +17,5 @@ pub mod runner;
 pub mod scenario;
 
 pub use engine::{register_of, ExternalEvent, Publication, RunOptions, RunStats, Sim, StepError, TraceSink};
-pub use runner::{run_scenario, ExpectResult, RunReport};
+pub use runner::{conclude, run_scenario, start, ExpectResult, RunReport};
 pub use scenario::{HolidaySource, Scenario};

@@ -59,9 +59,35 @@ pub fn run_scenario(
     scenario: &Scenario,
     rulebook: &Rulebook,
     calendar: &BusinessCalendar,
-    mut options: RunOptions,
+    options: RunOptions,
     sink: &mut dyn TraceSink,
 ) -> Result<RunReport, SetupError> {
+    let mut sim = start(scenario, rulebook, calendar, options)?;
+    let context = crate::context::audit_context(scenario);
+    let audit = {
+        let mut tee = Tee {
+            sink,
+            auditor: Auditor::new(rulebook, calendar, Some(&context)),
+        };
+        sim.run(&mut tee);
+        // The run's horizon is its end, which may lie after the last row (`until`).
+        tee.auditor.advance(sim.now());
+        tee.auditor.finish()
+    };
+    Ok(conclude(scenario, sim, audit))
+}
+
+/// The first half of [`run_scenario`], for a caller that audits the trace itself (on a thread
+/// of its own, say): the market set up to run, with the scenario's tracked numbers. Play it
+/// with [`Sim::run`], audit every record with an [`Auditor`] made with
+/// [`crate::context::audit_context`] and advanced to [`Sim::now`] at the end, then hand both to
+/// [`conclude`]. The report is [`run_scenario`]'s, exactly.
+pub fn start(
+    scenario: &Scenario,
+    rulebook: &Rulebook,
+    calendar: &BusinessCalendar,
+    mut options: RunOptions,
+) -> Result<Sim, SetupError> {
     if scenario.load.is_some() && options.track_routes.is_none() {
         let tracked: BTreeSet<_> = scenario
             .expects
@@ -74,18 +100,12 @@ pub fn run_scenario(
             .collect();
         options.track_routes = Some(tracked);
     }
-    let mut sim = Sim::new(scenario, rulebook, calendar, options)?;
-    let context = crate::context::audit_context(scenario);
-    let audit = {
-        let mut tee = Tee {
-            sink,
-            auditor: Auditor::new(rulebook, calendar, Some(&context)),
-        };
-        sim.run(&mut tee);
-        // The run's horizon is its end, which may lie after the last row (`until`).
-        tee.auditor.advance(sim.now());
-        tee.auditor.finish()
-    };
+    Sim::new(scenario, rulebook, calendar, options)
+}
+
+/// The second half of [`run_scenario`]: the expectations checked against a finished run and
+/// the audit of its trace.
+pub fn conclude(scenario: &Scenario, mut sim: Sim, audit: Report) -> RunReport {
     let stats = sim.stats().clone();
     let mut expectations = check_expectations(scenario, &mut sim, &audit);
     if let Some(load) = scenario.load.as_ref().filter(|_| stats.load_ports_missing > 0) {
@@ -97,12 +117,12 @@ pub fn run_scenario(
             detail: format!("{missing} of them could not be generated: their losing carriers' ranges ran out"),
         });
     }
-    Ok(RunReport {
+    RunReport {
         stats,
         expectations,
         audit,
         sim,
-    })
+    }
 }
 
 fn check_expectations(scenario: &Scenario, sim: &mut Sim, audit: &Report) -> Vec<ExpectResult> {

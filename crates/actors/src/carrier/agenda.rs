@@ -176,7 +176,9 @@ mod tests {
     use lnp_model::PortRef;
 
     fn task(i: u64) -> Task {
-        Task::Job(Job::ForgetLosing(format!("R{i}").parse::<PortRef>().expect("a valid reference")))
+        Task::Job(Job::ForgetLosing(
+            format!("R{i}").parse::<PortRef>().expect("a valid reference"),
+        ))
     }
 
     fn id(t: &Task) -> u64 {
@@ -217,8 +219,8 @@ mod tests {
             }
             if next() % 7 == 0 {
                 let drop_mod = next() % 5 + 2;
-                agenda.retain(|t| id(t) % drop_mod != 0);
-                model.retain(|(_, i)| i % drop_mod != 0);
+                agenda.retain(|t| !id(t).is_multiple_of(drop_mod));
+                model.retain(|(_, i)| !i.is_multiple_of(drop_mod));
             }
             now = now.plus_millis((next() % 2_000_000) as i64);
             model.sort_unstable();
