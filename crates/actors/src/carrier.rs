@@ -403,14 +403,16 @@ pub struct Carrier {
     config: CarrierConfig,
     rulebook: Rulebook,
     calendar: BusinessCalendar,
-    services: BTreeMap<TelephoneNumber, Service>,
-    ported_out: BTreeMap<TelephoneNumber, CarrierCode>,
+    // The maps of numbers below are looked up, never walked: hashed, they cost a cache miss or
+    // two per lookup where a B-tree of a market's numbers costs one per level.
+    services: FastMap<TelephoneNumber, Service>,
+    ported_out: FastMap<TelephoneNumber, CarrierCode>,
     /// Boxed: a port's request is large and the map moves values on insert.
     gaining: FastMap<PortRef, Box<GainingPort>>,
     losing: FastMap<PortRef, LosingPort>,
     /// Numbers in a pending port where this carrier is losing (`PORT-PENDING`).
-    pending: BTreeSet<TelephoneNumber>,
-    donor: BTreeMap<TelephoneNumber, DonorEntry>,
+    pending: FastSet<TelephoneNumber>,
+    donor: FastMap<TelephoneNumber, DonorEntry>,
     /// Donor transit routing running, per number and port (`DTR-DURATION`).
     dtr_running: BTreeSet<(TelephoneNumber, PortRef)>,
     /// Messages received that no state expected, handed out with the next outputs.
@@ -442,7 +444,7 @@ pub struct Carrier {
     /// When the `LosingLapses` job is due, if one is on the agenda.
     lapse_job_at: Option<Timestamp>,
     /// Donor: numbers given back to it, held until the instant their quarantine ends.
-    quarantine: BTreeMap<TelephoneNumber, Timestamp>,
+    quarantine: FastMap<TelephoneNumber, Timestamp>,
 }
 
 impl Carrier {
@@ -472,15 +474,15 @@ impl Carrier {
             .collect();
         Self {
             code,
-            services: config.services.clone(),
-            ported_out: config.ported_out.clone(),
+            services: config.services.iter().map(|(n, s)| (*n, s.clone())).collect(),
+            ported_out: config.ported_out.iter().map(|(n, c)| (*n, *c)).collect(),
             faults: config.faults.clone(),
             config,
             rulebook,
             calendar,
             gaining: FastMap::default(),
             losing: FastMap::default(),
-            pending: BTreeSet::new(),
+            pending: FastSet::default(),
             donor,
             dtr_running: BTreeSet::new(),
             unexpected: Vec::new(),
@@ -493,7 +495,7 @@ impl Carrier {
             lapsed: FastSet::default(),
             lapses: std::collections::VecDeque::new(),
             lapse_job_at: None,
-            quarantine: BTreeMap::new(),
+            quarantine: FastMap::default(),
         }
     }
 

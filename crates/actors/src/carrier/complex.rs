@@ -131,11 +131,19 @@ impl Carrier {
             }
             let account = m.detail.account.as_deref().unwrap_or("");
             if !account.is_empty() {
-                for (n, s) in &self.services {
-                    if s.account == account && !m.numbers.contains(n) {
-                        pairs.push((*n, NumberCode::Response(PnvResponse::Associated)));
-                    }
-                }
+                // The services map is hashed: the associated numbers are listed in number order.
+                let mut associated: Vec<TelephoneNumber> = self
+                    .services
+                    .iter()
+                    .filter(|(n, s)| s.account == account && !m.numbers.contains(n))
+                    .map(|(n, _)| *n)
+                    .collect();
+                associated.sort_unstable();
+                pairs.extend(
+                    associated
+                        .into_iter()
+                        .map(|n| (n, NumberCode::Response(PnvResponse::Associated))),
+                );
             }
             reply.numbers = pairs.iter().map(|(n, _)| *n).collect();
             reply.code = Code::PerNumber(pairs);
