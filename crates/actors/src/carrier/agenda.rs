@@ -1,7 +1,10 @@
 //! A carrier's agenda: tasks ordered by (time, insertion order).
 //!
-//! Tasks sit in a slab and are written once: what the queue reorders are small keys
+//! Tasks sit in slabs and are written once: what the queue reorders are small keys
 //! (due, insertion sequence, slot), so scheduling costs neither an allocation nor a large copy.
+//! Outputs (whole messages, due within minutes) and jobs (small, often due days later) have
+//! slabs of their own: a job read back long after it was written costs one cold cache line, not
+//! the four of a slot sized for a message.
 //! The keys live in three places, by how soon they are due, and the order they come out in is
 //! exactly that of one priority queue over all of them:
 //!
@@ -24,13 +27,56 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use lnp_model::Timestamp;
 
-use super::Task;
+use super::{Job, Output, Task};
 
 /// The width of a far bucket: an hour of virtual time.
 const BUCKET_MS: i64 = 3_600_000;
 
 /// (due, insertion sequence, slot): unique keys, so the order is total.
 type Key = (Timestamp, u64, usize);
+
+/// The bit of a slot number that says it is in the outputs' slab.
+const EMIT: usize = 1 << (usize::BITS - 1);
+
+/// A slab: values written once into a reused slot.
+#[derive(Debug)]
+struct Slab<T> {
+    slots: Vec<Option<(T, bool)>>,
+    free: Vec<usize>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    fn put(&mut self, value: T, shifted: bool) -> usize {
+        if let Some(i) = self.free.pop() {
+            if let Some(s) = self.slots.get_mut(i) {
+                *s = Some((value, shifted));
+            }
+            i
+        } else {
+            self.slots.push(Some((value, shifted)));
+            self.slots.len() - 1
+        }
+    }
+
+    fn take(&mut self, i: usize) -> Option<(T, bool)> {
+        let entry = self.slots.get_mut(i).and_then(Option::take);
+        self.free.push(i);
+        entry
+    }
+
+    fn is_live(&self, i: usize) -> bool {
+        self.slots.get(i).is_some_and(Option::is_some)
+    }
+}
 
 fn bucket_of(at: Timestamp) -> i64 {
     at.millis().div_euclid(BUCKET_MS)
@@ -46,22 +92,17 @@ pub(super) struct Agenda {
     near_end: Option<i64>,
     /// The instant last drained: keys due then go to the FIFO.
     drained_at: Option<Timestamp>,
-    slots: Vec<Option<(Task, bool)>>,
-    free: Vec<usize>,
+    jobs: Slab<Job>,
+    emits: Slab<Output>,
     seq: u64,
 }
 
 impl Agenda {
     pub(super) fn push(&mut self, at: Timestamp, task: Task, shifted: bool) {
         self.seq += 1;
-        let slot = if let Some(i) = self.free.pop() {
-            if let Some(s) = self.slots.get_mut(i) {
-                *s = Some((task, shifted));
-            }
-            i
-        } else {
-            self.slots.push(Some((task, shifted)));
-            self.slots.len() - 1
+        let slot = match task {
+            Task::Job(job) => self.jobs.put(job, shifted),
+            Task::Emit(out) => self.emits.put(out, shifted) | EMIT,
         };
         self.push_key((at, self.seq, slot));
     }
@@ -135,27 +176,37 @@ impl Agenda {
         self.drained_at = Some(now);
         loop {
             let (at, _, slot) = self.pop_key_due(now)?;
-            let entry = self.slots.get_mut(slot).and_then(Option::take);
-            self.free.push(slot);
+            let entry = if slot & EMIT == 0 {
+                self.jobs.take(slot).map(|(j, s)| (Task::Job(j), s))
+            } else {
+                self.emits.take(slot & !EMIT).map(|(o, s)| (Task::Emit(o), s))
+            };
             if let Some((task, shifted)) = entry {
                 return Some((at, task, shifted));
             }
         }
     }
 
-    /// Keeps only the tasks that match.
-    pub(super) fn retain(&mut self, keep: impl Fn(&Task) -> bool) {
+    /// Keeps only the jobs that match (outputs already due stay).
+    pub(super) fn retain_jobs(&mut self, keep: impl Fn(&Job) -> bool) {
         let mut removed = false;
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|(t, _)| !keep(t)) {
+        let jobs = &mut self.jobs;
+        for (i, slot) in jobs.slots.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|(j, _)| !keep(j)) {
                 *slot = None;
-                self.free.push(i);
+                jobs.free.push(i);
                 removed = true;
             }
         }
         if removed {
-            let slots = &self.slots;
-            let live = |k: &Key| slots.get(k.2).is_some_and(Option::is_some);
+            let (jobs, emits) = (&self.jobs, &self.emits);
+            let live = |k: &Key| {
+                if k.2 & EMIT == 0 {
+                    jobs.is_live(k.2)
+                } else {
+                    emits.is_live(k.2 & !EMIT)
+                }
+            };
             self.now.retain(|k| live(k));
             self.near.retain(|Reverse(k)| live(k));
             for keys in self.far.values_mut() {
@@ -172,7 +223,6 @@ impl Agenda {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::carrier::Job;
     use lnp_model::PortRef;
 
     fn task(i: u64) -> Task {
@@ -181,10 +231,17 @@ mod tests {
         ))
     }
 
+    fn job_id(j: &Job) -> u64 {
+        match j {
+            Job::ForgetLosing(r) => r.to_string()[1..].parse().unwrap_or(u64::MAX),
+            _ => u64::MAX,
+        }
+    }
+
     fn id(t: &Task) -> u64 {
         match t {
-            Task::Job(Job::ForgetLosing(r)) => r.to_string()[1..].parse().unwrap_or(u64::MAX),
-            _ => u64::MAX,
+            Task::Job(j) => job_id(j),
+            Task::Emit(_) => u64::MAX,
         }
     }
 
@@ -219,7 +276,7 @@ mod tests {
             }
             if next() % 7 == 0 {
                 let drop_mod = next() % 5 + 2;
-                agenda.retain(|t| !id(t).is_multiple_of(drop_mod));
+                agenda.retain_jobs(|j| !job_id(j).is_multiple_of(drop_mod));
                 model.retain(|(_, i)| !i.is_multiple_of(drop_mod));
             }
             now = now.plus_millis((next() % 2_000_000) as i64);

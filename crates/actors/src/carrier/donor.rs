@@ -38,9 +38,9 @@ impl Carrier {
     }
 
     fn cancel_jobs(&mut self, number: TelephoneNumber, port_ref: PortRef) {
-        self.agenda.retain(|t| {
-            !matches!(t,
-                Task::Job(Job::PlnrPublish { number: n, rec }) if *n == number && rec.port_ref == port_ref)
+        self.agenda.retain_jobs(|j| {
+            !matches!(j,
+                Job::PlnrPublish { number: n, rec } if *n == number && rec.port_ref == port_ref)
         });
         if let Some(e) = self.donor.get_mut(&number) {
             if e.port_ref == port_ref {
@@ -196,9 +196,9 @@ impl Carrier {
             return;
         }
         let code = self.code;
-        self.agenda.retain(|t| {
-            !matches!(t, Task::Job(Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n, .. }) if *n == number)
-        });
+        self.agenda.retain_jobs(
+            |j| !matches!(j, Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n, .. } if *n == number),
+        );
         self.ported_out.remove(&number);
         self.services.remove(&number);
         let until = self.duties().quarantine_end(now);
@@ -247,9 +247,9 @@ impl Carrier {
             stop.detail.current = Some(now_with);
             self.act(at, stop);
         }
-        self.agenda.retain(|t| {
-            !matches!(t,
-                Task::Job(Job::DtrStop { number, port_ref: r }) if *number == n && *r == port_ref)
+        self.agenda.retain_jobs(|j| {
+            !matches!(j,
+                Job::DtrStop { number, port_ref: r } if *number == n && *r == port_ref)
         });
         self.cancel_jobs(n, port_ref);
         let code = self.code;
