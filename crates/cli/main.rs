@@ -31,6 +31,10 @@ mod serve_cmd;
 mod sweep_cmd;
 mod track_cmd;
 
+/// Every command allocates through mimalloc (see the dependency's note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
