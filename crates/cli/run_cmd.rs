@@ -85,21 +85,21 @@ struct CliSink {
 }
 
 impl CliSink {
-    /// Prints, writes and keeps one record (moved in: `--report` keeps it without a copy).
-    fn take(&mut self, r: TraceRecord) {
+    /// Prints, writes and keeps one record.
+    fn take(&mut self, r: &TraceRecord) {
         self.progress.tick(|| format!("simulated to {}", r.time));
         if let Some(out) = self.timeline.as_mut() {
-            if let Err(e) = writeln!(out, "{}", lnp_report::timeline::line(&r)) {
+            if let Err(e) = writeln!(out, "{}", lnp_report::timeline::line(r)) {
                 self.error.get_or_insert(e);
             }
         }
         if let Some(w) = self.trace.as_mut() {
-            if let Err(e) = w.write(&r) {
+            if let Err(e) = w.write(r) {
                 self.error.get_or_insert(e);
             }
         }
         if let Some(rows) = self.records.as_mut() {
-            rows.push(r);
+            rows.push(r.clone());
         }
     }
 }
@@ -107,18 +107,87 @@ impl CliSink {
 /// How many records cross from the simulating thread to the writing one at a time.
 const BATCH: usize = 4096;
 
+/// Records on their way to the writing thread: `rows[..len]` are this batch's. The rows travel
+/// back and forth and are written over in place, so the simulating thread reuses their
+/// numbers' and strings' buffers instead of allocating what the other thread frees.
+struct Batch {
+    rows: Vec<TraceRecord>,
+    len: usize,
+}
+
+/// `dst` made equal to `src`, keeping `dst`'s buffers where they fit. The patterns name every
+/// field, so a field added to a record, message or detail fails to compile here until it is
+/// copied too.
+fn copy_into(dst: &mut TraceRecord, src: &TraceRecord) {
+    let TraceRecord {
+        seq,
+        time,
+        from,
+        to,
+        message,
+    } = src;
+    let lnp_model::Message {
+        kind,
+        port_ref,
+        category,
+        numbers,
+        code,
+        detail,
+    } = message;
+    let lnp_model::Detail {
+        ca_date,
+        account,
+        cutover,
+        pm,
+        status,
+        current,
+        file_seq,
+        reason,
+        losing,
+        effective,
+        extra,
+    } = detail;
+    dst.seq = *seq;
+    dst.time = *time;
+    dst.from = *from;
+    dst.to = *to;
+    let m = &mut dst.message;
+    m.kind = *kind;
+    m.port_ref = *port_ref;
+    m.category = *category;
+    m.numbers.clone_from(numbers);
+    m.code.clone_from(code);
+    let d = &mut m.detail;
+    d.ca_date = *ca_date;
+    d.account.clone_from(account);
+    d.cutover = *cutover;
+    d.pm.clone_from(pm);
+    d.status = *status;
+    d.current = *current;
+    d.file_seq = *file_seq;
+    d.reason.clone_from(reason);
+    d.losing = *losing;
+    d.effective = *effective;
+    d.extra.clone_from(extra);
+    debug_assert_eq!(dst, src);
+}
+
 /// The simulating thread's sink: records gathered into batches for the writing thread.
 struct Batches {
-    batch: Vec<TraceRecord>,
-    to_writer: std::sync::mpsc::SyncSender<Vec<TraceRecord>>,
-    /// Emptied batches coming back, so that their buffers are reused.
-    spare: std::sync::mpsc::Receiver<Vec<TraceRecord>>,
+    batch: Batch,
+    to_writer: std::sync::mpsc::SyncSender<Batch>,
+    /// Batches the writer is done with, coming back to be written over.
+    spare: std::sync::mpsc::Receiver<Batch>,
 }
 
 impl Batches {
     fn send(&mut self) {
-        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let next = self.spare.try_recv().unwrap_or_else(|_| Batch {
+            rows: Vec::with_capacity(BATCH),
+            len: 0,
+        });
         let full = std::mem::replace(&mut self.batch, next);
+        self.batch.len = 0;
         // The writer only stops early when this thread has gone; nothing is lost either way.
         let _ = self.to_writer.send(full);
     }
@@ -126,8 +195,13 @@ impl Batches {
 
 impl TraceSink for Batches {
     fn record(&mut self, r: &TraceRecord) {
-        self.batch.push(r.clone());
-        if self.batch.len() >= BATCH {
+        let b = &mut self.batch;
+        match b.rows.get_mut(b.len) {
+            Some(row) => copy_into(row, r),
+            None => b.rows.push(r.clone()),
+        }
+        b.len += 1;
+        if b.len >= BATCH {
             self.send();
         }
     }
@@ -145,14 +219,14 @@ fn play(
 ) -> Result<RunReport, lnp_sim::engine::SetupError> {
     let mut sim = lnp_sim::start(scenario, rulebook, calendar, options)?;
     let context = lnp_sim::context::audit_context(scenario);
-    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<TraceRecord>>(4);
-    let (give_back, spare) = std::sync::mpsc::channel::<Vec<TraceRecord>>();
+    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch>(4);
+    let (give_back, spare) = std::sync::mpsc::channel::<Batch>();
     let mut auditor = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
             let mut auditor = Auditor::new(rulebook, calendar, Some(&context));
-            for mut batch in batches {
-                for r in batch.drain(..) {
-                    auditor.push(&r);
+            for batch in batches {
+                for r in batch.rows.iter().take(batch.len) {
+                    auditor.push(r);
                     sink.take(r);
                 }
                 let _ = give_back.send(batch);
@@ -160,7 +234,10 @@ fn play(
             auditor
         });
         let mut out = Batches {
-            batch: Vec::with_capacity(BATCH),
+            batch: Batch {
+                rows: Vec::with_capacity(BATCH),
+                len: 0,
+            },
             to_writer,
             spare,
         };
