@@ -174,6 +174,10 @@ enum EventKind {
     GiveBack(Vec<TelephoneNumber>),
 }
 
+/// The bit of a queue key's slot that says the key is a wake-up, the rest being the carrier's
+/// code (no slot holds it).
+const WAKE: usize = 1 << (usize::BITS - 1);
+
 #[derive(Clone, Debug)]
 struct Event {
     at: Timestamp,
@@ -671,6 +675,11 @@ impl Sim {
         // it only moves on once `due_now` is empty) and have increasing sequence numbers.
         if at == self.now && self.due_now.back().is_none_or(|b| b.at == at) {
             self.due_now.push_back(ev);
+        } else if let EventKind::Wake(code) = ev.kind {
+            // A wake-up is all key: most wait minutes or hours (and many are superseded by an
+            // earlier one), and reading them back costs no visit to a slot.
+            self.queue
+                .push(Reverse((ev.at, ev.seq, WAKE | usize::from(code.get()))));
         } else {
             let slot = if let Some(i) = self.free_slots.pop() {
                 if let Some(s) = self.slots.get_mut(i) {
@@ -697,6 +706,17 @@ impl Sim {
                 return self.due_now.pop_front();
             }
             let Reverse((at, seq, slot)) = self.queue.pop()?;
+            if slot & WAKE != 0 {
+                let code = u16::try_from(slot & !WAKE).ok().and_then(CarrierCode::new);
+                if let Some(code) = code {
+                    return Some(Event {
+                        at,
+                        seq,
+                        kind: EventKind::Wake(code),
+                    });
+                }
+                continue;
+            }
             let kind = self.slots.get_mut(slot).and_then(Option::take);
             self.free_slots.push(slot);
             if let Some(kind) = kind {
