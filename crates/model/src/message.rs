@@ -99,7 +99,21 @@ impl MsgKind {
     /// For an answer, the request it answers (`SNA_CONFIRM` → `SNA`): the inverse of
     /// [`MsgKind::answers`]. `None` for anything that answers no request.
     pub fn answered_request(self) -> Option<MsgKind> {
-        Self::ALL.iter().copied().find(|req| req.answers().contains(&self))
+        // Written out (every row of an audit asks): `answers_and_answered_request_are_inverse`
+        // checks it against `answers`.
+        use MsgKind as K;
+        Some(match self {
+            K::PnvResponse => K::Pnv,
+            K::SnaConfirm | K::SnaReject => K::Sna,
+            K::EcaConfirm | K::EcaReject => K::Eca,
+            K::CnaConfirm | K::CnaReject => K::Cna,
+            K::CcaConfirm | K::CcaReject => K::Cca,
+            K::RetargetConfirm | K::RetargetReject => K::Retarget,
+            K::WithdrawConfirm | K::WithdrawReject => K::Withdraw,
+            K::ReversalConfirm | K::ReversalReject => K::Reversal,
+            K::EmergencyReturnConfirm | K::EmergencyReturnReject => K::EmergencyReturn,
+            _ => return None,
+        })
     }
 
     /// For a request, the kinds that answer it (confirm, reject).
@@ -716,6 +730,14 @@ mod tests {
         assert!(MsgKind::Cutover.is_action());
         assert!(!MsgKind::Eca.is_action());
         assert!("ECA_ACK".parse::<MsgKind>().is_err());
+    }
+
+    #[test]
+    fn answers_and_answered_request_are_inverse() {
+        for k in MsgKind::ALL {
+            let by_search = MsgKind::ALL.iter().copied().find(|req| req.answers().contains(k));
+            assert_eq!(k.answered_request(), by_search, "{k}");
+        }
     }
 
     #[test]
