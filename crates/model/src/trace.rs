@@ -239,6 +239,7 @@ fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Optio
     let numbers = match numbers {
         Some(list) => list.iter().map(|n| ten_digits(n)).collect::<Option<Vec<_>>>()?,
         None if numbers_s.is_empty() => Vec::new(),
+        None if numbers_s.len() == 10 => vec![ten_digits(numbers_s)?],
         None => numbers_s.split(';').map(ten_digits).collect::<Option<Vec<_>>>()?,
     };
     let code = match code_s.len() {
@@ -1132,7 +1133,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 // Validated as `csv::StringRecord` does it: the whole row if ASCII, else each
                 // field (a row split where it lies, its fields separated by commas, is valid
                 // exactly when each field is).
-                let all = if bytes.is_ascii() || matches!(rows.row, RowAt::Buf(..)) {
+                let all = if matches!(rows.row, RowAt::Buf(..)) || bytes.is_ascii() {
                     std::str::from_utf8(bytes).ok()
                 } else {
                     (0..rows.len())
