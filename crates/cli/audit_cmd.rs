@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use lnp_audit::{Auditor, Context, LogAudit, Report};
-use lnp_model::trace::TraceError;
+use lnp_model::trace::{RowError, TraceError};
 use lnp_model::{BusinessCalendar, CarrierCode, Rulebook, Span, Timestamp, TraceFormat, TraceReader, TraceRecord};
 use lnp_sim::scenario::Scenario;
 use lnp_sim::HolidaySource;
@@ -172,6 +172,11 @@ pub struct TraceSource<'a> {
     pub judged_as: Option<CarrierCode>,
 }
 
+/// Rows the reading thread hands over at a time.
+const BATCH: usize = 1024;
+/// Batches read and not yet judged, at most (so at most `(READ_AHEAD + 2) × BATCH` rows wait).
+const READ_AHEAD: usize = 4;
+
 /// Reads and judges a trace, streaming; with `keep`, the well-formed rows judged are kept too.
 pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report, Vec<TraceRecord>)> {
     let context: Option<Context> = judge.market.as_ref().map(lnp_sim::context::audit_context);
@@ -206,26 +211,47 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
     // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
     let mut rows: u64 = 0;
     let mut progress = Progress::new("audit", "rows");
-    for row in reader {
-        rows += 1;
-        progress.tick(|| format!("line {line}"));
-        match row {
-            Ok(record) => {
-                line += 1;
-                if src.until.is_some_and(|u| record.time > u) {
-                    continue;
+    // The file is read and parsed on a thread of its own, the audit judges on this one: rows
+    // pass between them in batches, a few batches at most in flight, in file order.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<TraceRecord, RowError>>>(READ_AHEAD);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for row in reader {
+                batch.push(row);
+                if batch.len() == BATCH
+                    && tx
+                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return;
                 }
-                if keep {
-                    kept.push(record.clone());
-                }
-                audit.push(line, record);
             }
-            Err(e) => {
-                line = e.line;
-                audit.push_malformed(e);
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+        });
+        for row in rx.into_iter().flatten() {
+            rows += 1;
+            progress.tick(|| format!("line {line}"));
+            match row {
+                Ok(record) => {
+                    line += 1;
+                    if src.until.is_some_and(|u| record.time > u) {
+                        continue;
+                    }
+                    if keep {
+                        kept.push(record.clone());
+                    }
+                    audit.push(line, record);
+                }
+                Err(e) => {
+                    line = e.line;
+                    audit.push_malformed(e);
+                }
             }
         }
-    }
+    });
     if rows == 0 {
         return Err(anyhow!(
             "{}: no rows: the trace has nothing to judge (an empty or failed export?)",

@@ -39,7 +39,7 @@ pub fn read_text(path: &Path) -> Result<String> {
 }
 
 /// Opens a file to stream (`-`: standard input), naming it in the error.
-pub fn open_input(path: &Path, capacity: usize) -> Result<Box<dyn io::BufRead>> {
+pub fn open_input(path: &Path, capacity: usize) -> Result<Box<dyn io::BufRead + Send>> {
     if is_stdio(path) {
         return Ok(Box::new(io::BufReader::with_capacity(capacity, io::stdin())));
     }

@@ -290,7 +290,7 @@ fn load_layout(path: Option<&Path>) -> Result<Layout> {
 }
 
 fn open(path: &Path) -> Result<Box<dyn std::io::BufRead>> {
-    crate::common::open_input(path, BUF)
+    Ok(crate::common::open_input(path, BUF)?)
 }
 
 fn display(path: &Path) -> String {

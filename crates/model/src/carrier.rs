@@ -405,11 +405,15 @@ impl FromStr for PortRef {
                 max: Self::MAX_LEN,
             });
         }
-        if let Some(ch) = s
-            .chars()
-            .find(|c| !c.is_ascii_graphic() || matches!(c, ',' | ';' | ':' | '=' | '"'))
-        {
-            return Err(PortRefError::BadCharacter { found: s.into(), ch });
+        let allowed = |b: &u8| b.is_ascii_graphic() && !matches!(b, b',' | b';' | b':' | b'=' | b'"');
+        if !s.as_bytes().iter().all(allowed) {
+            // The first character not allowed (the bytes say only that there is one).
+            if let Some(ch) = s
+                .chars()
+                .find(|c| !c.is_ascii_graphic() || matches!(c, ',' | ';' | ':' | '=' | '"'))
+            {
+                return Err(PortRefError::BadCharacter { found: s.into(), ch });
+            }
         }
         let mut bytes = [0u8; Self::MAX_LEN];
         bytes[..s.len()].copy_from_slice(s.as_bytes());

@@ -99,7 +99,21 @@ impl MsgKind {
     /// For an answer, the request it answers (`SNA_CONFIRM` → `SNA`): the inverse of
     /// [`MsgKind::answers`]. `None` for anything that answers no request.
     pub fn answered_request(self) -> Option<MsgKind> {
-        Self::ALL.iter().copied().find(|req| req.answers().contains(&self))
+        // Written out (every row of an audit asks): `answers_and_answered_request_are_inverse`
+        // checks it against `answers`.
+        use MsgKind as K;
+        Some(match self {
+            K::PnvResponse => K::Pnv,
+            K::SnaConfirm | K::SnaReject => K::Sna,
+            K::EcaConfirm | K::EcaReject => K::Eca,
+            K::CnaConfirm | K::CnaReject => K::Cna,
+            K::CcaConfirm | K::CcaReject => K::Cca,
+            K::RetargetConfirm | K::RetargetReject => K::Retarget,
+            K::WithdrawConfirm | K::WithdrawReject => K::Withdraw,
+            K::ReversalConfirm | K::ReversalReject => K::Reversal,
+            K::EmergencyReturnConfirm | K::EmergencyReturnReject => K::EmergencyReturn,
+            _ => return None,
+        })
     }
 
     /// For a request, the kinds that answer it (confirm, reject).
@@ -567,12 +581,25 @@ impl Detail {
         if s.trim().is_empty() {
             return Ok(d);
         }
-        for part in s.split(';') {
-            let (k, v) = part.split_once('=').ok_or_else(|| DetailError {
-                key: part.into(),
-                message: "expected key=value".into(),
-            })?;
-            d.set(k.trim(), v)?;
+        // Split by bytes (`;` and `=` are ASCII, so every cut is a character boundary): what
+        // `split(';')` and `split_once('=')` give, without their searchers (every SNA row of a
+        // trace has a detail).
+        let b = s.as_bytes();
+        let mut start = 0;
+        while start <= b.len() {
+            let end = b[start..]
+                .iter()
+                .position(|&c| c == b';')
+                .map_or(b.len(), |i| start + i);
+            let part = &s[start..end];
+            let Some(eq) = b[start..end].iter().position(|&c| c == b'=') else {
+                return Err(DetailError {
+                    key: part.into(),
+                    message: "expected key=value".into(),
+                });
+            };
+            d.set(part[..eq].trim(), &part[eq + 1..])?;
+            start = end + 1;
         }
         Ok(d)
     }
@@ -719,6 +746,14 @@ mod tests {
     }
 
     #[test]
+    fn answers_and_answered_request_are_inverse() {
+        for k in MsgKind::ALL {
+            let by_search = MsgKind::ALL.iter().copied().find(|req| req.answers().contains(k));
+            assert_eq!(k.answered_request(), by_search, "{k}");
+        }
+    }
+
+    #[test]
     fn codes() {
         assert_eq!(
             "003".parse::<Code>().unwrap(),
@@ -734,6 +769,38 @@ mod tests {
         assert!("0255501234:ZZZZ".parse::<Code>().is_err());
         let other: Code = "0255501234:9".parse().unwrap();
         assert!(matches!(other, Code::PerNumber(ref v) if matches!(v[0].1, NumberCode::Other(_))));
+    }
+
+    #[test]
+    fn detail_is_split_as_split_and_split_once_split_it() {
+        for text in [
+            "a=1",
+            "a=1;b=2",
+            "a=1;",
+            ";a=1",
+            "a=1;;b=2",
+            "a==1",
+            "=1",
+            "a=",
+            " a = 1 ;b=2",
+            "novalue",
+            "a=1;novalue",
+            "é=ü;ß=x",
+            "a=1;b",
+        ] {
+            let by_str = (|| {
+                let mut d = Detail::default();
+                for part in text.split(';') {
+                    let (k, v) = part.split_once('=').ok_or_else(|| DetailError {
+                        key: part.into(),
+                        message: "expected key=value".into(),
+                    })?;
+                    d.set(k.trim(), v)?;
+                }
+                Ok(d)
+            })();
+            assert_eq!(Detail::parse(text), by_str, "{text:?}");
+        }
     }
 
     #[test]

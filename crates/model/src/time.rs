@@ -80,6 +80,15 @@ impl Timestamp {
 
     /// Parses RFC 3339 with an explicit offset (or `Z`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
+        match fast_rfc3339(s.trim().as_bytes()) {
+            Some(t) if t.in_range() => Ok(t),
+            _ => Self::parse_rfc3339_general(s),
+        }
+    }
+
+    /// [`Timestamp::parse_rfc3339`] by chrono's parser alone: the reference its fast path is
+    /// tested against.
+    pub(crate) fn parse_rfc3339_general(s: &str) -> Result<Self, TimeError> {
         let t = DateTime::parse_from_rfc3339(s.trim())
             .map(|dt| Self::from_millis(dt.timestamp_millis()))
             .map_err(|_| TimeError::NotRfc3339 { found: s.into() })?;
@@ -384,7 +393,83 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, TimeError> {
     if !shape || t.starts_with("0000") {
         return Err(TimeError::NotDate { found: s.into() });
     }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| TimeError::NotDate { found: s.into() })
+    // The shape is checked: the digits are the year, month and day, as `%Y-%m-%d` reads them.
+    let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
+    NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10))
+        .ok_or_else(|| TimeError::NotDate { found: s.into() })
+}
+
+/// RFC 3339 in the form lnpsim writes (`2026-03-02T09:15:00+11:00`, optionally with a fraction
+/// of a second), read by hand; `None` for anything else, which chrono's parser then reads. Where
+/// it answers, it answers as chrono does (`trace::tests::fast_time_parse_agrees_with_chrono`),
+/// except that the range is not checked.
+pub(crate) fn fast_rfc3339(text: &[u8]) -> Option<Timestamp> {
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = text.get(range)?;
+        let mut v = 0i64;
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Some(v)
+    };
+    if text.len() < 25 || text[4] != b'-' || text[7] != b'-' || text[10] != b'T' || text[13] != b':' || text[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year < 1000 || day < 1 || day > month_days || hour > 23 || mi > 59 || se > 59 {
+        return None;
+    }
+    let mut pos = 19;
+    let mut ms = 0i64;
+    if text[pos] == b'.' {
+        let start = pos + 1;
+        let mut end = start;
+        while end < text.len() && text[end].is_ascii_digit() {
+            end += 1;
+        }
+        let count = end - start;
+        if count == 0 || count > 9 {
+            return None;
+        }
+        // Milliseconds: the first three digits, padded with zeros; the rest is truncated.
+        for k in 0..3 {
+            ms = ms * 10
+                + if k < count {
+                    i64::from(text[start + k] - b'0')
+                } else {
+                    0
+                };
+        }
+        pos = end;
+    }
+    if text.len() != pos + 6 || text[pos + 3] != b':' {
+        return None;
+    }
+    let sign = match text[pos] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (oh, om) = (num(pos + 1..pos + 3)?, num(pos + 4..pos + 6)?);
+    if oh > 23 || om > 59 || (sign < 0 && oh == 0 && om == 0) {
+        return None;
+    }
+    let local_secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + mi * 60 + se;
+    let utc_secs = local_secs - sign * (oh * 3600 + om * 60);
+    Some(Timestamp::from_millis(utc_secs * 1000 + ms))
 }
 
 /// Parses `HH:MM` (or `HH:MM:SS`).
@@ -543,6 +628,20 @@ impl<'de> Deserialize<'de> for Span {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_read_by_hand_as_chrono_reads_them() {
+        for y in ["0001", "0999", "1900", "2000", "2024", "2026", "9999"] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    let text = format!("{y}-{m:02}-{d:02}");
+                    let chrono = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
+                    assert_eq!(super::parse_date(&text).ok(), chrono, "{text}");
+                    assert_eq!(super::parse_date(&format!(" {text} ")).ok(), chrono, "{text}");
+                }
+            }
+        }
+    }
+
     use super::*;
     use chrono::Datelike;
 

@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::carrier::{CarrierCode, Category, PortRef};
 use crate::message::{Code, Detail, Message, MsgKind};
 use crate::number::TelephoneNumber;
-use crate::time::Timestamp;
+use crate::time::{fast_rfc3339, Timestamp};
 
 /// The columns, in the order the writer emits them.
 pub const COLUMNS: [&str; 10] = [
@@ -153,87 +153,6 @@ fn row_time(line: u64, s: &str, assume_sydney: bool) -> Result<Timestamp, RowErr
     }
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (the inverse of the days-to-civil
-/// conversion, after Howard Hinnant's description of the algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn fast_rfc3339(text: &[u8]) -> Option<Timestamp> {
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let digits = text.get(range)?;
-        let mut v = 0i64;
-        for &c in digits {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(c - b'0');
-        }
-        Some(v)
-    };
-    if text.len() < 25 || text[4] != b'-' || text[7] != b'-' || text[10] != b'T' || text[13] != b':' || text[16] != b':'
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if year < 1000 || day < 1 || day > month_days || hour > 23 || mi > 59 || se > 59 {
-        return None;
-    }
-    let mut pos = 19;
-    let mut ms = 0i64;
-    if text[pos] == b'.' {
-        let start = pos + 1;
-        let mut end = start;
-        while end < text.len() && text[end].is_ascii_digit() {
-            end += 1;
-        }
-        let count = end - start;
-        if count == 0 || count > 9 {
-            return None;
-        }
-        // Milliseconds: the first three digits, padded with zeros; the rest is truncated.
-        for k in 0..3 {
-            ms = ms * 10
-                + if k < count {
-                    i64::from(text[start + k] - b'0')
-                } else {
-                    0
-                };
-        }
-        pos = end;
-    }
-    if text.len() != pos + 6 || text[pos + 3] != b':' {
-        return None;
-    }
-    let sign = match text[pos] {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (oh, om) = (num(pos + 1..pos + 3)?, num(pos + 4..pos + 6)?);
-    if oh > 23 || om > 59 || (sign < 0 && oh == 0 && om == 0) {
-        return None;
-    }
-    let local_secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + mi * 60 + se;
-    let utc_secs = local_secs - sign * (oh * 3600 + om * 60);
-    Some(Timestamp::from_millis(utc_secs * 1000 + ms))
-}
-
 /// The `numbers` field, as [`crate::message::parse_numbers`] reads it; a plain ten-digit number (the writer's
 /// form) is read without building its digits as text.
 fn csv_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberError> {
@@ -255,8 +174,8 @@ fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberErro
 }
 
 /// Where a row is not UTF-8: the field (1-based) and the byte offset in it.
-fn not_utf8(record: &csv::ByteRecord) -> String {
-    for (i, f) in record.iter().enumerate() {
+fn not_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
+    for (i, f) in fields.enumerate() {
         if let Err(e) = std::str::from_utf8(f) {
             return format!(
                 "not valid UTF-8: field {} (byte {} of it, 0x{:02x})",
@@ -272,15 +191,101 @@ fn not_utf8(record: &csv::ByteRecord) -> String {
 /// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
 type Fields<'a> = [&'a str; 10];
 
+/// One number of a row in the writer's form: ten digits, the first `0`.
+fn ten_digits(n: &str) -> Option<TelephoneNumber> {
+    let b = n.as_bytes();
+    if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
+        TelephoneNumber::from_national_digits(b).ok()
+    } else {
+        None
+    }
+}
+
+/// The record of a well-formed row in the form the writer emits, read without the general
+/// parsers: no field with surrounding spaces, `seq` plain digits, the time in the writer's
+/// RFC 3339 form, each number ten digits, the code empty or at least three characters. `None`
+/// for any other row and for any row that is not well-formed: the general path reads those and
+/// gives their errors. Where this answers, the general path gives the same record
+/// (`trace::tests::fast_and_careful_readers_agree`); `detail` is taken only then.
+fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Option<Detail>) -> Option<TraceRecord> {
+    let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
+    if seq_s.is_empty() || seq_s.len() > 19 || !seq_s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seq = seq_s.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+    let time = fast_rfc3339(time_s.as_bytes())?;
+    let from = CarrierCode::from_digits(from_s.as_bytes()).ok()?;
+    let to = if to_s.is_empty() {
+        None
+    } else {
+        Some(CarrierCode::from_digits(to_s.as_bytes()).ok()?)
+    };
+    let kind: MsgKind = msg_s.parse().ok()?;
+    if kind.is_action() == to.is_some() {
+        return None;
+    }
+    let port_ref = if ref_s.is_empty() {
+        None
+    } else {
+        Some(ref_s.parse::<PortRef>().ok()?)
+    };
+    let category = match cat_s {
+        "" => None,
+        "A" => Some(Category::A),
+        "C" => Some(Category::C),
+        "D" => Some(Category::D),
+        _ => return None,
+    };
+    let numbers = match numbers {
+        Some(list) => list.iter().map(|n| ten_digits(n)).collect::<Option<Vec<_>>>()?,
+        None if numbers_s.is_empty() => Vec::new(),
+        None if numbers_s.len() == 10 => vec![ten_digits(numbers_s)?],
+        None => numbers_s.split(';').map(ten_digits).collect::<Option<Vec<_>>>()?,
+    };
+    let code = match code_s.len() {
+        0 => Code::None,
+        // A short code is padded to three digits by the general path.
+        1 | 2 => return None,
+        n if code_s.trim().len() != n => return None,
+        _ => code_s.parse().ok()?,
+    };
+    let detail = match detail.take() {
+        Some(d) => d,
+        None => Detail::parse(detail_s).ok()?,
+    };
+    Some(TraceRecord {
+        seq,
+        time,
+        from,
+        to,
+        message: Message {
+            kind,
+            port_ref,
+            category,
+            numbers,
+            code,
+            detail,
+        },
+    })
+}
+
 /// Builds a record from its ten text fields (shared by both encodings). `numbers` and `detail`,
 /// when given, are a JSON Lines row's array and object, and stand for those two fields' text.
+/// With `fast`, a row in the writer's form is read by [`fast_record`].
 fn record_from_fields(
     line: u64,
     fields: &Fields<'_>,
     numbers: Option<Vec<&str>>,
     detail: Option<Detail>,
     assume_sydney: bool,
+    fast: bool,
 ) -> Result<TraceRecord, RowError> {
+    let mut detail = detail;
+    if fast {
+        if let Some(r) = fast_record(fields, numbers.as_deref(), &mut detail) {
+            return Ok(r);
+        }
+    }
     record_from_fields_strict(line, fields, numbers.as_deref(), detail, assume_sydney).map_err(|mut e| {
         // What can still be read of a bad row: its `ref` and numbers, so that the audit can
         // withhold that port instead of judging it on incomplete evidence.
@@ -391,9 +396,208 @@ fn record_from_fields_strict(
     })
 }
 
+/// Where each of [`COLUMNS`] is in the header, and how many columns it has.
+fn header_index(headers: &csv::StringRecord) -> Result<([usize; 10], usize), TraceError> {
+    if headers.is_empty() {
+        return Err(TraceError::Header("the file is empty: no header and no rows".into()));
+    }
+    let mut index = [usize::MAX; 10];
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim_start_matches('\u{feff}').trim();
+        match COLUMNS.iter().position(|c| *c == h) {
+            Some(pos) if index[pos] == usize::MAX => index[pos] = i,
+            Some(_) => return Err(TraceError::Header(format!("column {h:?} appears twice"))),
+            // A column the format does not define is kept and ignored (rules.md,
+            // "Reading a carrier's log").
+            None => {}
+        }
+    }
+    if let Some(missing) = COLUMNS.iter().zip(index).find(|(_, i)| *i == usize::MAX) {
+        return Err(TraceError::Header(format!(
+            "missing column {:?}; the columns are {}",
+            missing.0,
+            COLUMNS.join(",")
+        )));
+    }
+    Ok((index, headers.len()))
+}
+
+/// The rows of a CSV trace, split as the `csv` crate's reader splits them with the defaults the
+/// trace uses (`,` between fields, `"` quoting with doubled quotes inside, CR, LF or CRLF ending
+/// a row, empty lines skipped), each with the line `csv` gives its position.
+///
+/// A row on a line of its own that has no quote and no carriage return (the writer's form) is
+/// split at its commas where it lies in the buffer, without copying. Any other row is read by
+/// `csv_core`, the `csv` crate's own tokenizer, from the same point. `csv` counts lines as line
+/// feeds read before a row is begun; a carriage return ends a row and the line feed after it is
+/// read with the next row, as an empty line (so the rows of a CRLF file are placed on the line
+/// before their own, as `csv` places them).
+struct CsvRows<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// The unread bytes are `buf[pos..end]`.
+    pos: usize,
+    end: usize,
+    /// The source is exhausted.
+    eof: bool,
+    core: Box<csv_core::Reader>,
+    /// `csv_core`'s count: 1 + the line feeds read.
+    line: u64,
+    /// The current row: a line of `buf` (its fields separated by one comma each) or, for a row
+    /// `csv_core` read, `slow` (its fields back to back).
+    row: RowAt,
+    slow: Vec<u8>,
+    /// The end of each field of the current row, in the row's bytes.
+    ends: Vec<usize>,
+}
+
+#[derive(Clone, Copy)]
+enum RowAt {
+    Buf(usize, usize),
+    Slow,
+}
+
+impl<R: BufRead> CsvRows<R> {
+    const BUFFER: usize = 1 << 18;
+
+    fn new(src: R) -> Self {
+        Self {
+            src,
+            buf: vec![0; Self::BUFFER],
+            pos: 0,
+            end: 0,
+            eof: false,
+            core: Box::new(csv_core::Reader::new()),
+            line: 1,
+            row: RowAt::Slow,
+            slow: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// How many fields the current row has.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The current row's bytes.
+    fn bytes(&self) -> &[u8] {
+        match self.row {
+            RowAt::Buf(a, b) => &self.buf[a..b],
+            RowAt::Slow => &self.slow,
+        }
+    }
+
+    /// Where field `i` of the current row lies in [`CsvRows::bytes`].
+    fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let gap = usize::from(matches!(self.row, RowAt::Buf(..)));
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + gap };
+        start..self.ends[i]
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        &self.bytes()[self.range(i)]
+    }
+
+    /// Reads more of the source, keeping the unread bytes.
+    fn fill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.end == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = self.src.read(&mut self.buf[self.end..])?;
+        self.eof = n == 0;
+        self.end += n;
+        Ok(())
+    }
+
+    /// Reads the next row; `None` at the end of the file. Gives the row's line as `csv` gives
+    /// it: the count when the read began, before any empty line it skips.
+    fn read_row(&mut self) -> io::Result<Option<u64>> {
+        let start_line = self.line;
+        loop {
+            let unread = &self.buf[self.pos..self.end];
+            match memchr::memchr3(b'\n', b'\r', b'"', unread) {
+                Some(k) if unread[k] != b'"' => {
+                    let (a, b) = (self.pos, self.pos + k);
+                    self.line += u64::from(unread[k] == b'\n');
+                    self.pos = b + 1;
+                    if a < b {
+                        self.split(a, b);
+                        return Ok(Some(start_line));
+                    }
+                    // An empty line (or the line feed of a CRLF): skipped.
+                }
+                Some(_) => return self.read_slow(start_line),
+                None if self.eof => {
+                    if unread.is_empty() {
+                        return Ok(None);
+                    }
+                    let (a, b) = (self.pos, self.end);
+                    self.pos = b;
+                    self.split(a, b);
+                    return Ok(Some(start_line));
+                }
+                None => self.fill()?,
+            }
+        }
+    }
+
+    /// The row `buf[a..b]`, which has no quote and no line end: its fields end at its commas.
+    fn split(&mut self, a: usize, b: usize) {
+        self.row = RowAt::Buf(a, b);
+        self.ends.clear();
+        self.ends.extend(memchr::memchr_iter(b',', &self.buf[a..b]));
+        self.ends.push(b - a);
+    }
+
+    /// Reads a row with `csv_core`, as the `csv` crate's reader does.
+    fn read_slow(&mut self, start_line: u64) -> io::Result<Option<u64>> {
+        use csv_core::ReadRecordResult as Res;
+        self.core.reset();
+        self.core.set_line(self.line);
+        self.row = RowAt::Slow;
+        let cap = self.slow.capacity().max(256);
+        self.slow.resize(cap, 0);
+        let cap = self.ends.capacity().max(16);
+        self.ends.resize(cap, 0);
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let input = &self.buf[self.pos..self.end];
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.slow[outlen..], &mut self.ends[endlen..]);
+            self.pos += nin;
+            outlen += nout;
+            endlen += nend;
+            match res {
+                Res::InputEmpty => {
+                    if !self.eof {
+                        self.fill()?;
+                    }
+                }
+                Res::OutputFull => self.slow.resize(self.slow.len() * 2, 0),
+                Res::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                Res::Record | Res::End => {
+                    self.line = self.core.line();
+                    self.slow.truncate(outlen);
+                    self.ends.truncate(endlen);
+                    return Ok(matches!(res, Res::Record).then_some(start_line));
+                }
+            }
+        }
+    }
+}
+
 /// Streaming reader over either encoding.
 pub struct TraceReader<R: BufRead> {
     inner: Inner<R>,
+    /// Only the general path: no fast path for well-formed rows ([`TraceReader::careful`]).
+    careful: bool,
     /// Set after an I/O error: nothing more can be read.
     done: bool,
     /// Read times without an offset as Sydney local time (`--assume-offset sydney`).
@@ -402,6 +606,14 @@ pub struct TraceReader<R: BufRead> {
 
 enum Inner<R: BufRead> {
     Csv {
+        rows: CsvRows<R>,
+        /// Where each of [`COLUMNS`] is in a row.
+        index: [usize; 10],
+        /// How many fields a row has: the header's columns, with any the format does not define.
+        width: usize,
+    },
+    /// CSV read by the `csv` crate's reader ([`TraceReader::careful`]).
+    CsvCareful {
         rdr: csv::Reader<R>,
         /// Where each of [`COLUMNS`] is in a row.
         index: [usize; 10],
@@ -421,6 +633,46 @@ impl<R: BufRead> TraceReader<R> {
     pub fn new(src: R, format: TraceFormat) -> Result<Self, TraceError> {
         let inner = match format {
             TraceFormat::Csv => {
+                let mut rows = CsvRows::new(src);
+                let mut header = csv::ByteRecord::new();
+                if rows.read_row()?.is_some() {
+                    for i in 0..rows.len() {
+                        header.push_field(rows.field(i));
+                    }
+                }
+                // Validated as `csv::Reader::headers` does it.
+                let header = csv::StringRecord::from_byte_record(header).map_err(|e| {
+                    let err = e.utf8_error();
+                    TraceError::Header(format!(
+                        "not valid UTF-8 in column {} after its first {} bytes",
+                        err.field() + 1,
+                        err.valid_up_to()
+                    ))
+                })?;
+                let (index, width) = header_index(&header)?;
+                Inner::Csv { rows, index, width }
+            }
+            TraceFormat::Jsonl => Inner::Jsonl {
+                src,
+                line: 0,
+                buf: Vec::new(),
+            },
+        };
+        Ok(Self {
+            inner,
+            careful: false,
+            done: false,
+            assume_sydney: false,
+        })
+    }
+
+    /// Opens a reader that reads every row by the general path only: CSV with the `csv` crate's
+    /// reader, each field by its general parser, JSON Lines through a full JSON parse. It reads
+    /// what [`TraceReader::new`] reads, the same records and the same errors, more slowly; it is
+    /// the reference the fast paths are tested against.
+    pub fn careful(src: R, format: TraceFormat) -> Result<Self, TraceError> {
+        let inner = match format {
+            TraceFormat::Csv => {
                 let mut rdr = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .flexible(true)
@@ -437,29 +689,9 @@ impl<R: BufRead> TraceReader<R> {
                         _ => TraceError::Header(text),
                     }
                 })?;
-                if headers.is_empty() {
-                    return Err(TraceError::Header("the file is empty: no header and no rows".into()));
-                }
-                let mut index = [usize::MAX; 10];
-                for (i, h) in headers.iter().enumerate() {
-                    let h = h.trim_start_matches('\u{feff}').trim();
-                    match COLUMNS.iter().position(|c| *c == h) {
-                        Some(pos) if index[pos] == usize::MAX => index[pos] = i,
-                        Some(_) => return Err(TraceError::Header(format!("column {h:?} appears twice"))),
-                        // A column the format does not define is kept and ignored (rules.md,
-                        // "Reading a carrier's log").
-                        None => {}
-                    }
-                }
-                if let Some(missing) = COLUMNS.iter().zip(index).find(|(_, i)| *i == usize::MAX) {
-                    return Err(TraceError::Header(format!(
-                        "missing column {:?}; the columns are {}",
-                        missing.0,
-                        COLUMNS.join(",")
-                    )));
-                }
-                Inner::Csv {
-                    width: headers.len(),
+                let (index, width) = header_index(headers)?;
+                Inner::CsvCareful {
+                    width,
                     rdr,
                     index,
                     record: csv::ByteRecord::new(),
@@ -473,6 +705,7 @@ impl<R: BufRead> TraceReader<R> {
         };
         Ok(Self {
             inner,
+            careful: true,
             done: false,
             assume_sydney: false,
         })
@@ -631,8 +864,8 @@ fn describe(v: &Value) -> String {
 /// empty field; `seq` may be a number, `numbers` an array of strings (one number each) and
 /// `detail` an object of string values. Any other type is refused, naming the field: nothing is
 /// guessed from it (a number cannot tell the code `003` from `3`, nor keep a leading zero).
-fn jsonl_record(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecord, RowError> {
-    jsonl_record_strict(line, text, assume_sydney).map_err(|mut e| {
+fn jsonl_record(line: u64, text: &str, assume_sydney: bool, fast: bool) -> Result<TraceRecord, RowError> {
+    jsonl_record_strict(line, text, assume_sydney, fast).map_err(|mut e| {
         // What can still be read of a bad row (see `record_from_fields`).
         if e.port_ref.is_none() && e.numbers.is_empty() {
             if let Ok(row) = JsonRow::parse(text) {
@@ -653,7 +886,14 @@ fn jsonl_record(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecor
     })
 }
 
-fn jsonl_record_strict(line: u64, text: &str, assume_sydney: bool) -> Result<TraceRecord, RowError> {
+fn jsonl_record_strict(line: u64, text: &str, assume_sydney: bool, fast: bool) -> Result<TraceRecord, RowError> {
+    if fast {
+        if let Some((fields, numbers, mut detail)) = fast_jsonl(text) {
+            if let Some(r) = fast_record(&fields, numbers.as_deref(), &mut detail) {
+                return Ok(r);
+            }
+        }
+    }
     let row = JsonRow::parse(text).map_err(|e| RowError {
         line,
         column: None,
@@ -748,7 +988,121 @@ fn jsonl_record_strict(line: u64, text: &str, assume_sydney: bool) -> Result<Tra
     if let Some(seq) = &seq_text {
         fields[0] = seq;
     }
-    record_from_fields(line, &fields, numbers, detail, assume_sydney)
+    record_from_fields(line, &fields, numbers, detail, assume_sydney, fast)
+}
+
+/// A JSON Lines row's fields' text, its numbers when an array, its detail when an object.
+type JsonlParts<'a> = (Fields<'a>, Option<Vec<&'a str>>, Option<Detail>);
+
+/// A JSON Lines row in the form the writer emits, split by hand: one object, no spaces between
+/// tokens, the ten fields in [`COLUMNS`] order and no other, each value a string without escapes
+/// or control characters or `null`, `seq` also a plain integer, `numbers` also an array of such
+/// strings, `detail` also an object of such strings whose keys are in increasing order with no
+/// spaces around them and no `=` or `;`. The fields' text, the numbers and the detail, as the
+/// general path ([`JsonRow`]) would give them; `None` for anything else, which the general path
+/// then reads.
+fn fast_jsonl(text: &str) -> Option<JsonlParts<'_>> {
+    struct Cursor<'a> {
+        text: &'a str,
+        pos: usize,
+    }
+    impl<'a> Cursor<'a> {
+        fn eat(&mut self, token: &[u8]) -> Option<()> {
+            let end = self.pos + token.len();
+            (self.text.as_bytes().get(self.pos..end)? == token).then(|| self.pos = end)
+        }
+        fn peek(&self) -> Option<u8> {
+            self.text.as_bytes().get(self.pos).copied()
+        }
+        /// A string without escapes or control characters, after its opening quote.
+        fn string(&mut self) -> Option<&'a str> {
+            self.eat(b"\"")?;
+            let rest = self.text.as_bytes().get(self.pos..)?;
+            let len = memchr::memchr(b'"', rest)?;
+            if rest[..len].iter().any(|&b| b == b'\\' || b < 0x20) {
+                return None;
+            }
+            let s = self.text.get(self.pos..self.pos + len)?;
+            self.pos += len + 1;
+            Some(s)
+        }
+        /// A string, or `null` for an empty field.
+        fn text_or_null(&mut self) -> Option<&'a str> {
+            if self.peek() == Some(b'n') {
+                self.eat(b"null").map(|()| "")
+            } else {
+                self.string()
+            }
+        }
+    }
+    let mut c = Cursor { text, pos: 0 };
+    let mut fields: Fields<'_> = [""; 10];
+    let mut numbers = None;
+    let mut detail = None;
+    c.eat(b"{")?;
+    for (i, name) in COLUMNS.iter().enumerate() {
+        if i > 0 {
+            c.eat(b",")?;
+        }
+        c.eat(b"\"")?;
+        c.eat(name.as_bytes())?;
+        c.eat(b"\":")?;
+        match (i, c.peek()?) {
+            (0, b'0'..=b'9') => {
+                let rest = &text.as_bytes()[c.pos..];
+                let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+                // JSON allows no leading zero; longer integers may not fit in a u64.
+                if len > 19 || (len > 1 && rest[0] == b'0') || rest.get(len) != Some(&b',') {
+                    return None;
+                }
+                fields[0] = &text[c.pos..c.pos + len];
+                c.pos += len;
+            }
+            (7, b'[') => {
+                c.eat(b"[")?;
+                let mut list = Vec::with_capacity(1);
+                if c.peek()? != b']' {
+                    loop {
+                        list.push(c.string()?);
+                        if c.peek()? != b',' {
+                            break;
+                        }
+                        c.eat(b",")?;
+                    }
+                }
+                c.eat(b"]")?;
+                numbers = Some(list);
+            }
+            (9, b'{') => {
+                c.eat(b"{")?;
+                let mut d = Detail::default();
+                let mut last: Option<&str> = None;
+                if c.peek()? != b'}' {
+                    loop {
+                        let key = c.string()?;
+                        c.eat(b":")?;
+                        let value = c.string()?;
+                        // Increasing keys: no two alike, and the order the general path's map
+                        // sets them in.
+                        if key.trim().len() != key.len() || key.contains(['=', ';']) || last.is_some_and(|l| l >= key) {
+                            return None;
+                        }
+                        d.set(key, value).ok()?;
+                        last = Some(key);
+                        if c.peek()? != b',' {
+                            break;
+                        }
+                        c.eat(b",")?;
+                    }
+                }
+                c.eat(b"}")?;
+                detail = Some(d);
+            }
+            _ => fields[i] = c.text_or_null()?,
+        }
+    }
+    c.eat(b"}")?;
+    (c.pos == text.len()).then_some((fields, numbers, detail))
 }
 
 impl<R: BufRead> Iterator for TraceReader<R> {
@@ -759,7 +1113,63 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             return None;
         }
         match &mut self.inner {
-            Inner::Csv {
+            Inner::Csv { rows, index, width } => loop {
+                let line = match rows.read_row() {
+                    Ok(Some(line)) => line,
+                    Ok(None) => return None,
+                    Err(e) => {
+                        // As the `csv` crate reports it: no position, and the reading stops.
+                        self.done = true;
+                        return Some(Err(RowError {
+                            line: 0,
+                            column: None,
+                            message: e.to_string(),
+                            port_ref: None,
+                            numbers: Vec::new(),
+                        }));
+                    }
+                };
+                let bytes = rows.bytes();
+                // Validated as `csv::StringRecord` does it: the whole row if ASCII, else each
+                // field (a row split where it lies, its fields separated by commas, is valid
+                // exactly when each field is).
+                let all = if matches!(rows.row, RowAt::Buf(..)) || bytes.is_ascii() {
+                    std::str::from_utf8(bytes).ok()
+                } else {
+                    (0..rows.len())
+                        .all(|i| std::str::from_utf8(rows.field(i)).is_ok())
+                        .then(|| std::str::from_utf8(bytes).ok())
+                        .flatten()
+                };
+                let Some(all) = all else {
+                    return Some(Err(RowError {
+                        line,
+                        column: None,
+                        message: not_utf8((0..rows.len()).map(|i| rows.field(i))),
+                        port_ref: None,
+                        numbers: Vec::new(),
+                    }));
+                };
+                let text = |i: usize| all.get(rows.range(i));
+                if rows.len() == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
+                    continue; // a blank line
+                }
+                if rows.len() != *width {
+                    return Some(Err(RowError {
+                        line,
+                        column: None,
+                        message: format!("{} fields, expected {width}", rows.len()),
+                        port_ref: None,
+                        numbers: Vec::new(),
+                    }));
+                }
+                let mut fields: Fields<'_> = [""; 10];
+                for (f, i) in fields.iter_mut().zip(index.iter()) {
+                    *f = text(*i).unwrap_or_default();
+                }
+                return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, true));
+            },
+            Inner::CsvCareful {
                 rdr,
                 index,
                 width,
@@ -776,7 +1186,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         return Some(Err(RowError {
                             line: before,
                             column: None,
-                            message: not_utf8(record),
+                            message: not_utf8(record.iter()),
                             port_ref: None,
                             numbers: Vec::new(),
                         }));
@@ -803,7 +1213,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         for (f, i) in fields.iter_mut().zip(index.iter()) {
                             *f = text(*i).unwrap_or_default();
                         }
-                        return Some(record_from_fields(line, &fields, None, None, self.assume_sydney));
+                        return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, false));
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, csv::Position::line);
@@ -860,7 +1270,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                return Some(jsonl_record(*line, text, self.assume_sydney));
+                return Some(jsonl_record(*line, text, self.assume_sydney, !self.careful));
             },
         }
     }
@@ -1099,7 +1509,30 @@ mod tests {
             "2026-03-02 09:00",
             "",
         ] {
-            assert_eq!(parse_time(text).ok(), Timestamp::parse_rfc3339(text).ok(), "{text:?}");
+            assert_eq!(
+                parse_time(text).ok(),
+                Timestamp::parse_rfc3339_general(text).ok(),
+                "{text:?}"
+            );
+            assert_eq!(
+                Timestamp::parse_rfc3339(text),
+                Timestamp::parse_rfc3339_general(text),
+                "{text:?}"
+            );
+        }
+        // At the ends of the range `Timestamp::parse_rfc3339` checks it, with or without its
+        // fast path.
+        for text in [
+            "9999-12-31T23:59:59.999+11:00",
+            "9999-12-31T23:59:59.999+10:59",
+            "9999-12-31T23:59:59-05:00",
+            "1000-01-01T00:00:00+14:00",
+        ] {
+            assert_eq!(
+                Timestamp::parse_rfc3339(text),
+                Timestamp::parse_rfc3339_general(text),
+                "{text:?}"
+            );
         }
     }
 
@@ -1365,7 +1798,225 @@ mod tests {
             })
     }
 
+    /// Every row of `bytes` by the fast reader and by the careful one (or both headers' errors).
+    fn both_ways(
+        bytes: &[u8],
+        format: TraceFormat,
+        sydney: bool,
+    ) -> [Result<Vec<Result<TraceRecord, RowError>>, String>; 2] {
+        let fast = TraceReader::new(bytes, format).map(|r| r.assume_sydney(sydney).collect());
+        let careful = TraceReader::careful(bytes, format).map(|r| r.assume_sydney(sydney).collect());
+        [fast.map_err(|e| e.to_string()), careful.map_err(|e| e.to_string())]
+    }
+
+    /// Field texts for CSV rows: the writer's forms, and the near misses the general path
+    /// reads or refuses (spaces, short codes, quotes, line breaks in quotes, bad values).
+    const CSV_FIELDS: [&[&str]; 10] = [
+        &[
+            "1",
+            "2",
+            "007",
+            " 3",
+            "x",
+            "",
+            "18446744073709551615",
+            "18446744073709551616",
+            "+4",
+        ],
+        &[
+            "2026-03-02T09:00:00+11:00",
+            "2026-03-02T09:00:00.5+11:00",
+            " 2026-03-02T09:00:00+11:00",
+            "2026-03-02 09:00",
+            "2026-03-02T09:00:00Z",
+            "9999-12-31T23:59:59-05:00",
+            "bad",
+            "\"2026-03-02T09:00:00+11:00\"",
+        ],
+        &["9001", "9002", "", " 9001", "901"],
+        &["9001", "9002", "", " 9002", "90021"],
+        &[
+            "SNA",
+            "SNA_CONFIRM",
+            "CUTOVER",
+            "PNV_RESPONSE",
+            "ECA_REJECT",
+            " SNA",
+            "snap",
+            "",
+        ],
+        &["R1", "SNA-000001", "", " R1", "a;b", "\"R,1\"", "\"R\"\"1\""],
+        &["A", "C", "D", "", "X", " A"],
+        &[
+            "0255501234",
+            "0255501234;0255501235",
+            "",
+            " ",
+            "02 5550 1234",
+            "0455501234",
+            "0255501234;",
+            "+61255501234",
+        ],
+        &["", "003", "3", " 3 ", "0255501234:S", "03", "xyz", "  3 ", "1", "104"],
+        &[
+            "",
+            "ca_date=2026-02-25;account=ACC-1",
+            "\"reason=a, b\"",
+            "x-extra=1;status=C;current=9002",
+            "cutover=2026-03-09T10:00:00+11:00;pm=Jo",
+            "status=X",
+            "novalue",
+            "\"reason=multi\nline\"",
+            "\"reason=with \"\"quote\"\"\"",
+            " account = A ",
+            "ca_date=2026-02-30",
+            "effective=2026-03-09T10:00:00+11:00;losing=9001;file_seq=7",
+        ],
+    ];
+
+    fn arb_csv_row() -> impl Strategy<Value = Vec<u8>> {
+        // Mostly the first (the writer's) form, so that many rows are well-formed.
+        let fields: Vec<_> = CSV_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let writer = if i == 3 { "" } else { f[0] };
+                prop_oneof![3 => Just(writer), 1 => prop::sample::select(f.to_vec())]
+            })
+            .collect();
+        (
+            fields,
+            prop::sample::select(vec!["\n", "\n", "\n", "\r\n", "\r", "\n\n", "\n \n", "\r\n\r\n"]),
+            0u8..12,
+        )
+            .prop_map(|(fields, end, odd)| {
+                let mut row = fields.join(",").into_bytes();
+                match odd {
+                    0 => row.extend_from_slice(b",extra"),
+                    1 => row.truncate(row.iter().rposition(|&b| b == b',').unwrap_or(0)),
+                    2 => row.extend_from_slice(b"\xff"),
+                    3 => row.splice(0..0, "é".bytes()).for_each(drop),
+                    _ => {}
+                }
+                row.extend_from_slice(end.as_bytes());
+                row
+            })
+    }
+
+    #[test]
+    fn fast_and_careful_readers_agree_on_written_traces() {
+        let (good, _) = read_all(SAMPLE.as_bytes(), TraceFormat::Csv).unwrap();
+        for format in [TraceFormat::Csv, TraceFormat::Jsonl] {
+            let bytes = write_all(&good, format).unwrap();
+            let [fast, careful] = both_ways(&bytes, format, false);
+            assert_eq!(fast, careful);
+            assert_eq!(
+                fast.unwrap().into_iter().collect::<Result<Vec<_>, _>>(),
+                Ok(good.clone())
+            );
+        }
+        // A file that ends without a line break, and one whose header has a byte-order mark, a
+        // column the format does not define, or a quoted name.
+        for text in [
+            SAMPLE.trim_end().to_string(),
+            format!("\u{feff}{SAMPLE}"),
+            SAMPLE
+                .replacen("detail", "detail,note", 1)
+                .replace('\n', ",x\n")
+                .replacen("detail,note,x", "detail,note", 1),
+            SAMPLE.replacen("seq,", "\"seq\",", 1),
+            SAMPLE.replace('\n', "\r\n"),
+            SAMPLE.replace('\n', "\r"),
+        ] {
+            let [fast, careful] = both_ways(text.as_bytes(), TraceFormat::Csv, false);
+            assert_eq!(fast, careful, "{text}");
+        }
+    }
+
+    /// JSON Lines rows in the writer's form and in the forms next to it that the fast path must
+    /// leave to the general one.
+    fn jsonl_variants(line: &str) -> Vec<String> {
+        let mut out = vec![line.to_string()];
+        let mut push = |from: &str, to: &str| {
+            if line.contains(from) {
+                out.push(line.replacen(from, to, 1));
+            }
+        };
+        push("\"seq\":", "\"seq\": ");
+        push("\"seq\":1", "\"seq\":\"1\"");
+        push("\"seq\":1", "\"seq\":01");
+        push("\"seq\":1", "\"seq\":1.0");
+        push("\"seq\":1", "\"seq\":1e0");
+        push("\"code\":\"\"", "\"code\":null");
+        push("\"code\":\"\"", "\"code\":\"3\"");
+        push("\"code\":\"\"", "\"code\":3");
+        push("\"ref\":\"", "\"ref\":\"\\u0041");
+        push("\"to\":\"\"", "\"to\":null");
+        push("\"numbers\":[", "\"numbers\":[\"0255501234\",");
+        push("\"numbers\":[]", "\"numbers\":\"\"");
+        push("\"numbers\":[\"", "\"numbers\":[ \"");
+        push("\"detail\":{}", "\"detail\":\"\"");
+        push("\"detail\":{", "\"detail\":{\"zz\":\"1\",");
+        push("\"detail\":{", "\"detail\":{\"account\":\"B\",");
+        push("\"detail\":{", "\"detail\":{\" account\":\"B\",");
+        push("\"detail\":{", "\"detail\":{\"a=b\":\"B\",");
+        push("\"detail\":{", "\"detail\":{\"status\":\"X\",");
+        push("\"category\":\"", "\"category\":\" ");
+        push("\"from\":\"", "\"seq\":3,\"from\":\"");
+        push("\"from\":\"", "\"system\":\"x\",\"from\":\"");
+        push("}", " }");
+        push("{", "{ ");
+        out.push(format!("{line} "));
+        out.push(format!("{line}x"));
+        out.push(line.replacen(",\"detail\"", ",\"detail\":null,\"x\"", 1));
+        out
+    }
+
     proptest! {
+        #[test]
+        fn fast_and_careful_readers_agree_on_csv(
+            header in prop::sample::select(vec![
+                COLUMNS.join(","),
+                format!("\u{feff}{}", COLUMNS.join(",")),
+                format!("{},note", COLUMNS.join(",")),
+                COLUMNS.join(",").replace("time,from", "from,time"),
+            ]),
+            header_end in prop::sample::select(vec!["\n", "\r\n", "\r"]),
+            rows in prop::collection::vec(arb_csv_row(), 0..12),
+            sydney in any::<bool>(),
+        ) {
+            let mut bytes = format!("{header}{header_end}").into_bytes();
+            for row in &rows {
+                bytes.extend_from_slice(row);
+            }
+            let [fast, careful] = both_ways(&bytes, TraceFormat::Csv, sydney);
+            prop_assert_eq!(fast, careful, "{}", String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn fast_and_careful_readers_agree_on_csv_bytes(
+            bytes in prop::collection::vec(prop::sample::select(b",,,\"\r\n\n a1;=\xff".to_vec()), 0..200),
+        ) {
+            let mut text = b"seq,time,from,to,msg,ref,category,numbers,code,detail\n".to_vec();
+            text.extend_from_slice(&bytes);
+            let [fast, careful] = both_ways(&text, TraceFormat::Csv, false);
+            prop_assert_eq!(fast, careful, "{:?}", String::from_utf8_lossy(&text));
+            let [fast, careful] = both_ways(&bytes, TraceFormat::Csv, false);
+            prop_assert_eq!(fast, careful, "{:?}", String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn fast_and_careful_readers_agree_on_jsonl(records in prop::collection::vec(arb_record(), 1..6)) {
+            let text = String::from_utf8(write_all(&records, TraceFormat::Jsonl).unwrap()).unwrap();
+            let mut lines: Vec<String> = Vec::new();
+            for line in text.lines() {
+                lines.extend(jsonl_variants(line));
+            }
+            let all = lines.join("\n");
+            let [fast, careful] = both_ways(all.as_bytes(), TraceFormat::Jsonl, false);
+            prop_assert_eq!(fast, careful, "{}", all);
+        }
+
         #[test]
         fn csv_and_jsonl_round_trip(records in prop::collection::vec(arb_record(), 0..8)) {
             for format in [TraceFormat::Csv, TraceFormat::Jsonl] {
@@ -1384,7 +2035,8 @@ mod tests {
             if frac == 0 && text.contains('.') {
                 text = text.replacen('.', ".0", 1);
             }
-            prop_assert_eq!(parse_time(&text).ok(), Timestamp::parse_rfc3339(&text).ok(), "{}", text);
+            prop_assert_eq!(parse_time(&text).ok(), Timestamp::parse_rfc3339_general(&text).ok(), "{}", text);
+            prop_assert_eq!(Timestamp::parse_rfc3339(&text), Timestamp::parse_rfc3339_general(&text), "{}", text);
         }
 
         #[test]

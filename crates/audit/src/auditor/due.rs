@@ -180,6 +180,8 @@ impl Auditor<'_> {
             }
         }
         self.ports = ports;
+        // In reference order, as `finish` and `advance` judge ports: not the map's order.
+        done.sort_unstable();
         for key in done {
             if let Some(mut port) = self.ports.remove(&key) {
                 let before = self.findings.len();
