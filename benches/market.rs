@@ -16,7 +16,7 @@
 //! `LNPSIM_BENCH_ANCHOR` names a program to time in the same run, alternating with lnpsim, for a
 //! ratio that holds on a busy machine where absolute times do not: it is run with `python3` and
 //! the arguments `100000 8 20000 1` (ports, carriers, daily cap, seed), the shape of a bare
-//! discrete-event model of the same load (for instance one written with SimPy).
+//! discrete-event model of the same load (for instance one written with `SimPy`).
 
 use std::path::Path;
 use std::process::{Command, Stdio};

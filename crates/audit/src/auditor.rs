@@ -30,45 +30,7 @@ const SWEEP_EVERY: u64 = 65_536;
 /// late row still finds it and is reported as late rather than missing.
 const RETIRE_SLACK: Span = Span::Days(1);
 
-use lnp_model::fasthash::FastHasher;
-
-/// The hasher of the audit's maps: [`FastHasher`] with its high bits folded into the low ones.
-/// A map picks a bucket by a hash's low bits, and those of a bare multiplicative hash depend
-/// only on the low bits of what was hashed: for references such as `L000012345` (hashed as three
-/// big-endian words, the last digits high in the second) they barely vary, and without the fold
-/// a market's ports crowd into a fraction of the buckets.
-#[derive(Default, Clone, Copy)]
-struct MixHasher(FastHasher);
-
-impl std::hash::Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        let h = self.0.finish();
-        h ^ (h >> 32)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.write(bytes);
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0.write_u64(v);
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.0.write_u32(v);
-    }
-
-    fn write_u8(&mut self, v: u8) {
-        self.0.write_u8(v);
-    }
-
-    fn write_usize(&mut self, v: usize) {
-        self.0.write_usize(v);
-    }
-}
-
-/// A map of the audit's state. Never iterated where the order could reach an output.
-type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<MixHasher>>;
+use lnp_model::fasthash::FastMap;
 
 /// One row, as far as a rule needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

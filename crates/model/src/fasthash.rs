@@ -11,7 +11,11 @@ pub struct FastHasher(u64);
 
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // A map picks a bucket by the hash's low bits, and those of a bare multiplicative hash
+        // depend only on the low bits of what was hashed. References such as `L000012345` differ
+        // in a few digit bytes, which can fall high in their words: without this fold, a
+        // market's ports crowded into a fraction of the buckets. Fold the high half in.
+        self.0 ^ (self.0 >> 32)
     }
 
     fn write(&mut self, bytes: &[u8]) {
