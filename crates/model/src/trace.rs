@@ -1296,6 +1296,17 @@ fn push_csv_field(line: &mut String, field: &str) {
     }
 }
 
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` escapes it.
+fn push_json_string(line: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        line.push('"');
+        line.push_str(s);
+        line.push('"');
+    } else {
+        line.push_str(&Value::String(s.to_string()).to_string());
+    }
+}
+
 impl<W: Write> TraceWriter<W> {
     pub fn new(out: W, format: TraceFormat) -> Self {
         Self {
@@ -1354,29 +1365,51 @@ impl<W: Write> TraceWriter<W> {
                 l.push('\n');
             }
             TraceFormat::Jsonl => {
-                let obj = serde_json::json!({
-                    "seq": r.seq,
-                    "time": r.time.to_string(),
-                    "from": r.from.to_string(),
-                    "to": r.to.map(|t| t.to_string()).unwrap_or_default(),
-                    "msg": m.kind.keyword(),
-                    "ref": m.port_ref.map(|p| p.to_string()).unwrap_or_default(),
-                    "category": m.category.map(|c| c.to_string()).unwrap_or_default(),
-                    "numbers": m.numbers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    "code": m.code.to_string(),
-                    "detail": m.detail.to_json(),
-                });
-                // serde_json's `json!` keeps keys sorted unless `preserve_order` is on; write the
-                // fields in the spec's column order by hand instead.
-                let Value::Object(map) = obj else { return Ok(()) };
-                self.line.push('{');
-                for (i, c) in COLUMNS.iter().enumerate() {
-                    if i > 0 {
-                        self.line.push(',');
+                // The fields in the spec's column order; the detail's keys sorted, each once (the
+                // last value of a repeated key), as a JSON object map holds them.
+                let l = &mut self.line;
+                let _ = write!(l, "{{\"seq\":{},\"time\":", r.seq);
+                let mut text = String::new();
+                let mut field = |l: &mut String, name: Option<&str>, value: &dyn std::fmt::Display| {
+                    if let Some(name) = name {
+                        let _ = write!(l, ",\"{name}\":");
                     }
-                    let v = map.get(*c).cloned().unwrap_or(Value::Null);
-                    let _ = write!(self.line, "\"{c}\":{v}");
+                    text.clear();
+                    let _ = write!(text, "{value}");
+                    push_json_string(l, &text);
+                };
+                field(l, None, &r.time);
+                field(l, Some("from"), &r.from);
+                field(l, Some("to"), &r.to.map(|t| t.to_string()).unwrap_or_default());
+                field(l, Some("msg"), &m.kind.keyword());
+                field(l, Some("ref"), &m.port_ref.map(|p| p.to_string()).unwrap_or_default());
+                field(
+                    l,
+                    Some("category"),
+                    &m.category.map(|c| c.to_string()).unwrap_or_default(),
+                );
+                l.push_str(",\"numbers\":[");
+                for (i, n) in m.numbers.iter().enumerate() {
+                    if i > 0 {
+                        l.push(',');
+                    }
+                    field(l, None, n);
                 }
+                l.push(']');
+                field(l, Some("code"), &m.code);
+                l.push_str(",\"detail\":{");
+                let pairs = m.detail.pairs();
+                let keys: std::collections::BTreeMap<&str, &str> =
+                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                for (i, (k, v)) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        l.push(',');
+                    }
+                    push_json_string(l, k);
+                    l.push(':');
+                    push_json_string(l, v);
+                }
+                l.push('}');
                 self.line.push_str("}\n");
             }
         }
