@@ -169,6 +169,55 @@ pub(crate) fn text_len(bytes: &[u8]) -> Option<u64> {
     (count > 0).then_some(u64::from(count))
 }
 
+/// [`text_len`] of the `width` bytes at `at` in a record: one 16-byte word when the field is at
+/// most 16 wide and the record has 16 bytes from `at` on (the bytes past the field read as
+/// spaces), without copying.
+#[inline]
+pub(crate) fn text_len_in(rec: &[u8], at: usize, width: usize) -> Option<u64> {
+    match rec.get(at..at + 16) {
+        Some(word) if width <= 16 => {
+            let w = u128::from_le_bytes(word.try_into().ok()?);
+            // Bytes past the field: spaces.
+            let keep = if width == 16 {
+                u128::MAX
+            } else {
+                (1u128 << (8 * width)) - 1
+            };
+            let spaces = u128::from_le_bytes([b' '; 16]);
+            text_len16((w & keep) | (spaces & !keep))
+        }
+        _ => text_len(rec.get(at..at + width)?),
+    }
+}
+
+/// [`text_len`] of 16 bytes as one word, a byte a lane: the text bytes must be a prefix.
+#[inline]
+fn text_len16(w: u128) -> Option<u64> {
+    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+    const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+    if w & HIGH != 0 {
+        return None;
+    }
+    // The high bit of each zero byte; of each byte at least `k` (bytes below 0x80: no carries).
+    let zero = |x: u128| !(((x & !HIGH) + !HIGH) | x) & HIGH;
+    let at_least = |w: u128, k: u128| (w + ONES * (0x80 - k)) & HIGH;
+    let space = zero(w ^ (ONES * u128::from(b' ')));
+    let upper = at_least(w, 0x41) & !at_least(w, 0x5B);
+    let digit = at_least(w, 0x30) & !at_least(w, 0x3A);
+    let text = upper | digit | zero(w ^ (ONES * u128::from(b'-')));
+    if text | space != HIGH {
+        return None;
+    }
+    let count = text.count_ones();
+    // Text, then only spaces: the text bytes are the first `count`.
+    let prefix = if count >= 16 {
+        HIGH
+    } else {
+        HIGH & ((1u128 << (8 * count)) - 1)
+    };
+    (count > 0 && text == prefix).then_some(u64::from(count))
+}
+
 enum Op {
     Digits,
     Date,
@@ -429,6 +478,37 @@ mod tests {
             let s = [b'A', b, b' '];
             let want = all_consuming(text)(&s[..]).ok().map(|(_, t)| t.len() as u64);
             assert_eq!(text_len(&s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn text_len_in_agrees_with_text_len() {
+        let samples: [&[u8]; 9] = [
+            b"SNA-1       ",
+            b" SNA-1      ",
+            b"SNA 1       ",
+            b"            ",
+            b"ABCDEFGHIJKL",
+            b"ABCDEFGHIJKLMNOP",
+            b"ABCDEFGH   X",
+            b"A\xC3        ",
+            b"Z",
+        ];
+        for s in samples {
+            for tail in [
+                &b""[..],
+                b"XXXXXXXXXXXXXXXXXX",
+                b"\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF",
+            ] {
+                let rec = [&b"DA"[..], s, tail].concat();
+                assert_eq!(text_len_in(&rec, 2, s.len()), text_len(s), "{s:?} then {tail:?}");
+            }
+        }
+        for b in 0..=255u8 {
+            let rec = [
+                b'A', b, b' ', b' ', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q',
+            ];
+            assert_eq!(text_len_in(&rec, 0, 3), text_len(&rec[..3]), "{b}");
         }
     }
 
