@@ -38,6 +38,7 @@ impl TelephoneNumber {
     const NSN_MAX: u32 = 899_999_999;
 
     /// From the 9-digit national significant number (`255501234`).
+    #[inline]
     pub fn from_nsn(nsn: u32) -> Result<Self, NumberError> {
         if !(Self::NSN_MIN..=Self::NSN_MAX).contains(&nsn) {
             return Err(NumberError::WrongLength {

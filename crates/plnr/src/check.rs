@@ -347,6 +347,7 @@ pub(crate) struct DetailFast {
     losing: usize,
     effective: usize,
     port_ref: (usize, usize),
+    ref_masks: (u128, u128),
 }
 
 /// A one-character code field's position and byte-to-index-plus-one table.
@@ -423,6 +424,7 @@ impl DetailFast {
             losing: at(Role::Losing)?,
             effective: at(Role::EffectiveAt)?,
             port_ref: d.field(Role::PortRef).map(|f| (f.start - 1, f.width))?,
+            ref_masks: field::text_masks(d.field(Role::PortRef)?.width),
         })
     }
 
@@ -457,7 +459,7 @@ impl DetailFast {
             return None;
         }
         let (at, w) = self.port_ref;
-        let ref_len = field::text_len_in(rec, at, w)?;
+        let ref_len = field::text_len_in(rec, at, w, self.ref_masks)?;
         Some(Quick {
             action,
             status,

@@ -9,7 +9,9 @@
 //! chunks in file order and does what needs the records before: line numbers, counts, the hash
 //! total, duplicates, where headers and trailers stand; and the full check, with its
 //! diagnostics, on every line the scan did not pass. A chunk fed without a scan is checked line
-//! by line, so the result never depends on how a file is cut or which chunks were scanned.
+//! by line, so the result never depends on how a file is cut or which chunks were scanned. A
+//! chunk may also be cut anywhere and scanned after its first line end
+//! ([`RecordCheck::scan_after_first_line_end`]), for chunks read at fixed offsets.
 //!
 //! ```
 //! use lnp_plnr::gen::{GenParams, Generator};
@@ -65,6 +67,8 @@ type Key = (Option<Ending>, Option<CarrierCode>, Option<FileKind>);
 /// allocations.
 #[derive(Clone, Debug, Default)]
 pub struct Scan {
+    /// Where the first line scanned starts.
+    start: usize,
     marks: Vec<u32>,
     bytes: usize,
     key: Option<Key>,
@@ -86,8 +90,21 @@ impl RecordCheck {
     /// Checks each line of `chunk` (whole lines, from a line's start; a last line without its
     /// line end is left to the full check) as a detail record of the body of the file.
     pub fn scan(&self, chunk: &[u8], scan: &mut Scan) {
+        self.scan_from(chunk, 0, scan);
+    }
+
+    /// [`Self::scan`] of the lines after the chunk's first line end, for a chunk cut anywhere
+    /// (at a fixed offset of the file, say): what comes before is the end of a line begun in
+    /// the chunk before, or a line the full check takes.
+    pub fn scan_after_first_line_end(&self, chunk: &[u8], scan: &mut Scan) {
+        let start = memchr(b'\n', chunk).map_or(chunk.len(), |i| i + 1);
+        self.scan_from(chunk, start, scan);
+    }
+
+    fn scan_from(&self, chunk: &[u8], start: usize, scan: &mut Scan) {
         let ctx = &self.ctx;
         scan.marks.clear();
+        scan.start = start;
         scan.bytes = chunk.len();
         scan.key = Some((Some(ctx.ending), Some(ctx.donor), Some(ctx.kind)));
         let len = ctx.record_length;
@@ -100,7 +117,7 @@ impl RecordCheck {
             };
         let full = ctx.kind == FileKind::Full;
         let check_ends = !ctx.plan.no_line_ends();
-        let mut pos = 0;
+        let mut pos = start;
         while let Some(rest) = chunk.get(pos..).filter(|r| !r.is_empty()) {
             let passed = rest.get(..step).and_then(|line| {
                 let (content, end) = line.split_at(len);
@@ -193,9 +210,7 @@ impl Validation {
             return false;
         }
         let mut pos = 0;
-        let mut scan = scan;
         if self.partial.total > 0 {
-            scan = None;
             let Some(i) = memchr(b'\n', chunk) else {
                 self.take(chunk);
                 return true;
@@ -207,10 +222,19 @@ impl Validation {
             }
         }
         let key = self.checker.context_key();
-        match scan.filter(|s| s.bytes == chunk.len() && s.key == Some(key)) {
-            Some(s) => self.feed_scanned(chunk, s, on_header, on_error),
-            None => self.feed_lines(chunk, pos, on_header, on_error),
+        if let Some(s) = scan.filter(|s| s.bytes == chunk.len() && s.key == Some(key)) {
+            // The lines before the scan's first, the full way.
+            while pos < s.start {
+                match self.careful_line(chunk, pos, on_header, on_error) {
+                    Some(next) => pos = next,
+                    None => return false,
+                }
+            }
+            if pos == s.start {
+                return self.feed_scanned(chunk, s, on_header, on_error);
+            }
         }
+        self.feed_lines(chunk, pos, on_header, on_error)
     }
 
     fn feed_scanned(
@@ -221,10 +245,10 @@ impl Validation {
         on_error: &mut dyn FnMut(Diagnostic),
     ) -> bool {
         let Some(ending) = self.checker.context_key().0 else {
-            return self.feed_lines(chunk, 0, on_header, on_error);
+            return self.feed_lines(chunk, scan.start, on_header, on_error);
         };
         let step = self.checker.layout().record_length + if ending == Ending::CrLf { 2 } else { 1 };
-        let mut pos = 0;
+        let mut pos = scan.start;
         for &mark in &scan.marks {
             if pos >= chunk.len() {
                 break;

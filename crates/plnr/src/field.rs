@@ -169,28 +169,32 @@ pub(crate) fn text_len(bytes: &[u8]) -> Option<u64> {
     (count > 0).then_some(u64::from(count))
 }
 
-/// [`text_len`] of the `width` bytes at `at` in a record: one 16-byte word when the field is at
-/// most 16 wide and the record has 16 bytes from `at` on (the bytes past the field read as
-/// spaces), without copying.
+/// The masks [`text_len_in`] reads a field of `width` bytes with: the field's bytes of a
+/// 16-byte word, and spaces for the rest.
+pub(crate) fn text_masks(width: usize) -> (u128, u128) {
+    let keep = if width >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * width)) - 1
+    };
+    (keep, u128::from_le_bytes([b' '; 16]) & !keep)
+}
+
+/// [`text_len`] of the `width` bytes at `at` in a record, `masks` being [`text_masks`] of the
+/// width: one 16-byte word when the field is at most 16 wide and the record has 16 bytes from
+/// `at` on (the bytes past the field read as spaces), without copying.
 #[inline]
-pub(crate) fn text_len_in(rec: &[u8], at: usize, width: usize) -> Option<u64> {
+pub(crate) fn text_len_in(rec: &[u8], at: usize, width: usize, (keep, spaces): (u128, u128)) -> Option<u64> {
     match rec.get(at..at + 16) {
         Some(word) if width <= 16 => {
             let w = u128::from_le_bytes(word.try_into().ok()?);
-            // Bytes past the field: spaces.
-            let keep = if width == 16 {
-                u128::MAX
-            } else {
-                (1u128 << (8 * width)) - 1
-            };
-            let spaces = u128::from_le_bytes([b' '; 16]);
-            text_len16((w & keep) | (spaces & !keep))
+            text_len16((w & keep) | spaces)
         }
         _ => text_len(rec.get(at..at + width)?),
     }
 }
 
-/// [`text_len`] of 16 bytes as one word, a byte a lane: the text bytes must be a prefix.
+/// [`text_len`] of 16 bytes as one word, a byte a lane: text, then only spaces.
 #[inline]
 fn text_len16(w: u128) -> Option<u64> {
     const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
@@ -208,14 +212,11 @@ fn text_len16(w: u128) -> Option<u64> {
     if text | space != HIGH {
         return None;
     }
-    let count = text.count_ones();
-    // Text, then only spaces: the text bytes are the first `count`.
-    let prefix = if count >= 16 {
-        HIGH
-    } else {
-        HIGH & ((1u128 << (8 * count)) - 1)
-    };
-    (count > 0 && text == prefix).then_some(u64::from(count))
+    // Each text byte all ones (0x80 - 0x01 borrows nothing from its neighbour); text first
+    // means a run of ones from the lowest bit, which adding one clears.
+    let full = text | (text - (text >> 7));
+    let count = full.trailing_ones() / 8;
+    (count > 0 && full & full.wrapping_add(1) == 0).then_some(u64::from(count))
 }
 
 enum Op {
@@ -501,14 +502,18 @@ mod tests {
                 b"\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF",
             ] {
                 let rec = [&b"DA"[..], s, tail].concat();
-                assert_eq!(text_len_in(&rec, 2, s.len()), text_len(s), "{s:?} then {tail:?}");
+                assert_eq!(
+                    text_len_in(&rec, 2, s.len(), text_masks(s.len())),
+                    text_len(s),
+                    "{s:?} then {tail:?}"
+                );
             }
         }
         for b in 0..=255u8 {
             let rec = [
                 b'A', b, b' ', b' ', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q',
             ];
-            assert_eq!(text_len_in(&rec, 0, 3), text_len(&rec[..3]), "{b}");
+            assert_eq!(text_len_in(&rec, 0, 3, text_masks(3)), text_len(&rec[..3]), "{b}");
         }
     }
 

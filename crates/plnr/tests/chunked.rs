@@ -1,5 +1,5 @@
 //! Property tests: validating a file a chunk at a time ([`Validation`], with or without
-//! [`RecordCheck::scan`]s) reports exactly what the line-by-line validator reports, in the same
+//! [`RecordCheck::scan`]s, or scans after a chunk's first line end) reports exactly what the line-by-line validator reports, in the same
 //! order, wherever the chunks are cut (inside a line, at a line end, in the middle of a CRLF)
 //! and whichever chunks are scanned; and the line-by-line validator itself reports the same
 //! whatever its buffer size. Files are generated registers with mutations: changed, removed
@@ -169,12 +169,36 @@ fn chunked(
     (errors, report)
 }
 
+/// [`chunked`] at the cuts as given, scanning after the first line end the chunks `after_mask`
+/// picks (as chunks read at fixed offsets are).
+fn chunked_after(
+    file: &[u8],
+    cuts: &[usize],
+    scan_mask: u64,
+    after_mask: u64,
+    max_errors: usize,
+) -> (Vec<Diagnostic>, Report) {
+    let (errors, report, _) = chunked_modes(file, cuts, false, scan_mask, after_mask, max_errors);
+    (errors, report)
+}
+
 /// [`chunked`], with how many lines scans passed.
 fn chunked_counting(
     file: &[u8],
     cuts: &[usize],
     at_lines: bool,
     scan_mask: u64,
+    max_errors: usize,
+) -> (Vec<Diagnostic>, Report, usize) {
+    chunked_modes(file, cuts, at_lines, scan_mask, 0, max_errors)
+}
+
+fn chunked_modes(
+    file: &[u8],
+    cuts: &[usize],
+    at_lines: bool,
+    scan_mask: u64,
+    after_mask: u64,
     max_errors: usize,
 ) -> (Vec<Diagnostic>, Report, usize) {
     let mut passed = 0;
@@ -197,7 +221,11 @@ fn chunked_counting(
         let check = v.record_check();
         let use_scan = match &check {
             Some(c) if scan_mask & (1 << (i % 64)) != 0 => {
-                c.scan(chunk, &mut scan);
+                if after_mask & (1 << (i % 64)) != 0 {
+                    c.scan_after_first_line_end(chunk, &mut scan);
+                } else {
+                    c.scan(chunk, &mut scan);
+                }
                 passed += scan.passed();
                 true
             }
@@ -225,6 +253,7 @@ proptest! {
         cuts in prop::collection::vec(any::<usize>(), 0..12),
         at_lines in any::<bool>(),
         scan_mask in any::<u64>(),
+        after_mask in any::<u64>(),
         cap in prop_oneof![1usize..80, 80usize..5000],
         max_errors in prop_oneof![Just(0usize), Just(1), Just(2), Just(5), Just(100)],
     ) {
@@ -237,6 +266,9 @@ proptest! {
         prop_assert_eq!(&small_errors, &want_errors, "buffer of {}", cap);
         prop_assert_eq!(&small, &want);
         let (got_errors, got) = chunked(&file, &cuts, at_lines, scan_mask, max_errors);
+        prop_assert_eq!(&got_errors, &want_errors);
+        prop_assert_eq!(&got, &want);
+        let (got_errors, got) = chunked_after(&file, &cuts, scan_mask, after_mask, max_errors);
         prop_assert_eq!(&got_errors, &want_errors);
         prop_assert_eq!(&got, &want);
     }
@@ -290,7 +322,12 @@ fn duplicates_in_and_out_of_order() {
         .collect();
     assert_eq!(dups, vec![1502, 1801], "{errors:#?}");
     let (e, r, passed) = chunked_counting(&file, &[7000, 50_000, 99_000], true, u64::MAX, 0);
-    assert_eq!((e, r), (errors, report));
+    assert_eq!((&e, &r), (&errors, &report));
     // The scans did the work (all but the first chunk's lines, the duplicates and the trailer).
     assert!(passed > 1800, "{passed} lines passed scans");
+    // Cut at fixed offsets, as a file read in place is.
+    let cuts: Vec<usize> = (1..20).map(|k| k * 6_000).collect();
+    let (e, r, passed) = chunked_modes(&file, &cuts, false, u64::MAX, u64::MAX, 0);
+    assert_eq!((&e, &r), (&errors, &report));
+    assert!(passed > 1800, "{passed} lines passed scans after first line ends");
 }
