@@ -73,6 +73,8 @@ struct NumberSet {
     /// Gaps between ascending indexes, LEB128, in segments of [`SEGMENT`] bytes (each freed as
     /// soon as it has been turned into bits).
     log: Vec<Vec<u8>>,
+    /// The segment being written.
+    current: Vec<u8>,
     logged: usize,
     /// The bitset, once numbers came out of order.
     chunks: Option<Vec<Option<Box<[u64]>>>>,
@@ -91,6 +93,7 @@ impl NumberSet {
         Self {
             last: None,
             log: Vec::new(),
+            current: Vec::new(),
             logged: 0,
             chunks: None,
         }
@@ -137,18 +140,17 @@ impl NumberSet {
 
     #[inline]
     fn push_gap(&mut self, mut gap: u32) {
-        if self.log.last().is_none_or(|seg| seg.len() + 5 > SEGMENT) {
-            self.log.push(Vec::with_capacity(SEGMENT));
+        if self.current.len() + 5 > SEGMENT {
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(SEGMENT));
+            self.log.push(full);
         }
-        if let Some(seg) = self.log.last_mut() {
-            while gap >= 0x80 {
-                seg.push((gap as u8) | 0x80);
-                self.logged += 1;
-                gap >>= 7;
-            }
-            seg.push(gap as u8);
-            self.logged += 1;
+        let before = self.current.len();
+        while gap >= 0x80 {
+            self.current.push((gap as u8) | 0x80);
+            gap >>= 7;
         }
+        self.current.push(gap as u8);
+        self.logged += self.current.len() - before;
     }
 
     fn no_chunks() -> Vec<Option<Box<[u64]>>> {
@@ -161,7 +163,8 @@ impl NumberSet {
         let mut chunks = Self::no_chunks();
         let mut index = 0u32;
         let mut first = true;
-        for seg in self.log.drain(..) {
+        let current = std::mem::take(&mut self.current);
+        for seg in self.log.drain(..).chain(std::iter::once(current)) {
             let (mut gap, mut shift) = (0u32, 0u32);
             for &b in &seg {
                 gap |= u32::from(b & 0x7F) << shift;
