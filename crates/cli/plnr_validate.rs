@@ -5,7 +5,8 @@
 //! last line end. This thread feeds the chunks in file order to the [`Validation`], which does
 //! the checks that need the records before and the full check of every line a scan did not
 //! pass. The report and every error, in order, are those of `lnp_plnr::validate_each`, for any
-//! number of threads; memory is the chunks in flight, whatever the file's size.
+//! number of threads; memory is the chunks in flight (at most [`MAX_IN_FLIGHT`]), whatever the
+//! file's size.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -17,6 +18,10 @@ use lnp_plnr::{Diagnostic, Header, Layout, ReadError, RecordCheck, Report, Scan,
 
 /// Bytes read at a time.
 const CHUNK: usize = 1 << 19;
+
+/// At most this many chunks in memory (4.5 MiB), so that with the duplicate check's 50 MB at
+/// most a validation stays within 64 MB of memory.
+const MAX_IN_FLIGHT: usize = 9;
 
 /// What to validate: a file read at offsets, or a stream read in order.
 pub enum Source<'a> {
@@ -139,8 +144,9 @@ pub fn validate_source(
         drop(done_tx);
         let mut pump = Pump {
             v: &mut v,
-            // Two chunks per worker keep each busy while this thread feeds; one more is read.
-            in_flight: 2 * workers.max(1) + 1,
+            // Two chunks per worker keep each busy while this thread feeds, one more is read; at
+            // most [`MAX_IN_FLIGHT`] whatever the number of threads.
+            in_flight: (2 * workers.max(1) + 1).min(MAX_IN_FLIGHT),
             threaded: workers > 0,
             job_tx: &job_tx,
             done_rx: &done_rx,
@@ -204,10 +210,8 @@ impl Pump<'_> {
             }
             // A file's chunks wait for the first, which tells whether records can be scanned.
             let is_file = matches!(src, Source::File(_));
-            let can_read = !ended
-                && failed.is_none()
-                && !self.v.stopped()
-                && !(is_file && next_read > next_feed && next_feed == 0);
+            let first_pending = is_file && next_feed == 0 && next_read > 0;
+            let can_read = !(ended || failed.is_some() || self.v.stopped() || first_pending);
             if can_read && (!pool.is_empty() || made < self.in_flight) {
                 let (buf, scan) = pool.pop().unwrap_or_else(|| {
                     made += 1;
