@@ -511,3 +511,88 @@ fn gen_checks_the_date_before_writing_anything() {
         ok(&lnpsim(&["plnr", "validate", &s]));
     }
 }
+
+/// A register of 60,000 records (several chunks) with errors at the start, the middle, chunk
+/// edges and the end: `validate` prints the same, text and JSON, with any number of threads,
+/// from a file and from a pipe.
+#[test]
+fn validate_is_the_same_on_any_number_of_threads() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (good, good_s) = tmp(&dir, "good.plnr");
+    ok(&lnpsim(&[
+        "plnr",
+        "gen",
+        "--records",
+        "60000",
+        "--donor",
+        "9001",
+        "--seed",
+        "4",
+        "-o",
+        &good_s,
+    ]));
+    let bytes = fs::read(&good).expect("the register");
+    let mut lines: Vec<Vec<u8>> = bytes.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    // 65 bytes a line: lines 8066 and 8067 straddle the first 512 KiB chunk's end.
+    for i in [1, 2, 8065, 8066, 8067, 16_131, 30_000, 59_999] {
+        lines[i][5] = b'X';
+    }
+    let dup = lines[20_000].clone();
+    lines.insert(40_000, dup);
+    lines[50_000].truncate(30);
+    lines[50_000].push(b'\n');
+    let (bad, bad_s) = tmp(&dir, "bad.plnr");
+    fs::write(&bad, lines.concat()).expect("write");
+    for args in [
+        vec!["--max-errors", "0"],
+        vec!["--max-errors", "3"],
+        vec!["--format", "json", "--max-errors", "0"],
+    ] {
+        let run = |threads: &str| {
+            let mut all = vec!["plnr", "validate", "--threads", threads];
+            all.extend(&args);
+            all.push(&bad_s);
+            all.push(&good_s);
+            let out = lnpsim(&all);
+            assert_eq!(out.status.code(), Some(1));
+            out.stdout
+        };
+        let one = run("1");
+        assert!(
+            String::from_utf8_lossy(&one).contains("bad.plnr:8066:"),
+            "{}",
+            String::from_utf8_lossy(&one)
+        );
+        for threads in ["2", "3", "0"] {
+            assert_eq!(run(threads), one, "--threads {threads} {args:?}");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lnpsim"))
+            .args(["plnr", "validate", "--threads", "2"])
+            .args(&args)
+            .arg("-")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run lnpsim");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let data = fs::read(&bad).expect("read");
+        let writer = std::thread::spawn(move || stdin.write_all(&data));
+        let out = child.wait_with_output().expect("wait");
+        // With a limit the validator may stop reading before the end: a broken pipe then.
+        let _ = writer.join().expect("writer");
+        let from_file = {
+            let mut all = vec!["plnr", "validate", "--threads", "1"];
+            all.extend(&args);
+            all.push(&bad_s);
+            lnpsim(&all).stdout
+        };
+        let name = bad_s.as_bytes();
+        // The same diagnostics, the file named "-".
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&from_file).replace(&*String::from_utf8_lossy(name), "-"),
+            "from a pipe, {args:?}"
+        );
+    }
+}

@@ -23,6 +23,7 @@ mod common;
 mod plan_cmd;
 mod plnr_cmd;
 mod plnr_out;
+mod plnr_validate;
 mod report_cmd;
 mod route_cmd;
 mod rules_cmd;

@@ -14,12 +14,13 @@ use lnp_model::CarrierCode;
 use lnp_plnr::convert::{self, CsvOut};
 use lnp_plnr::gen::{GenError, GenParams, Generator};
 use lnp_plnr::{
-    validate_each, Diagnostic, FileKind, Header, Layout, LineEnd, PlnrReader, PlnrWriter, ReadError, Record, Register,
-    Report, SequenceCheck, Stats,
+    Diagnostic, FileKind, Header, Layout, LineEnd, PlnrReader, PlnrWriter, ReadError, Record, Register, Report,
+    SequenceCheck, Stats,
 };
 use serde_json::json;
 
 use crate::common::Output;
+use crate::plnr_validate::Source;
 
 const BUF: usize = 1 << 18;
 
@@ -81,6 +82,9 @@ struct ValidateArgs {
     /// Stop reporting a file's errors after this many (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 100)]
     max_errors: usize,
+    /// Threads checking records (0: one per core); the output is the same for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
     #[command(flatten)]
     layout: LayoutArg,
 }
@@ -293,6 +297,26 @@ fn open(path: &Path) -> Result<Box<dyn std::io::BufRead>> {
     Ok(crate::common::open_input(path, BUF)?)
 }
 
+/// An input read in large chunks of its own, unbuffered.
+enum Raw {
+    File(std::fs::File),
+    Stream(Box<dyn io::Read>),
+}
+
+/// A file (`-`: standard input) to validate: a regular file is read at offsets, in parallel;
+/// anything else (a pipe, a device) in order.
+fn open_raw(path: &Path) -> Result<Raw> {
+    if crate::common::is_stdio(path) {
+        return Ok(Raw::Stream(Box::new(io::stdin())));
+    }
+    let f = std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    if f.metadata().is_ok_and(|m| m.is_file()) {
+        Ok(Raw::File(f))
+    } else {
+        Ok(Raw::Stream(Box::new(f)))
+    }
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
 }
@@ -363,6 +387,7 @@ fn run_validate(a: &ValidateArgs) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let json = matches!(a.format, OutFormat::Json);
+    let threads = crate::plnr_validate::scan_threads(a.threads);
     // Errors are written as they are found, never held: memory stays bounded however many a
     // file has (`--max-errors 0`). The JSON document is written the same way, piece by piece.
     if json {
@@ -378,14 +403,19 @@ fn run_validate(a: &ValidateArgs) -> Result<ExitCode> {
         }
         let mut first = true;
         let mut write_error: Option<io::Error> = None;
-        let result = open(path).and_then(|src| {
-            validate_each(
-                src,
+        let result = open_raw(path).and_then(|mut src| {
+            let source = match &mut src {
+                Raw::File(f) => Source::File(f),
+                Raw::Stream(s) => Source::Stream(&mut **s),
+            };
+            crate::plnr_validate::validate_source(
+                source,
                 &name,
                 &layout,
                 a.max_errors,
-                |h| seq.check(&name, h, &layout),
-                |d| {
+                threads,
+                &mut |h| seq.check(&name, h, &layout),
+                &mut |d| {
                     let r = if json {
                         let sep = if first { "" } else { "," };
                         first = false;

@@ -17,10 +17,12 @@ pub struct CarrierCodeError {
 }
 
 impl CarrierCode {
+    #[inline]
     pub fn new(code: u16) -> Option<Self> {
         (code <= 9999).then_some(Self(code))
     }
 
+    #[inline]
     pub fn get(self) -> u16 {
         self.0
     }

@@ -38,19 +38,26 @@ impl TelephoneNumber {
     const NSN_MAX: u32 = 899_999_999;
 
     /// From the 9-digit national significant number (`255501234`).
+    #[inline]
     pub fn from_nsn(nsn: u32) -> Result<Self, NumberError> {
-        if !(Self::NSN_MIN..=Self::NSN_MAX).contains(&nsn) {
-            return Err(NumberError::WrongLength {
-                digits: nsn.to_string().len(),
-            });
-        }
-        let area = nsn / 100_000_000;
-        if matches!(area, 2 | 3 | 7 | 8) {
+        if (Self::NSN_MIN..=Self::NSN_MAX).contains(&nsn) && matches!(nsn / 100_000_000, 2 | 3 | 7 | 8) {
             Ok(Self(nsn))
         } else {
-            Err(NumberError::NotGeographic {
-                area: format!("0{area}"),
-            })
+            Err(Self::nsn_error(nsn))
+        }
+    }
+
+    /// Why an NSN is no geographic number (kept out of line, so that the check inlines).
+    #[cold]
+    #[inline(never)]
+    fn nsn_error(nsn: u32) -> NumberError {
+        if !(Self::NSN_MIN..=Self::NSN_MAX).contains(&nsn) {
+            return NumberError::WrongLength {
+                digits: nsn.to_string().len(),
+            };
+        }
+        NumberError::NotGeographic {
+            area: format!("0{}", nsn / 100_000_000),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! `cargo bench -p lnp-plnr` generates a 10-million-record full snapshot (about 650 MB) into a
 //! temporary folder, reads it once so that it is in the page cache, then validates it
-//! `LNPSIM_BENCH_RUNS` times (default 3) single-threaded, printing throughput, and the peak
+//! `LNPSIM_BENCH_RUNS` times (default 3) single-threaded, line by line (`validate`) and a chunk
+//! at a time (`Validation` with `RecordCheck::scan`), printing throughput, and the peak
 //! resident memory of the validation alone (`VmHWM` from `/proc/self/status`, reset through
 //! `/proc/self/clear_refs` after generating).
 //!
@@ -10,14 +11,14 @@
 //! - `LNPSIM_BENCH_FILE=PATH`: validate that file instead of generating one.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::NaiveDate;
 use lnp_model::CarrierCode;
 use lnp_plnr::gen::{GenParams, Generator};
-use lnp_plnr::{validate, Layout, LineEnd, PlnrReader, PlnrWriter};
+use lnp_plnr::{validate, Layout, LineEnd, PlnrReader, PlnrWriter, Scan, Validation};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -58,6 +59,47 @@ fn generate(path: &PathBuf, records: u64) -> io::Result<()> {
         w.write_record(&r)?;
     }
     w.finish()?.flush()
+}
+
+fn validate_chunked(path: &PathBuf, layout: &Layout) -> io::Result<lnp_plnr::Report> {
+    let mut file = File::open(path)?;
+    let mut v = Validation::new("bench.plnr", layout, 100).map_err(io::Error::other)?;
+    let mut buf = vec![0u8; 1 << 19];
+    let mut scan = Scan::default();
+    let mut carry = 0;
+    loop {
+        let mut filled = carry;
+        while filled < buf.len() {
+            match file.read(&mut buf[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        let ended = filled < buf.len();
+        let cut = if ended {
+            filled
+        } else {
+            buf[..filled]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(filled, |i| i + 1)
+        };
+        let chunk = &buf[..cut];
+        let scanned = match v.record_check() {
+            Some(check) => {
+                check.scan(chunk, &mut scan);
+                Some(&scan)
+            }
+            None => None,
+        };
+        v.feed(chunk, scanned, &mut |_| None, &mut |_| {});
+        if ended {
+            break;
+        }
+        buf.copy_within(cut..filled, 0);
+        carry = filled - cut;
+    }
+    Ok(v.finish(&mut |_| None, &mut |_| {}))
 }
 
 fn main() -> io::Result<()> {
@@ -107,6 +149,29 @@ fn main() -> io::Result<()> {
         }
     }
     let hwm = vm_hwm_kib();
+    // The chunked validator on this one thread: 512 KiB reads cut at line ends, each chunk
+    // scanned (`RecordCheck::scan`) then fed in order (what `lnpsim plnr validate` does with
+    // the scans on worker threads).
+    let mut best_chunked = f64::MAX;
+    for run in 1..=runs {
+        #[allow(clippy::disallowed_methods, reason = "a benchmark measures wall time")]
+        let t = Instant::now(); // allow-clock
+        let c = cpu_secs();
+        let report = validate_chunked(&path, &layout)?;
+        let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_secs() - c);
+        best_chunked = best_chunked.min(secs);
+        println!(
+            "chunked validate run {run}: {} lines, {} errors, wall {secs:.3} s, {:.2} GB/s; CPU {cpu:.3} s, {:.2} GB/s",
+            report.lines,
+            report.error_count,
+            size as f64 / secs / 1e9,
+            size as f64 / cpu / 1e9
+        );
+    }
+    println!(
+        "best chunked validate (one thread) wall {:.2} GB/s",
+        size as f64 / best_chunked / 1e9
+    );
     // The strict reader, which builds every record.
     let src = BufReader::with_capacity(1 << 18, File::open(&path)?);
     #[allow(clippy::disallowed_methods, reason = "a benchmark measures wall time")]

@@ -61,31 +61,130 @@ enum Class {
     Blank,
 }
 
-/// One bit per geographic NSN (areas 2, 3, 7, 8: 400 million numbers), in chunks.
+/// The numbers seen so far in a full snapshot. While they come in ascending order (as a
+/// register is written) they are kept as a log of the gaps between them, a byte or two each, and
+/// none can be a duplicate of an earlier one; the first number out of order (or a log past
+/// [`LOG_CAP`]) turns the log into one bit per geographic NSN (areas 2, 3, 7, 8: 400 million
+/// numbers, at most 50 MB, in chunks as numbers arrive). Either way it answers "seen before?"
+/// exactly; the log only spares an ordered register the bitset's memory and page faults.
 struct NumberSet {
-    chunks: Vec<Option<Box<[u64]>>>,
+    /// The last number's index, while in order (`None`: none yet).
+    last: Option<u32>,
+    /// Gaps between ascending indexes, LEB128, in segments of [`SEGMENT`] bytes (each freed as
+    /// soon as it has been turned into bits).
+    log: Vec<Vec<u8>>,
+    /// The segment being written.
+    current: Vec<u8>,
+    logged: usize,
+    /// The bitset, once numbers came out of order.
+    chunks: Option<Vec<Option<Box<[u64]>>>>,
 }
 
 const CHUNK_BITS: u32 = 1 << 21;
 const CHUNK_WORDS: usize = (CHUNK_BITS / 64) as usize;
 const SET_BITS: u32 = 400_000_000;
+/// Bytes per log segment: large enough to be mapped on its own, so freeing it returns memory.
+const SEGMENT: usize = 1 << 20;
+/// At most this many bytes of log; past it the bitset is smaller or about as small.
+const LOG_CAP: usize = 16 << 20;
 
 impl NumberSet {
     fn new() -> Self {
         Self {
-            chunks: (0..SET_BITS.div_ceil(CHUNK_BITS)).map(|_| None).collect(),
+            last: None,
+            log: Vec::new(),
+            current: Vec::new(),
+            logged: 0,
+            chunks: None,
+        }
+    }
+
+    /// The number's place in the bitset (`None`: not geographic, never recorded).
+    #[inline]
+    fn index(nsn: u32) -> Option<u32> {
+        match nsn / 100_000_000 {
+            2 | 3 => Some(nsn - 200_000_000),
+            7 | 8 => Some(nsn - 500_000_000),
+            _ => None,
         }
     }
 
     /// Adds a number; false if it was already there.
+    #[inline]
     fn insert(&mut self, n: TelephoneNumber) -> bool {
-        let nsn = n.nsn();
-        let index = match nsn / 100_000_000 {
-            2 | 3 => nsn - 200_000_000,
-            7 | 8 => nsn - 500_000_000,
-            _ => return true,
+        self.insert_nsn(n.nsn())
+    }
+
+    /// [`Self::insert`] by NSN.
+    #[inline]
+    fn insert_nsn(&mut self, nsn: u32) -> bool {
+        let Some(index) = Self::index(nsn) else {
+            return true;
         };
-        let Some(slot) = self.chunks.get_mut((index / CHUNK_BITS) as usize) else {
+        if self.chunks.is_none() {
+            let gap = match self.last {
+                None => Some(index),
+                Some(last) if index > last => Some(index - last),
+                Some(last) if index == last => return false,
+                Some(_) => None,
+            };
+            if let (Some(gap), true) = (gap, self.logged < LOG_CAP) {
+                self.push_gap(gap);
+                self.last = Some(index);
+                return true;
+            }
+            self.switch_to_bits();
+        }
+        Self::set_bit(self.chunks.get_or_insert_with(Self::no_chunks), index)
+    }
+
+    #[inline]
+    fn push_gap(&mut self, mut gap: u32) {
+        if self.current.len() + 5 > SEGMENT {
+            let full = std::mem::replace(&mut self.current, Vec::with_capacity(SEGMENT));
+            self.log.push(full);
+        }
+        let before = self.current.len();
+        while gap >= 0x80 {
+            self.current.push((gap as u8) | 0x80);
+            gap >>= 7;
+        }
+        self.current.push(gap as u8);
+        self.logged += self.current.len() - before;
+    }
+
+    fn no_chunks() -> Vec<Option<Box<[u64]>>> {
+        (0..SET_BITS.div_ceil(CHUNK_BITS)).map(|_| None).collect()
+    }
+
+    /// Replays the log into the bitset, freeing each segment once read.
+    #[cold]
+    fn switch_to_bits(&mut self) {
+        let mut chunks = Self::no_chunks();
+        let mut index = 0u32;
+        let mut first = true;
+        let current = std::mem::take(&mut self.current);
+        for seg in self.log.drain(..).chain(std::iter::once(current)) {
+            let (mut gap, mut shift) = (0u32, 0u32);
+            for &b in &seg {
+                gap |= u32::from(b & 0x7F) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    index = if first { gap } else { index + gap };
+                    first = false;
+                    Self::set_bit(&mut chunks, index);
+                    (gap, shift) = (0, 0);
+                }
+            }
+        }
+        self.logged = 0;
+        self.chunks = Some(chunks);
+    }
+
+    /// Sets a bit; false if it was set already.
+    #[inline]
+    fn set_bit(chunks: &mut [Option<Box<[u64]>>], index: u32) -> bool {
+        let Some(slot) = chunks.get_mut((index / CHUNK_BITS) as usize) else {
             return true;
         };
         let chunk = slot.get_or_insert_with(|| vec![0u64; CHUNK_WORDS].into_boxed_slice());
@@ -150,9 +249,16 @@ impl Fields {
 /// One record type, compiled: its fields and the column ranges of the pre-check.
 struct Plan {
     fields: Vec<Compiled>,
-    /// Per column: the lowest byte allowed and how far above it a byte may be.
+    ranges: Ranges,
+}
+
+/// Per column: the lowest byte allowed and how far above it a byte may be.
+#[derive(Clone, Debug)]
+pub(crate) struct Ranges {
     low: Vec<u8>,
     span: Vec<u8>,
+    /// No column allows LF or CR, so a record in range holds no line end.
+    no_line_ends: bool,
 }
 
 impl Plan {
@@ -174,11 +280,31 @@ impl Plan {
                 }
             }
         }
-        Self { fields, low, span }
+        let allows = |b: u8| low.iter().zip(&span).any(|(&l, &s)| b.wrapping_sub(l) <= s);
+        let no_line_ends = !allows(b'\n') && !allows(b'\r');
+        Self {
+            fields,
+            ranges: Ranges {
+                low,
+                span,
+                no_line_ends,
+            },
+        }
     }
 
-    /// Whether every byte of the record is in its column's range (vectorises).
     fn in_range(&self, content: &[u8]) -> bool {
+        self.ranges.in_range(content)
+    }
+
+    fn ranges(&self) -> Ranges {
+        self.ranges.clone()
+    }
+}
+
+impl Ranges {
+    /// Whether every byte of the record is in its column's range (vectorises).
+    #[inline]
+    pub(crate) fn in_range(&self, content: &[u8]) -> bool {
         let n = content.len();
         let (Some(low), Some(span)) = (self.low.get(..n), self.span.get(..n)) else {
             return false;
@@ -193,11 +319,29 @@ impl Plan {
         }
         bad == 0
     }
+
+    /// Whether a record in range can hold no LF or CR.
+    pub(crate) fn no_line_ends(&self) -> bool {
+        self.no_line_ends
+    }
+}
+
+/// What one detail record's own checks need (see [`Checker::record_context`]): plain data, so
+/// it can be shared by threads that check parts of a file at once.
+#[derive(Clone, Debug)]
+pub(crate) struct RecordContext {
+    pub fast: DetailFast,
+    pub plan: Ranges,
+    pub donor: CarrierCode,
+    pub kind: FileKind,
+    pub ending: Ending,
+    pub record_length: usize,
 }
 
 /// The detail record's fields at fixed places, for straight-line parsing of a record whose
 /// columns are all in range (layouts whose codes are one character wide).
-struct DetailFast {
+#[derive(Clone, Debug)]
+pub(crate) struct DetailFast {
     action: (usize, [u8; 256]),
     status: (usize, [u8; 256]),
     category: (usize, [u8; 256]),
@@ -206,6 +350,7 @@ struct DetailFast {
     losing: usize,
     effective: usize,
     port_ref: (usize, usize),
+    ref_masks: (u128, u128),
 }
 
 /// A one-character code field's position and byte-to-index-plus-one table.
@@ -258,11 +403,11 @@ fn array_at<const N: usize>(rec: &[u8], at: usize) -> Option<[u8; N]> {
 /// A detail record whose columns are all in range, read field by field with its own checks
 /// (codes, the number's area, the date and time, the port reference).
 #[derive(Clone, Copy)]
-struct Quick {
+pub(crate) struct Quick {
     action: Action,
     status: PortStatus,
     category: Category,
-    number: TelephoneNumber,
+    pub number: TelephoneNumber,
     current: CarrierCode,
     losing: CarrierCode,
     effective_at: u64,
@@ -282,6 +427,7 @@ impl DetailFast {
             losing: at(Role::Losing)?,
             effective: at(Role::EffectiveAt)?,
             port_ref: d.field(Role::PortRef).map(|f| (f.start - 1, f.width))?,
+            ref_masks: field::text_masks(d.field(Role::PortRef)?.width),
         })
     }
 
@@ -316,7 +462,7 @@ impl DetailFast {
             return None;
         }
         let (at, w) = self.port_ref;
-        let ref_len = field::text_len(rec.get(at..at + w)?)?;
+        let ref_len = field::text_len_in(rec, at, w, self.ref_masks)?;
         Some(Quick {
             action,
             status,
@@ -327,6 +473,29 @@ impl DetailFast {
             effective_at: v,
             ref_len: ref_len as usize,
         })
+    }
+
+    /// [`Self::quick`] for a record of the body of a file whose header named `donor` (a full
+    /// snapshot when `full`), with every check that needs no other record: its columns in
+    /// range, its fields, what a snapshot may hold and the action against the donor. `None`
+    /// when any fails (the full check then reports why).
+    #[inline]
+    pub(crate) fn clean(&self, plan: &Ranges, donor: CarrierCode, full: bool, content: &[u8]) -> Option<Quick> {
+        // The record type's columns are among those checked.
+        if !plan.in_range(content) {
+            return None;
+        }
+        let q = self.quick(content)?;
+        if full && (q.action == Action::D || matches!(q.status, PortStatus::N | PortStatus::R)) {
+            return None;
+        }
+        let donor_error = match q.action {
+            Action::A | Action::C if q.current == donor => true,
+            Action::C => q.losing == donor,
+            Action::D => q.current != donor,
+            Action::A => false,
+        };
+        (!donor_error).then_some(q)
     }
 
     /// [`Self::quick`] as field values by role.
@@ -494,49 +663,21 @@ impl Checker {
     fn quick_detail<'a>(&mut self, raw: &RawLine<'a>) -> Option<RawDetail<'a>> {
         let fast = self.detail_fast.as_ref()?;
         // Past the header, before any trailer, the usual line end and length.
-        if self.line_no == 0
-            || self.trailer_line.is_some()
-            || raw.len != self.record_length
-            || self.first_end != Some(raw.ending)
-        {
+        if !self.in_body() || raw.len != self.record_length || self.first_end != Some(raw.ending) {
             return None;
         }
         let content = raw.content;
-        // The record type's columns are among those checked.
-        if !self.detail_fields.in_range(content) {
+        let q = fast.clean(
+            &self.detail_fields.ranges,
+            self.donor?,
+            self.kind == Some(FileKind::Full),
+            content,
+        )?;
+        if !self.accept_clean(q.number.nsn(), raw.ending) {
             return None;
-        }
-        let q = fast.quick(content)?;
-        let donor = self.donor?;
-        if self.kind == Some(FileKind::Full)
-            && (q.action == Action::D || matches!(q.status, PortStatus::N | PortStatus::R))
-        {
-            return None;
-        }
-        let donor_error = match q.action {
-            Action::A | Action::C if q.current == donor => true,
-            Action::C => q.losing == donor,
-            Action::D => q.current != donor,
-            Action::A => false,
-        };
-        if donor_error {
-            return None;
-        }
-        if let Some(set) = self.numbers.as_mut() {
-            // A number already there is left as it is, for the full check to report.
-            if !set.insert(q.number) {
-                return None;
-            }
         }
         let (at, _) = self.port_ref_at;
         let port_ref = content.get(at..at + q.ref_len)?;
-        self.line_no += 1;
-        self.last_end = raw.ending;
-        self.body += 1;
-        self.hash += u64::from(q.number.nsn());
-        if self.hash >= 1 << 62 {
-            self.hash %= self.hash_modulus;
-        }
         Some(RawDetail {
             action: q.action,
             number: q.number,
@@ -547,6 +688,53 @@ impl Checker {
             category: q.category,
             port_ref,
         })
+    }
+
+    /// Whether a line now would be in the body of the file: after line 1, before any trailer.
+    #[inline]
+    pub(crate) fn in_body(&self) -> bool {
+        self.line_no > 0 && self.trailer_line.is_none()
+    }
+
+    /// Counts a line that [`DetailFast::clean`] passed, in the body of the file (see
+    /// [`Self::in_body`]), with the file's usual line end: false, with nothing changed, when its
+    /// number is a duplicate (the full check then reports it).
+    #[inline]
+    pub(crate) fn accept_clean(&mut self, nsn: u32, ending: Ending) -> bool {
+        if let Some(set) = self.numbers.as_mut() {
+            // A number already there is left as it is, for the full check to report.
+            if !set.insert_nsn(nsn) {
+                return false;
+            }
+        }
+        self.line_no += 1;
+        self.last_end = ending;
+        self.body += 1;
+        self.hash += u64::from(nsn);
+        if self.hash >= 1 << 62 {
+            self.hash %= self.hash_modulus;
+        }
+        true
+    }
+
+    /// What the checks of one detail record on its own depend on, once line 1 has been read:
+    /// the fast reader, the detail pre-check, the donor, whether the file is a full snapshot
+    /// and its line end. `None` when the layout has no fast reader or line 1 was no good header.
+    pub(crate) fn record_context(&self) -> Option<RecordContext> {
+        Some(RecordContext {
+            fast: self.detail_fast.clone()?,
+            plan: self.detail_fields.ranges(),
+            donor: self.donor?,
+            kind: self.kind?,
+            ending: self.first_end?,
+            record_length: self.layout.record_length,
+        })
+    }
+
+    /// The file's line end so far and the donor and kind its header gave (for checking that a
+    /// [`RecordContext`] is this file's).
+    pub(crate) fn context_key(&self) -> (Option<Ending>, Option<CarrierCode>, Option<FileKind>) {
+        (self.first_end, self.donor, self.kind)
     }
 
     /// Checks one line; errors go to `errs`.
@@ -652,15 +840,12 @@ impl Checker {
         }
         if raw.len != self.record_length {
             self.hash_ok &= !body;
-            if let Some(col) = content.iter().position(|b| !b.is_ascii()) {
+            let non_ascii = crate::lines::first_non_ascii(content, 0).or(raw.beyond);
+            if let Some((col, byte)) = non_ascii {
                 errs.push(self.diag(
                     ErrorKind::NonAscii,
                     Subject::Record,
-                    format!(
-                        "byte 0x{:02X} at col {}",
-                        content.get(col).copied().unwrap_or(0),
-                        col + 1
-                    ),
+                    format!("byte 0x{byte:02X} at col {}", col + 1),
                     "ASCII characters only".into(),
                 ));
             }
@@ -985,5 +1170,75 @@ fn codes_of(f: &Field, indexes: &[usize]) -> String {
             field::alternatives(&picked)
         }
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(nsn: u32) -> TelephoneNumber {
+        TelephoneNumber::from_nsn(nsn).expect("a geographic number")
+    }
+
+    /// The log and the bitset answer alike: in order, out of order, across the switch and for
+    /// gaps of every width.
+    #[test]
+    fn number_set_log_and_bits_agree() {
+        let mut log = NumberSet::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut nsn = 200_000_000u32;
+        for step in [1u32, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 300_000_000] {
+            nsn = nsn.saturating_add(step);
+            if TelephoneNumber::from_nsn(nsn).is_err() || NumberSet::index(nsn).is_none() {
+                continue;
+            }
+            assert!(log.insert(n(nsn)), "{nsn} is new");
+            assert!(!log.insert(n(nsn)), "{nsn} again");
+            seen.insert(nsn);
+        }
+        assert!(log.chunks.is_none(), "still a log");
+        // Out of order: the log becomes bits, and every number logged is still there.
+        assert!(log.insert(n(200_000_005)));
+        assert!(log.chunks.is_some());
+        seen.insert(200_000_005);
+        for &s in &seen {
+            assert!(!log.insert(n(s)), "{s} was seen");
+        }
+        assert!(log.insert(n(200_000_004)));
+        // A number outside the geographic areas is never held.
+        let mut empty = NumberSet::new();
+        assert!(empty.insert_nsn(412_345_678) && empty.insert_nsn(412_345_678));
+    }
+
+    /// Past the log's cap the set switches to bits with nothing lost.
+    #[test]
+    fn number_set_switches_at_the_cap() {
+        let mut set = NumberSet::new();
+        // Gaps of 8: a byte each, so the cap comes after 16 million numbers.
+        let step = 8u32;
+        let mut index = 0u32;
+        let mut count = 0u32;
+        while set.chunks.is_none() {
+            let nsn = if index < 200_000_000 {
+                index + 200_000_000
+            } else {
+                index + 500_000_000
+            };
+            assert!(set.insert_nsn(nsn));
+            count += 1;
+            index += step;
+            assert!(index < SET_BITS, "the cap was never reached");
+        }
+        assert_eq!(count as usize, LOG_CAP + 1);
+        for k in (0..count).step_by(99_991) {
+            let i = k * step;
+            let nsn = if i < 200_000_000 {
+                i + 200_000_000
+            } else {
+                i + 500_000_000
+            };
+            assert!(!set.insert_nsn(nsn), "{nsn}");
+        }
     }
 }

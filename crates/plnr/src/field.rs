@@ -169,6 +169,56 @@ pub(crate) fn text_len(bytes: &[u8]) -> Option<u64> {
     (count > 0).then_some(u64::from(count))
 }
 
+/// The masks [`text_len_in`] reads a field of `width` bytes with: the field's bytes of a
+/// 16-byte word, and spaces for the rest.
+pub(crate) fn text_masks(width: usize) -> (u128, u128) {
+    let keep = if width >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * width)) - 1
+    };
+    (keep, u128::from_le_bytes([b' '; 16]) & !keep)
+}
+
+/// [`text_len`] of the `width` bytes at `at` in a record, `masks` being [`text_masks`] of the
+/// width: one 16-byte word when the field is at most 16 wide and the record has 16 bytes from
+/// `at` on (the bytes past the field read as spaces), without copying.
+#[inline]
+pub(crate) fn text_len_in(rec: &[u8], at: usize, width: usize, (keep, spaces): (u128, u128)) -> Option<u64> {
+    match rec.get(at..at + 16) {
+        Some(word) if width <= 16 => {
+            let w = u128::from_le_bytes(word.try_into().ok()?);
+            text_len16((w & keep) | spaces)
+        }
+        _ => text_len(rec.get(at..at + width)?),
+    }
+}
+
+/// [`text_len`] of 16 bytes as one word, a byte a lane: text, then only spaces.
+#[inline]
+fn text_len16(w: u128) -> Option<u64> {
+    const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
+    const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+    if w & HIGH != 0 {
+        return None;
+    }
+    // The high bit of each zero byte; of each byte at least `k` (bytes below 0x80: no carries).
+    let zero = |x: u128| !(((x & !HIGH) + !HIGH) | x) & HIGH;
+    let at_least = |w: u128, k: u128| (w + ONES * (0x80 - k)) & HIGH;
+    let space = zero(w ^ (ONES * u128::from(b' ')));
+    let upper = at_least(w, 0x41) & !at_least(w, 0x5B);
+    let digit = at_least(w, 0x30) & !at_least(w, 0x3A);
+    let text = upper | digit | zero(w ^ (ONES * u128::from(b'-')));
+    if text | space != HIGH {
+        return None;
+    }
+    // Each text byte all ones (0x80 - 0x01 borrows nothing from its neighbour); text first
+    // means a run of ones from the lowest bit, which adding one clears.
+    let full = text | (text - (text >> 7));
+    let count = full.trailing_ones() / 8;
+    (count > 0 && full & full.wrapping_add(1) == 0).then_some(u64::from(count))
+}
+
 enum Op {
     Digits,
     Date,
@@ -429,6 +479,41 @@ mod tests {
             let s = [b'A', b, b' '];
             let want = all_consuming(text)(&s[..]).ok().map(|(_, t)| t.len() as u64);
             assert_eq!(text_len(&s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn text_len_in_agrees_with_text_len() {
+        let samples: [&[u8]; 9] = [
+            b"SNA-1       ",
+            b" SNA-1      ",
+            b"SNA 1       ",
+            b"            ",
+            b"ABCDEFGHIJKL",
+            b"ABCDEFGHIJKLMNOP",
+            b"ABCDEFGH   X",
+            b"A\xC3        ",
+            b"Z",
+        ];
+        for s in samples {
+            for tail in [
+                &b""[..],
+                b"XXXXXXXXXXXXXXXXXX",
+                b"\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF",
+            ] {
+                let rec = [&b"DA"[..], s, tail].concat();
+                assert_eq!(
+                    text_len_in(&rec, 2, s.len(), text_masks(s.len())),
+                    text_len(s),
+                    "{s:?} then {tail:?}"
+                );
+            }
+        }
+        for b in 0..=255u8 {
+            let rec = [
+                b'A', b, b' ', b' ', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q', b'Q',
+            ];
+            assert_eq!(text_len_in(&rec, 0, 3, text_masks(3)), text_len(&rec[..3]), "{b}");
         }
     }
 

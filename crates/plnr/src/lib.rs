@@ -9,6 +9,8 @@
 //!   error up to a limit, as [`Diagnostic`]s that print as
 //!   `register.plnr:17: field "telephone number" (cols 3-12): found "02555O1234", expected 10 digits`.
 //!   Both read a line at a time: memory does not grow with the file.
+//! - [`Validation`]: the validator fed a chunk at a time, with [`RecordCheck::scan`] doing each
+//!   record's own checks apart (on as many threads as the caller runs), for the same report.
 //! - [`PlnrWriter`]: writes exactly what the reader accepts (it runs the reader's checks on each
 //!   line) and computes the trailer; read-then-write of a valid file is byte-identical.
 //! - [`Register`]: a snapshot; applying updates and diffing snapshots.
@@ -19,6 +21,7 @@
 //! clock, no unseeded randomness, no threads.
 
 mod check;
+pub mod chunked;
 pub mod convert;
 pub mod diag;
 mod field;
@@ -31,6 +34,7 @@ pub mod stats;
 pub mod types;
 pub mod writer;
 
+pub use chunked::{RecordCheck, Scan, Validation};
 pub use diag::{Diagnostic, ErrorKind, Subject};
 pub use layout::{Field, FieldKind, Layout, LayoutError, RecordLayout, Role};
 pub use reader::{validate, validate_each, PlnrReader, ReadError, Report, SequenceCheck};

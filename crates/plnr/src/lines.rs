@@ -21,11 +21,36 @@ pub(crate) struct RawLine<'a> {
     /// The full length of the line without its line end.
     pub len: u64,
     pub ending: Ending,
+    /// The first byte outside ASCII in the part of the line not kept in `content` (its 0-based
+    /// column and value), so that what is reported of a long line does not depend on where a
+    /// buffer happened to cut it.
+    pub beyond: Option<(u64, u8)>,
+}
+
+impl<'a> RawLine<'a> {
+    /// A line held whole.
+    #[inline]
+    pub fn whole(content: &'a [u8], ending: Ending) -> Self {
+        Self {
+            content,
+            len: content.len() as u64,
+            ending,
+            beyond: None,
+        }
+    }
+}
+
+/// Where the first non-ASCII byte of `part` is, as a column of a line `at` bytes in.
+pub(crate) fn first_non_ascii(part: &[u8], at: u64) -> Option<(u64, u8)> {
+    let i = part.iter().position(|b| !b.is_ascii())?;
+    Some((at + i as u64, part[i]))
 }
 
 pub(crate) struct LineSource<R> {
     src: R,
     scratch: Vec<u8>,
+    /// The first non-ASCII byte of the open line past what `scratch` keeps.
+    beyond: Option<(u64, u8)>,
     pending: usize,
     keep: usize,
     /// The usual length of a line (the record length): a line of that length is recognised by
@@ -64,6 +89,7 @@ impl<R: BufRead> LineSource<R> {
         Self {
             src,
             scratch: Vec::with_capacity(keep + 2),
+            beyond: None,
             pending: 0,
             keep,
             hint: keep.saturating_sub(1),
@@ -86,6 +112,7 @@ impl<R: BufRead> LineSource<R> {
             self.pending = 0;
         }
         self.scratch.clear();
+        self.beyond = None;
         let mut total: u64 = 0;
         // The last byte of the line so far, to recognise a CR before the LF.
         let mut last: Option<u8> = None;
@@ -99,6 +126,7 @@ impl<R: BufRead> LineSource<R> {
                     content: &self.scratch,
                     len: total,
                     ending: Ending::None,
+                    beyond: self.beyond,
                 }));
             }
             match nl {
@@ -113,11 +141,7 @@ impl<R: BufRead> LineSource<R> {
                         Some((b'\r', rest)) => (rest, Ending::CrLf),
                         _ => (line, Ending::Lf),
                     };
-                    return Ok(Some(RawLine {
-                        content,
-                        len: content.len() as u64,
-                        ending,
-                    }));
+                    return Ok(Some(RawLine::whole(content, ending)));
                 }
                 Some(i) => {
                     self.take(i, &mut total, &mut last)?;
@@ -135,6 +159,7 @@ impl<R: BufRead> LineSource<R> {
                         content: &self.scratch,
                         len: total,
                         ending,
+                        beyond: self.beyond,
                     }));
                 }
                 None => {
@@ -174,11 +199,7 @@ impl<R: BufRead> LineSource<R> {
                         _ => (line, Ending::Lf),
                     };
                     pos += i + 1;
-                    let raw = RawLine {
-                        content,
-                        len: content.len() as u64,
-                        ending,
-                    };
+                    let raw = RawLine::whole(content, ending);
                     if !f(&raw) {
                         stop = true;
                         break;
@@ -210,6 +231,9 @@ impl<R: BufRead> LineSource<R> {
         };
         let room = (self.keep + 1).saturating_sub(self.scratch.len());
         self.scratch.extend_from_slice(&part[..room.min(n)]);
+        if self.beyond.is_none() && room < n {
+            self.beyond = first_non_ascii(&part[room..], *total + room as u64);
+        }
         if let Some(&b) = part.last() {
             *last = Some(b);
         }

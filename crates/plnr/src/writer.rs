@@ -194,11 +194,7 @@ impl<W: Write> PlnrWriter<W> {
             (true, LineEnd::Lf) => Ending::Lf,
             (true, LineEnd::CrLf) => Ending::CrLf,
         };
-        let raw = RawLine {
-            content: &self.buf,
-            len: self.buf.len() as u64,
-            ending,
-        };
+        let raw = RawLine::whole(&self.buf, ending);
         self.checker.line(&raw, &mut self.errs);
         self.refuse()?;
         self.out.write_all(&self.buf)?;

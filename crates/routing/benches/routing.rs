@@ -7,7 +7,9 @@
 //!    already in memory (the table build alone);
 //! 2. the table's bytes per ported number and the process's peak memory (`VmHWM`);
 //! 3. random lookups per second on one core, against a `HashMap<u64, u16>` (`SipHash`) and a
-//!    `FastMap<u32, u16>` (fast hash) baseline on the same probes in the same run.
+//!    `FastMap<u32, u16>` (fast hash) baseline on the same probes in the same run; each loop
+//!    sums the carriers it found, and the sums must agree (so no loop can be optimised away and
+//!    every path answers alike).
 //!
 //! `LNP_BENCH_NUMBERS` sets how many numbers are ported (default 10,000,000).
 
@@ -252,7 +254,7 @@ fn main() {
         table.len()
     );
     println!(
-        "table structure: {} bytes = {:.2} bytes per ported number (16-byte bitmap block per 64 allocated numbers, a one-byte carrier index per ported number); allocations with their page directory: {} bytes more",
+        "table structure: {} bytes = {:.2} bytes per ported number (a 64-byte line per 128 allocated numbers: their bits and the first 43 carriers as one-byte palette indexes); allocations with their page directory: {} bytes more",
         table.heap_bytes(),
         table.heap_bytes() as f64 / table.len().max(1) as f64,
         table.allocations().heap_bytes()
@@ -295,7 +297,7 @@ fn main() {
         }
         let table_ported = t.elapsed();
         let table_ported_cpu = cpu_secs() - c;
-        black_box(acc);
+        let sum_ported = black_box(acc);
 
         let t = now();
         let mut acc = 0u64;
@@ -303,7 +305,7 @@ fn main() {
             acc = acc.wrapping_add(table.route(black_box(p)).carrier().map_or(0, |c| u64::from(c.get())));
         }
         let table_route = t.elapsed();
-        black_box(acc);
+        let sum_route = black_box(acc);
 
         let c = cpu_secs();
         let t = now();
@@ -315,7 +317,7 @@ fn main() {
         }
         let map = t.elapsed();
         let map_cpu = cpu_secs() - c;
-        black_box(acc);
+        let sum_map = black_box(acc);
 
         let t = now();
         let mut acc = 0u64;
@@ -323,7 +325,7 @@ fn main() {
             acc = acc.wrapping_add(u64::from(fast.get(&black_box(p).nsn()).copied().unwrap_or(0)));
         }
         let fast_map = t.elapsed();
-        black_box(acc);
+        let sum_fast = black_box(acc);
 
         let t = now();
         let mut routes = Vec::with_capacity(1024);
@@ -339,10 +341,14 @@ fn main() {
             );
         }
         let table_batch = t.elapsed();
-        black_box(acc);
+        let sum_batch = black_box(acc);
+        // The work cannot have been optimised away, and every path found the same carriers.
+        assert_eq!(sum_ported, sum_map, "table.ported and the SipHash map disagree");
+        assert_eq!(sum_ported, sum_fast, "table.ported and the fast map disagree");
+        assert_eq!(sum_route, sum_batch, "table.route and table.route_many disagree");
 
         println!(
-            "lookups round {round} ({probes_n} random probes, half ported, one core):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s, FastMap<u32,u16> baseline (fast hash) {:.1} M/s\n  per CPU second: table.ported {:.1} M/s, HashMap baseline {:.1} M/s",
+            "lookups round {round} ({probes_n} random probes, half ported, one core; checksums agree):\n  table.ported {:.1} M/s, table.route (with donor fallback) {:.1} M/s, table.route_many (batches of 1024) {:.1} M/s\n  HashMap<u64,u16> baseline (std SipHash) {:.1} M/s, FastMap<u32,u16> baseline (fast hash) {:.1} M/s\n  per CPU second: table.ported {:.1} M/s, HashMap baseline {:.1} M/s",
             per_second(probes_n, table_ported) / 1e6,
             per_second(probes_n, table_route) / 1e6,
             per_second(probes_n, table_batch) / 1e6,

@@ -3,6 +3,9 @@
 use lnp_model::{CarrierCode, NumberRange, TelephoneNumber};
 use thiserror::Error;
 
+/// The most words of the allocations' page directory (4 MB; a national market needs far less).
+const MAX_PAGES: u64 = 1 << 20;
+
 /// Two allocations cover a common number; both ranges are named.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("allocation {first} (donor {first_donor}) overlaps allocation {second} (donor {second_donor})")]
@@ -11,6 +14,15 @@ pub struct AllocationError {
     pub first_donor: CarrierCode,
     pub second: NumberRange,
     pub second_donor: CarrierCode,
+}
+
+/// One allocation as lookups read it.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct Slot {
+    start: u32,
+    last: u32,
+    /// Its first number's position in the allocated space.
+    position: u32,
 }
 
 /// One bad line of an allocations CSV file (1-based line number).
@@ -22,9 +34,9 @@ pub struct AllocationLineError {
 }
 
 /// Every allocated range with its donor, sorted by first number and disjoint. A directory keyed
-/// by the number's page (a power-of-two run of NSNs, sized to give each allocation a few pages)
+/// by the number's page (a power-of-two run of NSNs, no longer than the shortest allocation)
 /// says which allocations can hold a page's numbers, so [`Allocations::donor_of`] reads one
-/// directory word and searches the one or two allocations it names.
+/// directory word and picks one of the (at most) two allocations it names.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Allocations {
     /// First NSN of each range, searched on its own for cache density.
@@ -37,6 +49,10 @@ pub struct Allocations {
     /// The first page's first NSN and log2 of a page's size.
     page_base: u32,
     page_shift: u32,
+    /// Some page holds parts of more than two allocations (a lookup then steps through them).
+    stepwise: bool,
+    /// Each range's first and last NSN and position side by side, for lookups: one cache line.
+    slots: Vec<Slot>,
     /// Each range's position in the concatenation of all ranges (the sum of the lengths before
     /// it): routing tables index ported numbers by position, so their index follows the
     /// allocated space rather than the whole numbering plan.
@@ -71,56 +87,88 @@ impl Allocations {
             .collect();
         let starts: Vec<u32> = ranges.iter().map(|(r, _)| r.first.nsn()).collect();
         let lasts: Vec<u32> = ranges.iter().map(|(r, _)| r.last.nsn()).collect();
-        let (page_base, page_shift, pages) = Self::directory(&starts, &lasts);
+        let (page_base, page_shift, pages, stepwise) = Self::directory(&starts, &lasts);
+        let slots = starts
+            .iter()
+            .zip(&lasts)
+            .zip(&positions)
+            .map(|((&start, &last), &position)| Slot { start, last, position })
+            .collect();
         Ok(Self {
             starts,
             lasts,
             pages,
             page_base,
             page_shift,
+            stepwise,
+            slots,
             positions,
             ranges,
         })
     }
 
-    /// The page directory over sorted, disjoint ranges: about eight pages per allocation at most.
-    fn directory(starts: &[u32], lasts: &[u32]) -> (u32, u32, Vec<u32>) {
+    /// The page directory over sorted, disjoint ranges. A page is at most as long as the
+    /// shortest allocation (a power of two), so that it holds parts of at most two: a lookup then
+    /// reads one directory word and takes one step without a branch. The directory is kept to
+    /// at most [`MAX_PAGES`] words (pages grow for a market of very short allocations spread
+    /// wide, and a lookup may then step further), and needs no more than 64 pages per
+    /// allocation.
+    fn directory(starts: &[u32], lasts: &[u32]) -> (u32, u32, Vec<u32>, bool) {
         let (Some(&base), Some(&end)) = (starts.first(), lasts.last()) else {
-            return (0, 0, Vec::new());
+            return (0, 0, Vec::new(), false);
         };
         let span = u64::from(end - base) + 1;
-        let most = (starts.len() as u64 * 8).max(64);
-        let mut shift = 0;
+        let shortest = starts.iter().zip(lasts).map(|(&s, &l)| l - s + 1).min().unwrap_or(1);
+        let most = (starts.len() as u64 * 64).clamp(64, MAX_PAGES);
+        let mut shift = shortest.max(1).ilog2();
         while shift < 31 && (span >> shift) > most {
             shift += 1;
         }
         let count = ((end - base) >> shift) as usize + 1;
         let mut pages = Vec::with_capacity(count + 1);
         let mut i = 0;
+        // The first allocation starting after the page.
+        let mut after = 0;
+        let mut stepwise = false;
         for p in 0..count {
             let first = base + ((p as u32) << shift);
+            let last = first.saturating_add((1u32 << shift) - 1);
             while lasts.get(i).is_some_and(|&l| l < first) {
                 i += 1;
             }
+            while starts.get(after).is_some_and(|&s| s <= last) {
+                after += 1;
+            }
+            stepwise |= after.saturating_sub(i) > 2;
             pages.push(i as u32);
         }
         pages.push(lasts.len() as u32);
-        (base, shift, pages)
+        (base, shift, pages, stepwise)
+    }
+
+    /// The allocation holding `nsn`, by its index, and its slot.
+    #[inline]
+    fn slot_of_nsn(&self, nsn: u32) -> Option<(usize, &Slot)> {
+        let page = (nsn.wrapping_sub(self.page_base) >> self.page_shift) as usize;
+        let lo = *self.pages.get(page)? as usize;
+        // The holder, if any, is the first allocation from `lo` on whose last number is at or
+        // after `nsn`. A page holds parts of at most two (unless `stepwise`), so that is `lo`
+        // or the next: one step, without a branch that random numbers would mispredict.
+        let mut i = lo + usize::from(self.slots.get(lo)?.last < nsn);
+        if self.stepwise {
+            let hi = *self.pages.get(page + 1)? as usize;
+            while i < hi && self.slots.get(i).is_some_and(|s| s.last < nsn) {
+                i += 1;
+            }
+        }
+        let slot = self.slots.get(i)?;
+        (slot.start <= nsn && nsn <= slot.last).then_some((i, slot))
     }
 
     /// The allocation holding `nsn`, by its index.
     #[inline]
     fn index_of_nsn(&self, nsn: u32) -> Option<usize> {
-        let page = (nsn.wrapping_sub(self.page_base) >> self.page_shift) as usize;
-        let lo = *self.pages.get(page)? as usize;
-        let hi = *self.pages.get(page + 1)? as usize;
-        // The holder, if any, is the first allocation from `lo` on whose last number is at or
-        // after `nsn`; it is at most `hi` (which may be one past the last allocation).
-        let mut i = lo;
-        while i < hi && self.lasts.get(i).is_some_and(|&l| l < nsn) {
-            i += 1;
-        }
-        (*self.starts.get(i)? <= nsn && nsn <= *self.lasts.get(i)?).then_some(i)
+        self.slot_of_nsn(nsn).map(|(i, _)| i)
     }
 
     /// Reads `range_start,range_end,donor` lines (e.g. `0255500000,0255509999,9001`). An optional
@@ -186,8 +234,8 @@ impl Allocations {
     /// The allocation holding `nsn` (its index) and the number's position in the allocated space.
     #[inline]
     pub(crate) fn position_of_nsn(&self, nsn: u32) -> Option<(usize, u32)> {
-        let i = self.index_of_nsn(nsn)?;
-        Some((i, self.positions.get(i)? + (nsn - self.starts.get(i)?)))
+        let (i, slot) = self.slot_of_nsn(nsn)?;
+        Some((i, slot.position + (nsn - slot.start)))
     }
 
     /// The NSN at a position of the allocated space.
@@ -239,6 +287,7 @@ impl Allocations {
             + self.lasts.capacity() * 4
             + self.pages.capacity() * 4
             + self.positions.capacity() * 4
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
             + self.ranges.capacity() * std::mem::size_of::<(NumberRange, CarrierCode)>()
     }
 }

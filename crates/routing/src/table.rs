@@ -179,85 +179,60 @@ impl TableBuilder {
 }
 
 /// Every ported number with its carrier, indexed by the number's position in the allocated space
-/// (the allocations laid end to end). Positions are cut into blocks of 64; each block holds a bit
-/// per position (set: ported) and how many ported numbers come before the block, so a ported
-/// number's carrier is `carriers[before + ported positions before it in its block]`. A lookup
-/// finds the allocation (one word of the allocations' page directory, then one or two ranges),
-/// reads one 16-byte block (a number not ported stops there) and one carrier: 1 byte per ported
-/// number ([`Carriers`]; 2 where more than 256 carriers are named) plus a quarter of a byte per
-/// allocated number.
+/// (the allocations laid end to end). Positions are cut into lines of 128, each one 64-byte
+/// cache line ([`Line`]): a bit per position (set: ported) and the carriers of the line's first
+/// ported numbers, in position order, so that a lookup finds the allocation (one word of the
+/// allocations' page directory, then one or two ranges, all small enough to stay in cache) and
+/// then reads one cache line from memory: the bits say whether the number is ported and its rank
+/// among the line's ported numbers, and the carrier is beside them. A line with more ported
+/// numbers than it holds carriers keeps the rest in a shared overflow list (a second read, for
+/// those only). Carriers are one-byte indexes into a palette where the table names at most 256
+/// (a national market names a few dozen), else two-byte codes. Half a byte per allocated number
+/// in all: 2 bytes per ported number when a quarter of the allocated numbers are ported.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     allocations: Allocations,
-    blocks: Vec<Block>,
-    carriers: Carriers,
+    lines: Vec<Line>,
+    /// Carrier codes the lines' one-byte indexes name (empty: the lines hold two-byte codes).
+    palette: Vec<u16>,
+    /// Carrier codes of the ported numbers past what their line holds, line by line.
+    overflow: Vec<u16>,
+    ported: usize,
     explanation: Vec<String>,
 }
 
-/// 64 positions: which are ported, and how many ported positions come before them. Aligned so
-/// that a block never straddles two cache lines.
-#[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(16))]
-struct Block {
-    ported: u64,
-    before: u32,
+const _: () = assert!(std::mem::size_of::<Line>() == 64);
+
+/// Positions a line covers.
+const LINE_POSITIONS: u32 = 128;
+/// Bytes of carriers a line holds.
+const LINE_BYTES: usize = 43;
+
+/// 128 positions in one cache line: which are ported, the carriers of the first of them, and
+/// where the rest start in the overflow list.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Line {
+    ported: [u64; 2],
+    overflow_before: u32,
+    /// How many of the first 64 positions are ported (so a rank takes one population count).
+    low_count: u8,
+    carriers: [u8; LINE_BYTES],
 }
 
-/// The carrier of each ported number, in position order: one byte each into a palette where a
-/// table names at most 256 carriers (a national market names a few dozen), else two bytes. A
-/// byte each halves the memory random lookups touch, so more of it stays in cache.
-#[derive(Debug, Clone)]
-enum Carriers {
-    Narrow { palette: Vec<u16>, index: Vec<u8> },
-    Wide(Vec<u16>),
-}
-
-impl Carriers {
-    fn new(codes: Vec<u16>) -> Self {
-        let mut seen = vec![false; 1 << 16];
-        for &c in &codes {
-            seen[usize::from(c)] = true;
-        }
-        let palette: Vec<u16> = (0..=u16::MAX).filter(|&c| seen[usize::from(c)]).collect();
-        if palette.len() > 256 {
-            return Self::Wide(codes);
-        }
-        let index = codes
-            .iter()
-            .map(|c| palette.binary_search(c).unwrap_or(0) as u8)
-            .collect();
-        Self::Narrow { palette, index }
-    }
-
-    #[inline]
-    fn get(&self, rank: usize) -> Option<u16> {
-        match self {
-            Self::Narrow { palette, index } => palette.get(usize::from(*index.get(rank)?)).copied(),
-            Self::Wide(codes) => codes.get(rank).copied(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Self::Narrow { index, .. } => index.len(),
-            Self::Wide(codes) => codes.len(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            Self::Narrow { palette, index } => palette.capacity() * 2 + index.capacity(),
-            Self::Wide(codes) => codes.capacity() * 2,
+impl Default for Line {
+    fn default() -> Self {
+        Self {
+            ported: [0; 2],
+            overflow_before: 0,
+            low_count: 0,
+            carriers: [0; LINE_BYTES],
         }
     }
 }
 
 /// How many numbers [`RoutingTable::route_many`] takes through each stage at a time.
-pub const BATCH: usize = 64;
+pub const BATCH: usize = 128;
 
 /// Where a number routes in a [`RoutingTable`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -284,27 +259,74 @@ impl RoutingTable {
     /// every allocation are dropped (no call can reach them).
     fn from_sorted_log(allocations: Allocations, log: &[u64]) -> Self {
         let total = allocations.total_numbers();
-        let mut blocks = vec![Block::default(); total.div_ceil(64) as usize];
-        let mut carriers: Vec<u16> = Vec::with_capacity(log.len());
+        let mut lines = vec![Line::default(); total.div_ceil(u64::from(LINE_POSITIONS)) as usize];
+        let mut seen = vec![false; 1 << 16];
+        let mut entries: Vec<(u32, u16)> = Vec::with_capacity(log.len());
         for &w in log {
             let Some((_, pos)) = allocations.position_of_nsn((w >> 32) as u32) else {
                 continue;
             };
             // Sorted numbers are sorted positions, so carriers go in position order.
-            if let Some(block) = blocks.get_mut((pos >> 6) as usize) {
-                block.ported |= 1 << (pos & 63);
-                carriers.push((w & 0xFFFF) as u16);
+            if let Some(line) = lines.get_mut((pos / LINE_POSITIONS) as usize) {
+                let bit = pos % LINE_POSITIONS;
+                line.ported[(bit / 64) as usize] |= 1 << (bit % 64);
+                let code = (w & 0xFFFF) as u16;
+                seen[usize::from(code)] = true;
+                entries.push((pos, code));
             }
         }
+        let mut palette: Vec<u16> = (0..=u16::MAX).filter(|&c| seen[usize::from(c)]).collect();
+        let distinct = palette.len();
+        if distinct > 256 {
+            palette.clear();
+        } else {
+            // Padded, so that any one-byte index reads an entry.
+            palette.resize(256, 0);
+        }
+        let width = if palette.is_empty() { 2 } else { 1 };
+        let cap = (LINE_BYTES / width) as u32;
+        let mut overflow = Vec::new();
+        let mut current = usize::MAX;
+        let mut rank = 0u32;
+        for &(pos, code) in &entries {
+            let l = (pos / LINE_POSITIONS) as usize;
+            if l != current {
+                current = l;
+                rank = 0;
+            }
+            let Some(line) = lines.get_mut(l) else { continue };
+            if rank == 0 {
+                line.overflow_before = overflow.len() as u32;
+                line.low_count = line.ported[0].count_ones() as u8;
+            }
+            if rank < cap {
+                let at = rank as usize * width;
+                if width == 1 {
+                    line.carriers[at] = palette[..distinct].binary_search(&code).unwrap_or(0) as u8;
+                } else {
+                    line.carriers[at..at + 2].copy_from_slice(&code.to_le_bytes());
+                }
+            } else {
+                overflow.push(code);
+            }
+            rank += 1;
+        }
+        overflow.shrink_to_fit();
+        // Lines without ported numbers point where the next one's overflow starts.
         let mut before = 0u32;
-        for block in &mut blocks {
-            block.before = before;
-            before += block.ported.count_ones();
+        for line in &mut lines {
+            if line.ported == [0; 2] {
+                line.overflow_before = before;
+            } else {
+                before = line.overflow_before;
+            }
         }
         Self {
             allocations,
-            blocks,
-            carriers: Carriers::new(carriers),
+            lines,
+            palette,
+            overflow,
+            ported: entries.len(),
             explanation: Vec::new(),
         }
     }
@@ -338,16 +360,44 @@ impl RoutingTable {
         builder.build()
     }
 
-    /// The carrier a position's entry names, if the position holds a ported number.
+    /// The carrier a position's entry names, if the position holds a ported number. Written
+    /// without a branch on whether it is ported, which random lookups could not predict, and in
+    /// few instructions, so that the processor runs several lookups' cache misses at once: the
+    /// carrier at the position's rank is read either way, and kept only if the bit is set.
     #[inline]
     fn entry_at(&self, pos: u32) -> Option<u16> {
-        let block = self.blocks.get((pos >> 6) as usize)?;
-        let bit = 1u64 << (pos & 63);
-        if block.ported & bit == 0 {
-            return None;
+        let line = self.lines.get((pos / LINE_POSITIONS) as usize)?;
+        let (high, bit) = ((pos >> 6) & 1, pos & 63);
+        let word = line.ported[high as usize];
+        let present = (word >> bit) & 1 != 0;
+        let before = u32::from(line.low_count) & 0u32.wrapping_sub(high);
+        let rank = before + (word & ((1u64 << bit) - 1)).count_ones();
+        let code = self.carrier_of(line, rank).unwrap_or(0);
+        std::hint::select_unpredictable(present, Some(code), None)
+    }
+
+    /// The carrier of a line's ported number of rank `rank` (`None` past the overflow list).
+    #[inline]
+    fn carrier_of(&self, line: &Line, rank: u32) -> Option<u16> {
+        let r = rank as usize;
+        if self.palette.is_empty() {
+            match line.carriers.get(2 * r..2 * r + 2) {
+                Some(&[lo, hi]) => Some(u16::from_le_bytes([lo, hi])),
+                _ => self
+                    .overflow
+                    .get((line.overflow_before as usize + r).checked_sub(LINE_BYTES / 2)?)
+                    .copied(),
+            }
+        } else {
+            match line.carriers.get(r) {
+                // The palette has 256 entries: any index reads one.
+                Some(&i) => self.palette.get(usize::from(i)).copied(),
+                None => self
+                    .overflow
+                    .get((line.overflow_before as usize + r).checked_sub(LINE_BYTES)?)
+                    .copied(),
+            }
         }
-        let rank = block.before + (block.ported & (bit - 1)).count_ones();
-        self.carriers.get(rank as usize)
     }
 
     /// The carrier a ported number now sits with, or `None` for a number not ported.
@@ -363,63 +413,53 @@ impl RoutingTable {
         let Some((alloc, pos)) = self.allocations.position_of_nsn(number.nsn()) else {
             return Route::Unallocated;
         };
-        match self.entry_at(pos).and_then(CarrierCode::new) {
-            Some(c) => Route::Ported(c),
-            None => Route::Donor(self.allocations.donor_at(alloc)),
-        }
+        // Both read, then one chosen: no branch on whether the number is ported.
+        let donor = self.allocations.donor_at(alloc);
+        let entry = self.entry_at(pos).and_then(CarrierCode::new);
+        std::hint::select_unpredictable(
+            entry.is_some(),
+            Route::Ported(entry.unwrap_or(donor)),
+            Route::Donor(donor),
+        )
     }
 
     /// [`Self::route`] for many numbers, appended to `out` in order.
     ///
-    /// The lookups go in stages over groups of [`BATCH`] numbers: first every number's position
-    /// (the allocations' small directory, mostly in cache), then every block, then every carrier.
-    /// Within a stage the reads are independent, so the processor keeps many cache misses in
-    /// flight instead of waiting on each number's chain of three in turn.
+    /// The lookups go in stages over groups of [`BATCH`] numbers: first every number's line (the
+    /// allocations' small directory, in cache), then one read of every line, in a tight loop of
+    /// independent loads so that the processor keeps many cache misses in flight instead of
+    /// waiting on each in turn, then the routes, from lines now in cache.
     pub fn route_many(&self, numbers: &[TelephoneNumber], out: &mut Vec<Route>) {
         const NONE: u32 = u32::MAX;
         out.reserve(numbers.len());
-        let mut alloc = [0usize; BATCH];
+        let mut alloc = [0u32; BATCH];
         let mut pos = [NONE; BATCH];
-        let mut rank = [NONE; BATCH];
+        let mut first = [0u64; BATCH];
         for group in numbers.chunks(BATCH) {
             for (i, n) in group.iter().enumerate() {
-                match self.allocations.position_of_nsn(n.nsn()) {
-                    Some((a, p)) => {
-                        alloc[i] = a;
-                        pos[i] = p;
-                    }
-                    None => pos[i] = NONE,
-                }
+                (alloc[i], pos[i]) = match self.allocations.position_of_nsn(n.nsn()) {
+                    Some((a, p)) => (a as u32, p),
+                    None => (0, NONE),
+                };
+            }
+            // One word of each line: the loads miss the cache together.
+            for i in 0..group.len() {
+                let line = (pos[i] / LINE_POSITIONS) as usize;
+                first[i] = self.lines.get(line).map_or(0, |l| l.ported[0]);
             }
             for i in 0..group.len() {
                 let p = pos[i];
-                rank[i] = NONE;
-                if p == NONE {
-                    continue;
-                }
-                if let Some(block) = self.blocks.get((p >> 6) as usize) {
-                    let bit = 1u64 << (p & 63);
-                    if block.ported & bit != 0 {
-                        rank[i] = block.before + (block.ported & (bit - 1)).count_ones();
-                    }
-                }
-            }
-            for i in 0..group.len() {
-                let route = if pos[i] == NONE {
+                let route = if p == NONE {
                     Route::Unallocated
                 } else {
-                    let entry = if rank[i] == NONE {
-                        None
-                    } else {
-                        self.carriers.get(rank[i] as usize).and_then(CarrierCode::new)
-                    };
-                    match entry {
+                    match self.entry_at(p).and_then(CarrierCode::new) {
                         Some(c) => Route::Ported(c),
-                        None => Route::Donor(self.allocations.donor_at(alloc[i])),
+                        None => Route::Donor(self.allocations.donor_at(alloc[i] as usize)),
                     }
                 };
                 out.push(route);
             }
+            std::hint::black_box(&first);
         }
     }
 
@@ -470,25 +510,25 @@ impl RoutingTable {
 
     /// How many ported numbers the table holds.
     pub fn len(&self) -> usize {
-        self.carriers.len()
+        self.ported
     }
 
     pub fn is_empty(&self) -> bool {
-        self.carriers.is_empty()
+        self.ported == 0
     }
 
     /// Every ported number with its carrier, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (TelephoneNumber, CarrierCode)> + '_ {
-        self.blocks.iter().enumerate().flat_map(move |(b, block)| {
-            let mut bits = block.ported;
-            let mut rank = block.before as usize;
+        self.lines.iter().enumerate().flat_map(move |(l, line)| {
+            let mut bits = u128::from(line.ported[0]) | (u128::from(line.ported[1]) << 64);
+            let mut rank = 0u32;
             std::iter::from_fn(move || {
                 while bits != 0 {
                     let bit = bits.trailing_zeros();
                     bits &= bits - 1;
-                    let carrier = self.carriers.get(rank);
+                    let carrier = self.carrier_of(line, rank);
                     rank += 1;
-                    let pos = ((b as u32) << 6) | bit;
+                    let pos = (l as u32) * LINE_POSITIONS + bit;
                     let found = self
                         .allocations
                         .nsn_at(pos)
@@ -502,8 +542,9 @@ impl RoutingTable {
         })
     }
 
-    /// Heap bytes of the ported-number structure (blocks and carriers; not the allocations).
+    /// Heap bytes of the ported-number structure (lines, palette and overflow; not the
+    /// allocations).
     pub fn heap_bytes(&self) -> usize {
-        self.blocks.capacity() * std::mem::size_of::<Block>() + self.carriers.heap_bytes()
+        self.lines.capacity() * std::mem::size_of::<Line>() + self.palette.capacity() * 2 + self.overflow.capacity() * 2
     }
 }

@@ -255,3 +255,93 @@ proptest! {
         prop_assert_eq!(t.ported(TelephoneNumber::from_nsn(899_999_999).unwrap()), None);
     }
 }
+
+proptest! {
+    /// Dense runs of ported numbers (more in a table line than it holds carriers, so some go to
+    /// the overflow list), with a few carriers (one-byte palette) or more than 256 (two-byte
+    /// codes): lookups, batches and the listing agree with a map.
+    #[test]
+    fn dense_lines_and_many_carriers_agree_with_a_map(
+        entries in prop::collection::vec((0u32..700, 0u32..2, 0u16..400), 0..1500),
+        wide in any::<bool>(),
+        probes in prop::collection::vec(0u32..800, 0..300),
+    ) {
+        let bases = [255_500_000u32, 370_100_000];
+        let alloc = Allocations::new(bases.iter().enumerate().map(|(i, &b)| {
+            let first = TelephoneNumber::from_nsn(b).unwrap();
+            let last = TelephoneNumber::from_nsn(b + 699).unwrap();
+            (NumberRange::new(first, last).unwrap(), c(9000 + i as u16))
+        }).collect()).unwrap();
+        let mut model = BTreeMap::new();
+        let list: Vec<(TelephoneNumber, CarrierCode)> = entries.iter().map(|&(off, area, carrier)| {
+            let code = if wide { 5000 + carrier } else { 9100 + carrier % 7 };
+            (TelephoneNumber::from_nsn(bases[area as usize] + off).unwrap(), c(code))
+        }).collect();
+        for &(num, car) in &list { model.insert(num, car); }
+        let t = RoutingTable::from_entries(alloc, list);
+        prop_assert_eq!(t.len(), model.len());
+        let listed: Vec<(TelephoneNumber, CarrierCode)> = t.iter().collect();
+        prop_assert_eq!(listed, model.iter().map(|(&a, &b)| (a, b)).collect::<Vec<_>>());
+        let mut nums = Vec::new();
+        for &p in &probes {
+            for &base in &bases {
+                let num = TelephoneNumber::from_nsn(base + p).unwrap();
+                prop_assert_eq!(t.ported(num), model.get(&num).copied());
+                nums.push(num);
+            }
+        }
+        let mut batch = Vec::new();
+        t.route_many(&nums, &mut batch);
+        prop_assert_eq!(batch, nums.iter().map(|&n| t.route(n)).collect::<Vec<_>>());
+    }
+}
+
+/// Every number of an allocation ported: every line full, the overflow list in use.
+#[test]
+fn a_fully_ported_range() {
+    let alloc = Allocations::new(vec![(r("0255500000-0255509999"), c(9001))]).unwrap();
+    let entries = (0..10_000u32).map(|i| {
+        (
+            TelephoneNumber::from_nsn(255_500_000 + i).unwrap(),
+            c(9100 + (i % 300) as u16),
+        )
+    });
+    let t = RoutingTable::from_entries(alloc, entries.clone());
+    assert_eq!(t.len(), 10_000);
+    for (num, car) in entries {
+        assert_eq!(t.route(num), Route::Ported(car));
+    }
+    // Two bytes per carrier here, and half a byte per allocated number for the lines.
+    assert!(t.heap_bytes() < 10_000 * 3, "{}", t.heap_bytes());
+}
+
+proptest! {
+    /// Allocations of any lengths, close together or far apart (so a directory page may hold
+    /// parts of one, two or many of them): every number finds its allocation, or none.
+    #[test]
+    fn allocations_of_any_length_agree_with_a_search(
+        gaps in prop::collection::vec((0u32..5_000, 1u32..3_000), 1..60),
+        probes in prop::collection::vec(0u32..400_000, 0..300),
+    ) {
+        let mut ranges = Vec::new();
+        let mut at = 255_500_000u32;
+        for (i, &(gap, len)) in gaps.iter().enumerate() {
+            let first = at + gap;
+            let last = first + len - 1;
+            ranges.push((
+                NumberRange::new(TelephoneNumber::from_nsn(first).unwrap(), TelephoneNumber::from_nsn(last).unwrap()).unwrap(),
+                c(9000 + (i % 50) as u16),
+            ));
+            at = last + 1;
+        }
+        let alloc = Allocations::new(ranges.clone()).unwrap();
+        let t = RoutingTable::from_entries(alloc.clone(), Vec::new());
+        for &p in &probes {
+            let num = TelephoneNumber::from_nsn(255_500_000 + p).unwrap();
+            let want = ranges.iter().find(|(r, _)| r.contains(num)).map(|&(_, d)| d);
+            prop_assert_eq!(alloc.donor_of(num), want);
+            let route = t.route(num);
+            prop_assert_eq!(route, want.map_or(Route::Unallocated, Route::Donor));
+        }
+    }
+}
