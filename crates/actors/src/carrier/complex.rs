@@ -131,7 +131,7 @@ impl Carrier {
             }
             let account = m.detail.account.as_deref().unwrap_or("");
             if !account.is_empty() {
-                // The services map is hashed: the associated numbers are listed in number order.
+                // The associated numbers are listed in number order, whatever the map keeps.
                 let mut associated: Vec<TelephoneNumber> = self
                     .services
                     .iter()
