@@ -112,19 +112,23 @@ fn row_err(line: u64, column: &str, message: impl Into<String>) -> RowError {
     }
 }
 
-/// Parses RFC 3339 text as [`Timestamp::parse_rfc3339`] does. The form the writer emits
-/// (`2026-03-02T09:15:00+11:00`, optionally with a fraction of a second) is read by hand, without
-/// chrono's parser; anything else goes to [`Timestamp::parse_rfc3339`].
-fn parse_time(s: &str) -> Result<Timestamp, ()> {
-    fast_rfc3339(s.trim().as_bytes()).map_or_else(|| Timestamp::parse_rfc3339(s).map_err(|_| ()), Ok)
+/// Parses a row's RFC 3339 time: [`Timestamp::parse_rfc3339`], which reads the writer's form by
+/// hand and checks the range (years 0001 to 9999 in UTC) whichever way it read it.
+fn parse_time(s: &str) -> Result<Timestamp, crate::time::TimeError> {
+    Timestamp::parse_rfc3339(s)
 }
 
 /// A row's time: RFC 3339 with an offset, or (with `assume_sydney`) a local date-time without
 /// one, read as Sydney local time. A time without an offset is otherwise an error naming the
 /// option (docs/rules.md, "Reading a carrier's log").
 fn row_time(line: u64, s: &str, assume_sydney: bool) -> Result<Timestamp, RowError> {
-    if let Ok(t) = parse_time(s) {
-        return Ok(t);
+    match parse_time(s) {
+        Ok(t) => return Ok(t),
+        // An instant in the writer's form past the end of year 9999 (or before year 1) in UTC.
+        Err(crate::time::TimeError::OutOfRange { .. }) => {
+            return Err(row_err(line, "time", "out of range: years 0001 to 9999"));
+        }
+        Err(_) => {}
     }
     let text = s.trim();
     let local = [
@@ -213,7 +217,7 @@ fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Optio
         return None;
     }
     let seq = seq_s.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-    let time = fast_rfc3339(time_s.as_bytes())?;
+    let time = fast_rfc3339(time_s.as_bytes()).filter(|t| t.in_range())?;
     let from = CarrierCode::from_digits(from_s.as_bytes()).ok()?;
     let to = if to_s.is_empty() {
         None
@@ -1460,6 +1464,18 @@ mod tests {
     use crate::message::{Code, NumberCode, PnvResponse, PortStatus, RejectCode};
     use crate::number::TelephoneNumber;
     use proptest::prelude::*;
+
+    /// A row's time in the writer's form whose instant lies past the end of year 9999 in UTC is
+    /// out of range, as `Timestamp::parse_rfc3339` says, not read as a time no writer can write.
+    #[test]
+    fn a_row_time_past_year_9999_is_out_of_range() {
+        let err = row_time(7, "9999-12-31T23:59:59-05:00", false).expect_err("out of range");
+        assert_eq!(err.line, 7);
+        assert_eq!(err.column.as_deref(), Some("time"));
+        assert!(err.message.contains("out of range"), "{}", err.message);
+        assert!(row_time(7, "9999-12-31T23:59:59+11:00", false).is_ok());
+        assert!(row_time(7, "0001-01-01T10:00:00+11:00", false).is_err());
+    }
 
     const SAMPLE: &str = "seq,time,from,to,msg,ref,category,numbers,code,detail
 1,2026-03-02T09:00:00+11:00,9002,9001,SNA,SNA-000001,A,0255501234,,ca_date=2026-02-25;account=ACC-1001;cutover=2026-03-09T10:00:00+11:00
