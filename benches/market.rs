@@ -31,20 +31,21 @@ fn clock() -> Instant {
 /// The trace `market-100k` must write: its length and FNV-1a 64 hash.
 const MARKET_100K_TRACE: (u64, u64) = (101_387_467, 0x24a0_030b_de68_3d55);
 
+#[path = "../tests/trace-support/fnv.rs"]
+mod fnv;
+
 fn fnv1a_file(path: &Path) -> (u64, u64) {
     use std::io::Read as _;
-    let mut f = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path).expect("open the trace"));
+    let mut f = std::fs::File::open(path).expect("open the trace");
     let mut buf = vec![0u8; 1 << 20];
-    let (mut len, mut h) = (0_u64, 0xcbf2_9ce4_8422_2325_u64);
+    let (mut len, mut h) = (0_u64, fnv::START);
     loop {
         let n = f.read(&mut buf).expect("read the trace");
         if n == 0 {
             return (len, h);
         }
         len += n as u64;
-        for b in buf.iter().take(n) {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        h = fnv::fnv1a(h, buf.get(..n).unwrap_or_default());
     }
 }
 

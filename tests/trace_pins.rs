@@ -16,12 +16,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// FNV-1a, 64 bits: enough to tell two traces apart, and no dependency.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+#[path = "trace-support/fnv.rs"]
+mod fnv;
 
 /// The trace of one run, as `lnpsim run` writes it.
 fn trace_of(scenario: &Path, ext: &str, dir: &Path) -> Vec<u8> {
@@ -64,7 +60,7 @@ fn fixed_seed_traces_are_byte_for_byte_as_pinned() {
 
     let mut got = String::new();
     let mut line = |name: &str, bytes: &[u8]| {
-        let _ = writeln!(got, "{name} {} {:016x}", bytes.len(), fnv1a(bytes));
+        let _ = writeln!(got, "{name} {} {:016x}", bytes.len(), fnv::fnv1a(fnv::START, bytes));
     };
     for s in &stories {
         let name = s.strip_prefix(root()).unwrap_or(s).display().to_string();

@@ -199,14 +199,9 @@ impl Agenda {
             }
         }
         if removed {
-            let (jobs, emits) = (&self.jobs, &self.emits);
-            let live = |k: &Key| {
-                if k.2 & EMIT == 0 {
-                    jobs.is_live(k.2)
-                } else {
-                    emits.is_live(k.2 & !EMIT)
-                }
-            };
+            // Only jobs were removed: an output's key stays.
+            let jobs = &self.jobs;
+            let live = |k: &Key| k.2 & EMIT != 0 || jobs.is_live(k.2);
             self.now.retain(|k| live(k));
             self.near.retain(|Reverse(k)| live(k));
             for keys in self.far.values_mut() {
