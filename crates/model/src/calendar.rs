@@ -11,7 +11,7 @@ use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use thiserror::Error;
 
 use crate::states::State;
-use crate::time::{Span, Timestamp};
+use crate::time::{days_from_civil, Span, Timestamp, DAY_MS};
 
 /// A public holiday.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +36,10 @@ pub struct BusinessCalendar {
     /// States whose built-in holidays are added ([`Self::add_state`]), sorted, each once.
     states: Vec<State>,
     /// Every holiday (national, the states', extra) of the years
-    /// `CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + len`, as day-of-year bits: deadline arithmetic asks
-    /// "is this a holiday?" millions of times in a market run, and gets one bit test whatever
-    /// was added. Shared between clones until one of them adds a holiday.
-    cache: Arc<Vec<[u64; 6]>>,
+    /// `CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS`, one bit a day from the first:
+    /// deadline arithmetic asks "is this a holiday?" millions of times in a market run, and gets
+    /// one bit test whatever was added. Shared between clones until one of them adds a holiday.
+    cache: Arc<Vec<u64>>,
     hours_start: NaiveTime,
     hours_end: NaiveTime,
 }
@@ -68,6 +68,14 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
     NaiveDate::from_ymd_opt(year, month as u32, day as u32).unwrap_or(NaiveDate::MIN)
+}
+
+/// The date `day` days after 1970-01-01.
+fn date_of_day(day: i64) -> Option<NaiveDate> {
+    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    i32::try_from(day + 719_163)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 fn is_weekend(d: NaiveDate) -> bool {
@@ -124,33 +132,41 @@ pub fn national_holidays(year: i32) -> Vec<Holiday> {
 
 const CACHE_FIRST_YEAR: i32 = 1990;
 const CACHE_YEARS: i32 = 150;
+/// The cache's first day, 1990-01-01, and how many days it holds (to the end of 2139), as
+/// days since 1970-01-01.
+const CACHE_FIRST_DAY: i64 = days_from_civil(CACHE_FIRST_YEAR as i64, 1, 1);
+const CACHE_DAYS: usize = (days_from_civil((CACHE_FIRST_YEAR + CACHE_YEARS) as i64, 1, 1) - CACHE_FIRST_DAY) as usize;
 
-fn set_bit(bits: &mut [u64; 6], date: NaiveDate) {
-    let doy = date.ordinal0() as usize;
-    bits[doy / 64] |= 1 << (doy % 64);
+/// Days since 1970-01-01 of a date.
+fn day_of(date: NaiveDate) -> i64 {
+    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
+    i64::from(date.num_days_from_ce()) - 719_163
 }
 
-fn holiday_bits(year: i32) -> [u64; 6] {
-    let mut bits = [0u64; 6];
-    for h in national_holidays(year) {
-        if h.date.year() == year {
-            set_bit(&mut bits, h.date);
+/// The cache's bit of a day (days since 1970-01-01), if the cache holds it.
+fn cache_slot(day: i64) -> Option<usize> {
+    usize::try_from(day - CACHE_FIRST_DAY).ok().filter(|i| *i < CACHE_DAYS)
+}
+
+fn set_bit(bits: &mut [u64], date: NaiveDate) {
+    if let Some(i) = cache_slot(day_of(date)) {
+        if let Some(word) = bits.get_mut(i / 64) {
+            *word |= 1 << (i % 64);
         }
     }
-    bits
-}
-
-/// The cache slot of `year` (past the cache's end when `year` is after the cached years).
-fn cache_index(year: i32) -> Option<usize> {
-    usize::try_from(year - CACHE_FIRST_YEAR).ok()
 }
 
 impl BusinessCalendar {
     /// National holidays only, Standard Hours 08:00–17:00.
     pub fn new() -> Self {
-        let cache = (CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS)
-            .map(holiday_bits)
-            .collect();
+        let mut cache = vec![0u64; CACHE_DAYS.div_ceil(64)];
+        for year in CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS {
+            for h in national_holidays(year) {
+                if h.date.year() == year {
+                    set_bit(&mut cache, h.date);
+                }
+            }
+        }
         Self {
             extra: BTreeMap::new(),
             states: Vec::new(),
@@ -176,10 +192,8 @@ impl BusinessCalendar {
     /// first one's name.
     pub fn add_holiday(&mut self, date: NaiveDate, name: impl Into<String>) {
         self.extra.insert(date, name.into());
-        if let Some(i) = cache_index(date.year()) {
-            if let Some(bits) = Arc::make_mut(&mut self.cache).get_mut(i) {
-                set_bit(bits, date);
-            }
+        if cache_slot(day_of(date)).is_some() {
+            set_bit(Arc::make_mut(&mut self.cache).as_mut_slice(), date);
         }
     }
 
@@ -191,9 +205,9 @@ impl BusinessCalendar {
         if let Err(at) = self.states.binary_search(&state) {
             self.states.insert(at, state);
             let cache = Arc::make_mut(&mut self.cache);
-            for (i, bits) in cache.iter_mut().enumerate() {
-                for h in state.holidays(CACHE_FIRST_YEAR + i as i32) {
-                    set_bit(bits, h.date);
+            for year in CACHE_FIRST_YEAR..CACHE_FIRST_YEAR + CACHE_YEARS {
+                for h in state.holidays(year) {
+                    set_bit(cache, h.date);
                 }
             }
         }
@@ -342,16 +356,47 @@ impl BusinessCalendar {
     /// Whether `date` is a holiday: national, of an added state (weekend days included, such
     /// as Easter Saturday), or extra.
     pub fn is_holiday(&self, date: NaiveDate) -> bool {
-        if let Some(bits) = cache_index(date.year()).and_then(|i| self.cache.get(i)) {
-            let doy = date.ordinal0() as usize;
-            return bits[doy / 64] & (1 << (doy % 64)) != 0;
-        }
-        self.compute_is_holiday(date)
+        self.cached_is_holiday(day_of(date))
+            .unwrap_or_else(|| self.compute_is_holiday(date))
     }
 
     /// Monday to Friday and not a holiday.
     pub fn is_business_day(&self, date: NaiveDate) -> bool {
         !is_weekend(date) && !self.is_holiday(date)
+    }
+
+    /// [`Self::is_business_day`] of a date given as days since 1970-01-01.
+    fn is_business_day_num(&self, day: i64) -> bool {
+        // 1970-01-01 was a Thursday: (day + 4) mod 7 is 0 on Sundays, 6 on Saturdays.
+        if matches!((day + 4).rem_euclid(7), 0 | 6) {
+            return false;
+        }
+        match self.cached_is_holiday(day) {
+            Some(holiday) => !holiday,
+            None => date_of_day(day).is_some_and(|d| self.is_business_day(d)),
+        }
+    }
+
+    /// Whether a day (days since 1970-01-01) is a holiday, if the cache holds it.
+    fn cached_is_holiday(&self, day: i64) -> Option<bool> {
+        let i = cache_slot(day)?;
+        self.cache.get(i / 64).map(|word| word & (1 << (i % 64)) != 0)
+    }
+
+    fn next_business_day_num(&self, day: i64) -> i64 {
+        let mut d = day + 1;
+        while !self.is_business_day_num(d) {
+            d += 1;
+        }
+        d
+    }
+
+    fn previous_business_day_num(&self, day: i64) -> i64 {
+        let mut d = day - 1;
+        while !self.is_business_day_num(d) {
+            d -= 1;
+        }
+        d
     }
 
     /// The first business day strictly after `date`.
@@ -401,6 +446,32 @@ impl BusinessCalendar {
     /// for negative N), keeping the local time of day. A wall time that does not exist (DST gap)
     /// gives the first instant after the gap.
     pub fn add_business_days(&self, t: Timestamp, n: i64) -> Timestamp {
+        self.add_business_days_fast(t, n)
+            .unwrap_or_else(|| self.add_business_days_slow(t, n))
+    }
+
+    /// [`Self::add_business_days`] counting days as integers, in the years of the current
+    /// daylight-saving rule (`None` elsewhere, and for a result in the spring-forward gap).
+    fn add_business_days_fast(&self, t: Timestamp, n: i64) -> Option<Timestamp> {
+        let (mut day, mut ms_of_day) = t.sydney_wall_fast()?;
+        if !self.is_business_day_num(day) {
+            day = self.next_business_day_num(day);
+            ms_of_day = 0;
+        }
+        if n >= 0 {
+            for _ in 0..n {
+                day = self.next_business_day_num(day);
+            }
+        } else {
+            for _ in 0..n.unsigned_abs() {
+                day = self.previous_business_day_num(day);
+            }
+        }
+        Timestamp::from_sydney_wall_fast(day.checked_mul(DAY_MS)?.checked_add(ms_of_day)?)
+    }
+
+    /// [`Self::add_business_days`] by the time-zone database and chrono's dates: any year.
+    fn add_business_days_slow(&self, t: Timestamp, n: i64) -> Timestamp {
         let local = t.sydney_naive();
         let (mut date, time) = if self.is_business_day(local.date()) {
             (local.date(), local.time())
@@ -423,6 +494,26 @@ impl BusinessCalendar {
     /// N calendar days or months later (the month's last day where the day does not exist);
     /// [`Self::add_business_days`] for business days.
     pub fn add(&self, t: Timestamp, span: Span) -> Timestamp {
+        if let Some(ms) = span.fixed_millis() {
+            return t.plus_millis(ms);
+        }
+        if let Span::BusinessDays(n) = span {
+            return self.add_business_days(t, n);
+        }
+        if let Span::Days(n) = span {
+            // The same time of day N local days later, by integers where the current rule holds.
+            let fast = t.sydney_wall_fast().and_then(|(day, ms_of_day)| {
+                Timestamp::from_sydney_wall_fast(day.checked_add(n)?.checked_mul(DAY_MS)?.checked_add(ms_of_day)?)
+            });
+            if let Some(r) = fast {
+                return r;
+            }
+        }
+        self.add_slow(t, span)
+    }
+
+    /// [`Self::add`] by the time-zone database and chrono's dates: any year.
+    fn add_slow(&self, t: Timestamp, span: Span) -> Timestamp {
         if let Some(ms) = span.fixed_millis() {
             return t.plus_millis(ms);
         }
@@ -659,6 +750,50 @@ mod tests {
     fn any_instant() -> impl Strategy<Value = Timestamp> {
         // 2020-01-01 .. 2040-01-01, on whole minutes.
         (1_577_800_000i64 / 60..2_208_960_000i64 / 60).prop_map(|m| Timestamp::from_secs(m * 60))
+    }
+
+    /// Instants from 2005 to 2103 (either side of the current rule's years), half of them
+    /// within a few days of a daylight-saving change.
+    fn instant_near_rule_changes() -> impl Strategy<Value = Timestamp> {
+        prop_oneof![
+            (1_104_537_600_000i64..4_230_000_000_000).prop_map(Timestamp::from_millis),
+            (2005i32..2103, prop::bool::ANY, -4 * 86_400_000i64..4 * 86_400_000).prop_map(|(y, april, off)| {
+                let month = if april { 4 } else { 10 };
+                let first = ymd(y, month, 1);
+                let sunday = first + chrono::Days::new(u64::from((7 - first.weekday().num_days_from_sunday()) % 7));
+                Timestamp::from_sydney_local(sunday.and_hms_opt(2, 30, 0).unwrap_or_default()).plus_millis(off)
+            }),
+        ]
+    }
+
+    proptest! {
+        /// The integer day counting gives exactly what chrono and the time-zone database give,
+        /// in and out of the current rule's years, across daylight-saving changes, with a
+        /// state's holidays and extra ones.
+        #[test]
+        fn fast_day_arithmetic_matches_the_time_zone_database(
+            t in instant_near_rule_changes(),
+            n in -45i64..45,
+            state in prop::bool::ANY,
+            extra in prop::collection::vec(0i64..36_500, 0..20),
+        ) {
+            let mut cal = BusinessCalendar::new();
+            if state {
+                cal.add_state(State::Vic);
+            }
+            for d in extra {
+                if let Some(date) = date_of_day(12_000 + d) {
+                    cal.add_holiday(date, "extra");
+                }
+            }
+            prop_assert_eq!(cal.add_business_days(t, n), cal.add_business_days_slow(t, n));
+            prop_assert_eq!(cal.add(t, Span::Days(n)), cal.add_slow(t, Span::Days(n)));
+            prop_assert_eq!(cal.add(t, Span::BusinessDays(n)), cal.add_business_days_slow(t, n));
+            if let Some(date) = date_of_day(t.millis().div_euclid(DAY_MS)) {
+                let day = t.millis().div_euclid(DAY_MS);
+                prop_assert_eq!(cal.is_business_day_num(day), cal.is_business_day(date));
+            }
+        }
     }
 
     proptest! {

@@ -148,18 +148,8 @@ impl Timestamp {
     /// spring-forward gap gives the first instant after the gap; an ambiguous one (autumn) gives
     /// the earlier of the two.
     pub fn from_sydney_local(local: NaiveDateTime) -> Self {
-        let wall = local.and_utc().timestamp_millis();
-        if fast_rule_applies(wall) {
-            // Either daylight time (+11) or standard time (+10) explains the wall time; both
-            // do in the autumn overlap (the earlier instant wins), neither in the spring gap.
-            let daylight = Self::from_millis(wall - i64::from(DAYLIGHT_SECS) * 1000);
-            if daylight.sydney_offset_secs() == DAYLIGHT_SECS {
-                return daylight;
-            }
-            let standard = Self::from_millis(wall - i64::from(STANDARD_SECS) * 1000);
-            if standard.sydney_offset_secs() == STANDARD_SECS {
-                return standard;
-            }
+        if let Some(t) = Self::from_sydney_wall_fast(local.and_utc().timestamp_millis()) {
+            return t;
         }
         match Sydney.from_local_datetime(&local) {
             LocalResult::Single(dt) => Self::from_datetime(&dt),
@@ -180,6 +170,35 @@ impl Timestamp {
                 Self::from_millis(hi)
             }
         }
+    }
+
+    /// The Sydney wall-clock time at this instant as (days since 1970-01-01, milliseconds of
+    /// the day), by integer arithmetic alone; `None` outside the years of the current
+    /// daylight-saving rule (ask [`Self::sydney_naive`] there). Deadline arithmetic counts days
+    /// this way millions of times in a market run.
+    pub(crate) fn sydney_wall_fast(self) -> Option<(i64, i64)> {
+        let ms = self.millis();
+        if !fast_rule_applies(ms) {
+            return None;
+        }
+        let local = ms + i64::from(fast_sydney_offset_secs(ms)) * 1000;
+        Some((local.div_euclid(DAY_MS), local.rem_euclid(DAY_MS)))
+    }
+
+    /// [`Self::from_sydney_local`] of a wall-clock time given as milliseconds since
+    /// 1970-01-01T00:00 (local), in the years of the current rule where no gap is involved;
+    /// `None` where the time-zone database must be asked (another year, or a wall time in the
+    /// spring-forward gap).
+    pub(crate) fn from_sydney_wall_fast(wall: i64) -> Option<Self> {
+        if !fast_rule_applies(wall) {
+            return None;
+        }
+        // Either daylight time (+11) or standard time (+10) explains the wall time; both do in
+        // the autumn overlap (the earlier instant wins), neither in the spring gap.
+        [DAYLIGHT_SECS, STANDARD_SECS].into_iter().find_map(|offset| {
+            let t = wall - i64::from(offset) * 1000;
+            (fast_rule_applies(t) && fast_sydney_offset_secs(t) == offset).then(|| Self::from_millis(t))
+        })
     }
 
     #[must_use]
@@ -219,7 +238,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Sydney's standard (AEST) and daylight (AEDT) offsets.
 const STANDARD_SECS: i32 = 10 * 3600;
 const DAYLIGHT_SECS: i32 = 11 * 3600;
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 /// 2009-01-01T00:00:00Z and 2099-01-01T00:00:00Z: well inside the years of New South Wales's
 /// current rule (since 2008: daylight time from 02:00 standard time on the first Sunday of
 /// October to 03:00 daylight time on the first Sunday of April), which the time-zone database
@@ -232,7 +251,7 @@ fn fast_rule_applies(ms: i64) -> bool {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
