@@ -19,6 +19,7 @@ mod faults;
 mod gaining;
 mod jobs;
 mod losing;
+mod refset;
 
 use crate::config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortRequest, Service, ServiceKind};
 
@@ -435,7 +436,7 @@ pub struct Carrier {
     finished: BTreeMap<Outcome, u64>,
     /// References of cut-over ports this (losing) carrier has since forgotten: a late
     /// withdrawal of one is still refused (107), not mistaken for an unknown port.
-    forgotten_cutovers: FastSet<PortRef>,
+    forgotten_cutovers: refset::PortRefSet,
     /// References of ports whose SNA confirmation lapsed (`SNA-VALIDITY`): a late ECA for one is
     /// refused with `101`, not mistaken for an ECA without an SNA.
     lapsed: FastSet<PortRef>,
@@ -493,7 +494,7 @@ impl Carrier {
             plnr_file: None,
             no_shift: false,
             finished: BTreeMap::new(),
-            forgotten_cutovers: FastSet::default(),
+            forgotten_cutovers: refset::PortRefSet::default(),
             lapsed: FastSet::default(),
             lapses: std::collections::VecDeque::new(),
             lapse_job_at: None,
