@@ -671,17 +671,22 @@ impl Carrier {
 
     fn drain(&mut self, now: Timestamp, out: &mut Vec<Output>) {
         out.extend(self.unexpected.drain(..).map(Output::Unexpected));
-        while let Some((at, task, shifted)) = self.agenda.pop_due(now) {
-            match task {
-                Task::Emit(o) => {
-                    if matches!(self.take_skip(o.kind()), Some(FaultAction::Skip)) {
-                        tracing::debug!(at = %at, carrier = %self.code, kind = %o.kind(), "fault: skipped");
+        while let Some(popped) = self.agenda.pop_due_into(now, out) {
+            match popped {
+                agenda::Popped::Emitted(at) => {
+                    let Some(kind) = out.last().map(Output::kind) else {
+                        continue;
+                    };
+                    if matches!(self.take_skip(kind), Some(FaultAction::Skip)) {
+                        tracing::debug!(at = %at, carrier = %self.code, %kind, "fault: skipped");
+                        out.pop();
                         continue;
                     }
-                    self.after_emit(at, &o);
-                    out.push(o);
+                    if let Some(o) = out.last() {
+                        self.after_emit(at, o);
+                    }
                 }
-                Task::Job(job) => self.run_job(at, job, shifted),
+                agenda::Popped::Job(at, job, shifted) => self.run_job(at, job, shifted),
             }
         }
     }

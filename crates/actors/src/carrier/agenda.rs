@@ -82,6 +82,14 @@ fn bucket_of(at: Timestamp) -> i64 {
     at.millis().div_euclid(BUCKET_MS)
 }
 
+/// What [`Agenda::pop_due_into`] found due.
+pub(super) enum Popped {
+    /// A job, when it was due, and whether a `shift` fault already moved it.
+    Job(Timestamp, Job, bool),
+    /// An output, due at this instant, now last in the caller's buffer.
+    Emitted(Timestamp),
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Agenda {
     now: VecDeque<Key>,
@@ -171,18 +179,20 @@ impl Agenda {
         }
     }
 
-    /// The earliest task when it is due by `now`.
-    pub(super) fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, Task, bool)> {
+    /// The earliest task when it is due by `now`: a job is handed back; an output is pushed
+    /// onto `out` straight from its slot (a message is large, and this is the one copy of it
+    /// between the agenda and the engine).
+    pub(super) fn pop_due_into(&mut self, now: Timestamp, out: &mut Vec<Output>) -> Option<Popped> {
         self.drained_at = Some(now);
         loop {
             let (at, _, slot) = self.pop_key_due(now)?;
-            let entry = if slot & EMIT == 0 {
-                self.jobs.take(slot).map(|(j, s)| (Task::Job(j), s))
-            } else {
-                self.emits.take(slot & !EMIT).map(|(o, s)| (Task::Emit(o), s))
-            };
-            if let Some((task, shifted)) = entry {
-                return Some((at, task, shifted));
+            if slot & EMIT == 0 {
+                if let Some((job, shifted)) = self.jobs.take(slot) {
+                    return Some(Popped::Job(at, job, shifted));
+                }
+            } else if let Some((o, _)) = self.emits.take(slot & !EMIT) {
+                out.push(o);
+                return Some(Popped::Emitted(at));
             }
         }
     }
@@ -233,13 +243,6 @@ mod tests {
         }
     }
 
-    fn id(t: &Task) -> u64 {
-        match t {
-            Task::Job(j) => job_id(j),
-            Task::Emit(_) => u64::MAX,
-        }
-    }
-
     /// The agenda gives tasks out exactly as one sorted list of (due, insertion) would, whatever
     /// mix of instants now, soon, hours and weeks ahead, and in the past is pushed between drains.
     #[test]
@@ -279,8 +282,12 @@ mod tests {
             let due = model.partition_point(|(at, _)| *at <= now);
             let expected: Vec<(Timestamp, u64)> = model.drain(..due).collect();
             let mut got = Vec::new();
-            while let Some((at, t, _)) = agenda.pop_due(now) {
-                got.push((at, id(&t)));
+            let mut outputs = Vec::new();
+            while let Some(p) = agenda.pop_due_into(now, &mut outputs) {
+                match p {
+                    Popped::Job(at, j, _) => got.push((at, job_id(&j))),
+                    Popped::Emitted(at) => got.push((at, u64::MAX)),
+                }
             }
             assert_eq!(got, expected);
             assert_eq!(agenda.next_time(), model.first().map(|(at, _)| *at));
