@@ -376,7 +376,11 @@ mod tests {
     #[test]
     fn seeds_and_shards_parse() {
         assert_eq!(parse_seeds("1..4000"), Ok((1, 4000)));
-        assert_eq!(parse_seeds("7"), Ok((7, 7)));
+        assert_eq!(parse_seeds("7..7"), Ok((7, 7)));
+        // A bare number could mean one seed or that many: refused, and the message says how
+        // to write either.
+        let bare = parse_seeds("7").unwrap_err();
+        assert!(bare.contains("1..7") && bare.contains("7..7"), "{bare}");
         assert!(parse_seeds("5..1").is_err());
         assert!(parse_seeds("a..b").is_err());
         assert_eq!(parse_shard("2/3"), Ok((2, 3)));
