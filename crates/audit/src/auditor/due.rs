@@ -161,29 +161,30 @@ impl Auditor<'_> {
     pub(super) fn sweep(&mut self) {
         self.since_sweep = 0;
         let now = self.now;
-        let mut ports = std::mem::take(&mut self.ports);
+        let mut slots = std::mem::take(&mut self.slots);
         let mut done: Vec<PortRef> = Vec::new();
-        for (k, p) in &mut ports {
-            let retire = match p.retire_cache {
-                Some((at, r)) if at == p.last_activity => r,
+        for s in &mut slots {
+            let Some(p) = &s.port else { continue };
+            let retire = match s.retire {
+                Some((at, r)) if at == s.last_activity => r,
                 _ => {
                     let r = self.retire_at(p);
                     // Only a finished port's answer is stable: an open one may finish by expiry.
                     if r.is_some() {
-                        p.retire_cache = Some((p.last_activity, r));
+                        s.retire = Some((s.last_activity, r));
                     }
                     r
                 }
             };
             if retire.is_some_and(|t| t < now) {
-                done.push(*k);
+                done.push(s.key);
             }
         }
-        self.ports = ports;
+        self.slots = slots;
         // In reference order, as `finish` and `advance` judge ports: not the map's order.
         done.sort_unstable();
         for key in done {
-            if let Some(mut port) = self.ports.remove(&key) {
+            if let Some(mut port) = self.remove_port(key) {
                 let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
                 self.keep_own(before, &port);
