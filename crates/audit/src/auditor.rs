@@ -523,15 +523,12 @@ impl<'a> Auditor<'a> {
             last_activity: Timestamp::default(),
             retire: None,
         };
-        let i = match self.free_slots.pop() {
-            Some(i) => {
-                self.slots[i] = slot;
-                i
-            }
-            None => {
-                self.slots.push(slot);
-                self.slots.len() - 1
-            }
+        let i = if let Some(i) = self.free_slots.pop() {
+            self.slots[i] = slot;
+            i
+        } else {
+            self.slots.push(slot);
+            self.slots.len() - 1
         };
         self.ports.insert(key, i);
         i
@@ -651,19 +648,17 @@ impl<'a> Auditor<'a> {
             }
             K::DonorNotify | K::Cutover | K::DtrStart | K::DtrStop | K::PlnrPublish => {
                 let known = m.port_ref.and_then(|p| self.ports.get(&p).map(|&i| (p, i)));
-                let (key, i) = match known {
-                    Some(found) => found,
-                    None => {
-                        let key = m.numbers.iter().find_map(|n| self.latest.get(n).copied());
-                        let key = match (key, m.kind, m.port_ref) {
-                            (Some(k), _, _) => k,
-                            // A cutover of a port the trace never showed starting: judged on its
-                            // own.
-                            (None, K::Cutover, Some(p)) => p,
-                            _ => return,
-                        };
-                        (key, self.slot_of(key))
-                    }
+                let (key, i) = if let Some(found) = known {
+                    found
+                } else {
+                    let key = m.numbers.iter().find_map(|n| self.latest.get(n).copied());
+                    let key = match (key, m.kind, m.port_ref) {
+                        (Some(k), _, _) => k,
+                        // A cutover of a port the trace never showed starting: judged on its own.
+                        (None, K::Cutover, Some(p)) => p,
+                        _ => return,
+                    };
+                    (key, self.slot_of(key))
                 };
                 self.judge_port_row(key, i, r);
             }

@@ -173,6 +173,88 @@ fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberErro
     }
 }
 
+/// Appends to `out` where `byte` occurs in `bytes`, in order, eight bytes at a time: a row's
+/// fields are a dozen bytes long, too short for a vector search to pay for starting again at
+/// each one.
+fn positions_of(byte: u8, bytes: &[u8], out: &mut Vec<usize>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // The high bit of each byte of `x` that is zero, exactly (no borrow between bytes).
+        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        while hits != 0 {
+            out.push(base + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b == byte {
+            out.push(base + i);
+        }
+    }
+}
+
+/// Where `byte` next occurs in `bytes` from `from` on, eight bytes at a time.
+fn next_of(byte: u8, bytes: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_le_bytes([byte; 8]);
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut base = from;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        if hits != 0 {
+            return Some(base + (hits.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == byte).map(|i| base + i)
+}
+
+/// The `detail` field in the writer's form, read as [`Detail::parse`] reads it, without its
+/// general machinery: `key=value` pairs split at `;`, each key without surrounding spaces.
+/// `None` for anything else and for any error, which the general path then reads and reports.
+fn fast_detail(s: &str) -> Option<Detail> {
+    let mut d = Detail::default();
+    if s.is_empty() {
+        return Some(d);
+    }
+    let b = s.as_bytes();
+    let mut start = 0;
+    while start <= b.len() {
+        let end = next_of(b';', b, start).unwrap_or(b.len());
+        let eq = start + b[start..end].iter().position(|&c| c == b'=')?;
+        let (key, value) = (&s[start..eq], &s[eq + 1..end]);
+        match key {
+            "ca_date" => d.ca_date = Some(crate::time::parse_date(value).ok()?),
+            "account" => d.account = Some(value.into()),
+            "cutover" => d.cutover = Some(Timestamp::parse_rfc3339(value).ok()?),
+            "current" => d.current = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
+            "losing" => d.losing = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
+            "effective" => d.effective = Some(Timestamp::parse_rfc3339(value).ok()?),
+            _ => {
+                let bytes = key.as_bytes();
+                let spaced = |c: Option<&u8>| c.is_none_or(|c| c.is_ascii_whitespace() || !c.is_ascii());
+                if spaced(bytes.first()) || spaced(bytes.last()) {
+                    return None;
+                }
+                d.set(key, value).ok()?;
+            }
+        }
+        start = end + 1;
+    }
+    Some(d)
+}
+
 /// Where a row is not UTF-8: the field (1-based) and the byte offset in it.
 fn not_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
     for (i, f) in fields.enumerate() {
@@ -251,7 +333,7 @@ fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Optio
     };
     let detail = match detail.take() {
         Some(d) => d,
-        None => Detail::parse(detail_s).ok()?,
+        None => fast_detail(detail_s)?,
     };
     Some(TraceRecord {
         seq,
@@ -551,7 +633,7 @@ impl<R: BufRead> CsvRows<R> {
     fn split(&mut self, a: usize, b: usize) {
         self.row = RowAt::Buf(a, b);
         self.ends.clear();
-        self.ends.extend(memchr::memchr_iter(b',', &self.buf[a..b]));
+        positions_of(b',', &self.buf[a..b], &mut self.ends);
         self.ends.push(b - a);
     }
 
@@ -1284,6 +1366,182 @@ pub struct TraceWriter<W: Write> {
     header_written: bool,
     /// Sydney's offset for one UTC hour (offsets change only on hour boundaries).
     offset_cache: (i64, i32),
+    /// The text of one second of local time, for rows of the same second.
+    second: SecondText,
+    /// The CSV `detail` field's text, before quoting.
+    detail: String,
+}
+
+/// RFC 3339 text of one second at one offset, split around where a fraction of a second goes:
+/// rows come in time order, many in the same second, and the date and time of day need only be
+/// worked out once for them.
+struct SecondText {
+    /// The local second (seconds since the epoch, in local time) and the offset it is for.
+    key: Option<(i64, i32)>,
+    /// `2026-03-02T09:00:00+11:00`: the date and time (19 bytes), then the offset.
+    text: String,
+}
+
+impl SecondText {
+    fn new() -> Self {
+        Self {
+            key: None,
+            text: String::with_capacity(32),
+        }
+    }
+
+    /// Appends `t` as [`Timestamp::write_rfc3339_with_offset`] writes it.
+    fn write(&mut self, t: Timestamp, offset_secs: i32, out: &mut String) {
+        // Offsets that are not whole minutes are written in UTC; leave those, and any year
+        // outside four digits, to the general writer.
+        if offset_secs % 60 != 0 || !t.in_range() {
+            t.write_rfc3339_with_offset(offset_secs, out);
+            return;
+        }
+        let local_ms = t.millis() + i64::from(offset_secs) * 1000;
+        let (second, ms) = (local_ms.div_euclid(1000), local_ms.rem_euclid(1000));
+        if self.key != Some((second, offset_secs)) {
+            self.text.clear();
+            Timestamp::from_millis(t.millis() - ms).write_rfc3339_with_offset(offset_secs, &mut self.text);
+            self.key = (self.text.len() == 25).then_some((second, offset_secs));
+            if self.key.is_none() {
+                t.write_rfc3339_with_offset(offset_secs, out);
+                return;
+            }
+        }
+        let (date_time, offset) = self.text.split_at(19);
+        out.push_str(date_time);
+        if ms != 0 {
+            let ms = ms as u32;
+            out.push('.');
+            out.push(char::from(b'0' + (ms / 100) as u8));
+            out.push(char::from(b'0' + (ms / 10 % 10) as u8));
+            out.push(char::from(b'0' + (ms % 10) as u8));
+        }
+        out.push_str(offset);
+    }
+}
+
+/// Appends `v` in decimal, as `write!(out, "{v}")` does.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends a carrier code as its `Display` writes it (four digits).
+fn push_carrier(out: &mut String, c: CarrierCode) {
+    if c.get() > 9999 {
+        let _ = write!(out, "{c}");
+        return;
+    }
+    let mut d = [0u8; 4];
+    c.write_digits(&mut d);
+    for b in d {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends a date as `%Y-%m-%d` formats it.
+fn push_date(out: &mut String, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let y = d.year();
+    if !(0..=9999).contains(&y) {
+        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        return;
+    }
+    let two = |out: &mut String, v: u32| {
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    };
+    two(out, y as u32 / 100);
+    two(out, y as u32 % 100);
+    out.push('-');
+    two(out, d.month());
+    out.push('-');
+    two(out, d.day());
+}
+
+/// Appends a detail's `key=value;...` text, as its `Display` writes it (`Detail::pairs`'s
+/// order). The pattern names every field, so a field added to the detail fails to compile here
+/// until it is written too.
+fn push_detail(out: &mut String, d: &Detail) {
+    let Detail {
+        ca_date,
+        account,
+        cutover,
+        pm,
+        status,
+        current,
+        file_seq,
+        reason,
+        losing,
+        effective,
+        extra,
+    } = d;
+    let mut first = true;
+    let mut key = |out: &mut String, k: &str| {
+        if !first {
+            out.push(';');
+        }
+        first = false;
+        out.push_str(k);
+        out.push('=');
+    };
+    if let Some(v) = ca_date {
+        key(out, "ca_date");
+        push_date(out, *v);
+    }
+    if let Some(v) = account {
+        key(out, "account");
+        out.push_str(v);
+    }
+    if let Some(v) = cutover {
+        key(out, "cutover");
+        v.write_rfc3339_with_offset(v.sydney_offset_secs(), out);
+    }
+    if let Some(v) = pm {
+        key(out, "pm");
+        out.push_str(v);
+    }
+    if let Some(v) = status {
+        key(out, "status");
+        out.push(v.as_char());
+    }
+    if let Some(v) = current {
+        key(out, "current");
+        push_carrier(out, *v);
+    }
+    if let Some(v) = file_seq {
+        key(out, "file_seq");
+        push_u64(out, u64::from(*v));
+    }
+    if let Some(v) = reason {
+        key(out, "reason");
+        out.push_str(v);
+    }
+    if let Some(v) = losing {
+        key(out, "losing");
+        push_carrier(out, *v);
+    }
+    if let Some(v) = effective {
+        key(out, "effective");
+        v.write_rfc3339_with_offset(v.sydney_offset_secs(), out);
+    }
+    for (k, v) in extra {
+        key(out, k);
+        out.push_str(v);
+    }
 }
 
 fn push_csv_field(line: &mut String, field: &str) {
@@ -1315,6 +1573,8 @@ impl<W: Write> TraceWriter<W> {
             line: String::with_capacity(256),
             header_written: false,
             offset_cache: (i64::MIN, 0),
+            second: SecondText::new(),
+            detail: String::new(),
         }
     }
 
@@ -1333,13 +1593,18 @@ impl<W: Write> TraceWriter<W> {
                 if self.offset_cache.0 != hour {
                     self.offset_cache = (hour, r.time.sydney_offset_secs());
                 }
-                let _ = write!(l, "{},", r.seq);
-                r.time.write_rfc3339_with_offset(self.offset_cache.1, l);
-                let _ = write!(l, ",{},", r.from);
+                push_u64(l, r.seq);
+                l.push(',');
+                self.second.write(r.time, self.offset_cache.1, l);
+                l.push(',');
+                push_carrier(l, r.from);
+                l.push(',');
                 if let Some(to) = r.to {
-                    let _ = write!(l, "{to}");
+                    push_carrier(l, to);
                 }
-                let _ = write!(l, ",{},", m.kind);
+                l.push(',');
+                l.push_str(m.kind.keyword());
+                l.push(',');
                 if let Some(p) = &m.port_ref {
                     l.push_str(p.as_str());
                 }
@@ -1354,14 +1619,18 @@ impl<W: Write> TraceWriter<W> {
                     }
                     let mut d = [0u8; 10];
                     n.write_digits(&mut d);
-                    l.push_str(std::str::from_utf8(&d).unwrap_or(""));
+                    for b in d {
+                        l.push(char::from(b));
+                    }
                 }
                 l.push(',');
-                let _ = write!(l, "{}", m.code);
-                l.push(',');
-                if !m.detail.is_empty() {
-                    push_csv_field(l, &m.detail.to_string());
+                if !matches!(m.code, Code::None) {
+                    let _ = write!(l, "{}", m.code);
                 }
+                l.push(',');
+                self.detail.clear();
+                push_detail(&mut self.detail, &m.detail);
+                push_csv_field(l, &self.detail);
                 l.push('\n');
             }
             TraceFormat::Jsonl => {
@@ -1902,6 +2171,10 @@ mod tests {
             " account = A ",
             "ca_date=2026-02-30",
             "effective=2026-03-09T10:00:00+11:00;losing=9001;file_seq=7",
+            "account=A;account=B;x=1;x=2",
+            "ca_date=2026-02-25;cutover=2026-03-09T10:00:00.5+11:00;status=R;losing=901",
+            "file_seq=-1",
+            "current=9002;",
         ],
     ];
 
@@ -2076,5 +2349,156 @@ mod tests {
             let _ = read_all(&text, TraceFormat::Csv);
             let _ = read_all(&bytes, TraceFormat::Jsonl);
         }
+
+        #[test]
+        fn csv_writer_agrees_with_the_formatting_machinery(
+            records in prop::collection::vec(arb_written_record(), 1..8),
+        ) {
+            let mut expected = COLUMNS.join(",") + "\n";
+            for r in &records {
+                expected.push_str(&csv_line_by_fmt(r));
+            }
+            let written = String::from_utf8(write_all(&records, TraceFormat::Csv).unwrap()).unwrap();
+            prop_assert_eq!(written, expected);
+        }
+
+        #[test]
+        fn fast_detail_agrees_with_detail_parse(parts in prop::collection::vec(detail_part(), 0..6)) {
+            let text = parts.join(";");
+            // Where the fast reading answers, it is the general one's; elsewhere the general one
+            // reads the text.
+            if let Some(d) = fast_detail(&text) {
+                prop_assert_eq!(Ok(d), Detail::parse(&text), "{}", text);
+            }
+        }
+
+        #[test]
+        fn byte_positions_agree(bytes in prop::collection::vec(prop::sample::select(b",;=a-\x01\x2d\xac\xff".to_vec()), 0..40), from in 0usize..45) {
+            let mut found = Vec::new();
+            positions_of(b',', &bytes, &mut found);
+            let plain: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b',').map(|(i, _)| i).collect();
+            prop_assert_eq!(&found, &plain);
+            let next = bytes.get(from..).and_then(|rest| rest.iter().position(|b| *b == b';')).map(|i| from + i);
+            prop_assert_eq!(next_of(b';', &bytes, from), next);
+        }
+    }
+
+    /// A CSV row as the writer wrote it with `core::fmt` and the detail's `Display`: the reference
+    /// for the hand-written fields.
+    fn csv_line_by_fmt(r: &TraceRecord) -> String {
+        let m = &r.message;
+        let mut l = String::new();
+        let _ = write!(l, "{},", r.seq);
+        r.time.write_rfc3339_with_offset(r.time.sydney_offset_secs(), &mut l);
+        let _ = write!(l, ",{},", r.from);
+        if let Some(to) = r.to {
+            let _ = write!(l, "{to}");
+        }
+        let _ = write!(l, ",{},", m.kind);
+        if let Some(p) = &m.port_ref {
+            l.push_str(p.as_str());
+        }
+        l.push(',');
+        if let Some(c) = m.category {
+            l.push(c.as_char());
+        }
+        l.push(',');
+        let numbers: Vec<String> = m.numbers.iter().map(ToString::to_string).collect();
+        l.push_str(&numbers.join(";"));
+        let _ = write!(l, ",{},", m.code);
+        if !m.detail.is_empty() {
+            push_csv_field(&mut l, &m.detail.to_string());
+        }
+        l.push('\n');
+        l
+    }
+
+    /// Records with every detail key, times over the whole range and in runs of one second.
+    fn arb_written_record() -> impl Strategy<Value = TraceRecord> {
+        let time = prop_oneof![
+            (Timestamp::FIRST.millis()..=Timestamp::LAST.millis()),
+            // Sydney's changes of offset, and runs of rows in one second.
+            (1_775_400_000_000i64..1_775_500_000_000),
+            (1_772_400_000_000i64..1_772_400_003_000),
+        ];
+        let date = (1i32..=9999, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| chrono::NaiveDate::from_ymd_opt(y, m, d));
+        (
+            arb_record(),
+            time,
+            0u64..u64::MAX,
+            prop::option::of(date),
+            prop::option::of(time_ms()),
+            prop::option::of(time_ms()),
+            prop::option::of(0u32..=u32::MAX),
+            prop::option::of(0u16..=9999),
+            prop::option::of("[a-z,\"]{0,6}"),
+            prop::collection::vec(("[a-z]{1,4}", "[a-z0-9 ]{0,4}"), 0..2),
+        )
+            .prop_map(
+                |(mut r, t, seq, ca_date, cutover, effective, file_seq, carrier, account, extra)| {
+                    r.time = Timestamp::from_millis(t);
+                    r.seq = seq;
+                    let d = &mut r.message.detail;
+                    d.ca_date = ca_date.flatten();
+                    d.cutover = cutover.map(Timestamp::from_millis);
+                    d.effective = effective.map(Timestamp::from_millis);
+                    d.file_seq = file_seq;
+                    d.current = carrier.and_then(CarrierCode::new);
+                    d.losing = carrier.and_then(|c| CarrierCode::new(9999 - c));
+                    d.pm.clone_from(&account);
+                    d.account = account;
+                    d.extra = extra;
+                    r
+                },
+            )
+    }
+
+    fn time_ms() -> impl Strategy<Value = i64> {
+        Timestamp::FIRST.millis()..=Timestamp::LAST.millis()
+    }
+
+    /// One `key=value` of a detail: the writer's keys and values, and near misses.
+    fn detail_part() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "ca_date",
+            "account",
+            "cutover",
+            "pm",
+            "status",
+            "current",
+            "file_seq",
+            "reason",
+            "losing",
+            "effective",
+            "x-extra",
+            " account",
+            "cutover ",
+            "",
+            "a=b",
+        ]);
+        let value = prop::sample::select(vec![
+            "2026-02-25",
+            "2026-02-30",
+            "0000-01-01",
+            "ACC-1",
+            "",
+            " 9002",
+            "9002",
+            "90021",
+            "C",
+            "X",
+            "7",
+            "-1",
+            "2026-03-09T10:00:00+11:00",
+            "2026-03-09T10:00:00.5+11:00",
+            " 2026-03-09T10:00:00+11:00",
+            "9999-12-31T23:59:59-05:00",
+            "x=y",
+        ]);
+        prop_oneof![
+            8 => (key, value).prop_map(|(k, v)| format!("{k}={v}")),
+            1 => Just("novalue".to_string()),
+            1 => Just(String::new()),
+        ]
     }
 }
