@@ -240,6 +240,10 @@ pub struct Auditor<'a> {
     slots: Vec<Slot>,
     /// Slots freed by retired ports, to be used again.
     free_slots: Vec<usize>,
+    /// The state of retired ports, to be used again for new ones: a market retires ports by the
+    /// thousand at a sweep, and the allocator would hand their memory back to the system and
+    /// fault it in afresh for the ports that follow.
+    spare_ports: Vec<Box<Port>>,
     pnvs: FastMap<PortRef, PnvOpen>,
     /// Numbers in a confirmed, unfinished port (`PORT-PENDING`).
     pending: FastMap<TelephoneNumber, PortRef>,
@@ -358,6 +362,7 @@ impl<'a> Auditor<'a> {
             ports: FastMap::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
+            spare_ports: Vec::new(),
             pnvs: FastMap::default(),
             pending: FastMap::default(),
             latest: FastMap::default(),
@@ -517,9 +522,25 @@ impl<'a> Auditor<'a> {
         if let Some(&i) = self.ports.get(&key) {
             return i;
         }
+        let port = match self.spare_ports.pop() {
+            Some(mut port) => {
+                // Empty, keeping the lists' buffers.
+                let mut numbers = std::mem::take(&mut port.numbers);
+                let mut open = std::mem::take(&mut port.open);
+                numbers.clear();
+                open.clear();
+                *port = Port {
+                    numbers,
+                    open,
+                    ..Port::default()
+                };
+                port
+            }
+            None => Box::default(),
+        };
         let slot = Slot {
             key,
-            port: Some(Box::default()),
+            port: Some(port),
             last_activity: Timestamp::default(),
             retire: None,
         };
@@ -540,6 +561,11 @@ impl<'a> Auditor<'a> {
         self.free_slots.push(i);
         self.slots[i].retire = None;
         self.slots[i].port.take()
+    }
+
+    /// Keeps a retired port's state to be used again.
+    fn recycle(&mut self, port: Box<Port>) {
+        self.spare_ports.push(port);
     }
 
     /// Judges a row of the port in slot `i` (its reference `key`).
