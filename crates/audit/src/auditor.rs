@@ -243,6 +243,7 @@ pub struct Auditor<'a> {
     /// The state of retired ports, to be used again for new ones: a market retires ports by the
     /// thousand at a sweep, and the allocator would hand their memory back to the system and
     /// fault it in afresh for the ports that follow.
+    #[allow(clippy::vec_box)] // boxes move between the slots and this list, the state stays put
     spare_ports: Vec<Box<Port>>,
     pnvs: FastMap<PortRef, PnvOpen>,
     /// Numbers in a confirmed, unfinished port (`PORT-PENDING`).
@@ -759,6 +760,15 @@ impl<'a> Auditor<'a> {
             time: r.time,
         };
         port.last_activity = r.time;
+        let request = matches!(
+            m.kind,
+            K::Sna | K::Cna | K::Eca | K::Cca | K::Retarget | K::Withdraw | K::Reversal | K::EmergencyReturn
+        );
+        if request && port.open.capacity() == 0 {
+            // Most ports have one request open at a time: room for one, not the four a first push
+            // makes.
+            port.open.reserve_exact(1);
+        }
         if port.category.is_none() {
             port.category = m.category.or(match m.kind {
                 K::Sna | K::Eca | K::Reversal => Some(Category::A),

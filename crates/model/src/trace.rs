@@ -289,13 +289,18 @@ fn ten_digits(n: &str) -> Option<TelephoneNumber> {
 /// for any other row and for any row that is not well-formed: the general path reads those and
 /// gives their errors. Where this answers, the general path gives the same record
 /// (`trace::tests::fast_and_careful_readers_agree`); `detail` is taken only then.
-fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Option<Detail>) -> Option<TraceRecord> {
+fn fast_record(
+    fields: &Fields<'_>,
+    numbers: Option<&[&str]>,
+    detail: &mut Option<Detail>,
+    times: &mut TimeCache,
+) -> Option<TraceRecord> {
     let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
     if seq_s.is_empty() || seq_s.len() > 19 || !seq_s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let seq = seq_s.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-    let time = fast_rfc3339(time_s.as_bytes()).filter(|t| t.in_range())?;
+    let time = times.read(time_s.as_bytes()).filter(|t| t.in_range())?;
     let from = CarrierCode::from_digits(from_s.as_bytes()).ok()?;
     let to = if to_s.is_empty() {
         None
@@ -351,20 +356,57 @@ fn fast_record(fields: &Fields<'_>, numbers: Option<&[&str]>, detail: &mut Optio
     })
 }
 
+/// The time of the last second read in the writer's form: the rows of one second differ only in
+/// their fraction, and the date, time of day and offset need only be read once for them.
+#[derive(Default)]
+struct TimeCache {
+    /// `YYYY-MM-DDTHH:MM:SS` and the offset `+HH:MM` of the last time read, and what
+    /// [`fast_rfc3339`] read them as.
+    last: Option<([u8; 25], Option<Timestamp>)>,
+}
+
+impl TimeCache {
+    /// What [`fast_rfc3339`] reads `text` as.
+    fn read(&mut self, text: &[u8]) -> Option<Timestamp> {
+        let ms = match text.len() {
+            25 => 0,
+            29 if text[19] == b'.' && text[20..23].iter().all(u8::is_ascii_digit) => {
+                text[20..23].iter().fold(0i64, |v, d| v * 10 + i64::from(d - b'0'))
+            }
+            _ => return fast_rfc3339(text),
+        };
+        let mut key = [0u8; 25];
+        key[..19].copy_from_slice(&text[..19]);
+        key[19..].copy_from_slice(&text[text.len() - 6..]);
+        let second = match &self.last {
+            Some((k, t)) if *k == key => *t,
+            _ => {
+                let t = fast_rfc3339(&key);
+                self.last = Some((key, t));
+                t
+            }
+        };
+        // `fast_rfc3339` reads the fraction's first three digits as milliseconds, added to the
+        // second's instant.
+        second.map(|t| Timestamp::from_millis(t.millis() + ms))
+    }
+}
+
 /// Builds a record from its ten text fields (shared by both encodings). `numbers` and `detail`,
 /// when given, are a JSON Lines row's array and object, and stand for those two fields' text.
-/// With `fast`, a row in the writer's form is read by [`fast_record`].
+/// With `fast` (the reader's time cache), a row in the writer's form is read by
+/// [`fast_record`].
 fn record_from_fields(
     line: u64,
     fields: &Fields<'_>,
     numbers: Option<Vec<&str>>,
     detail: Option<Detail>,
     assume_sydney: bool,
-    fast: bool,
+    fast: Option<&mut TimeCache>,
 ) -> Result<TraceRecord, RowError> {
     let mut detail = detail;
-    if fast {
-        if let Some(r) = fast_record(fields, numbers.as_deref(), &mut detail) {
+    if let Some(times) = fast {
+        if let Some(r) = fast_record(fields, numbers.as_deref(), &mut detail, times) {
             return Ok(r);
         }
     }
@@ -684,6 +726,8 @@ pub struct TraceReader<R: BufRead> {
     done: bool,
     /// Read times without an offset as Sydney local time (`--assume-offset sydney`).
     assume_sydney: bool,
+    /// The fast path's last second.
+    times: TimeCache,
 }
 
 enum Inner<R: BufRead> {
@@ -745,6 +789,7 @@ impl<R: BufRead> TraceReader<R> {
             careful: false,
             done: false,
             assume_sydney: false,
+            times: TimeCache::default(),
         })
     }
 
@@ -790,6 +835,7 @@ impl<R: BufRead> TraceReader<R> {
             careful: true,
             done: false,
             assume_sydney: false,
+            times: TimeCache::default(),
         })
     }
 
@@ -946,7 +992,12 @@ fn describe(v: &Value) -> String {
 /// empty field; `seq` may be a number, `numbers` an array of strings (one number each) and
 /// `detail` an object of string values. Any other type is refused, naming the field: nothing is
 /// guessed from it (a number cannot tell the code `003` from `3`, nor keep a leading zero).
-fn jsonl_record(line: u64, text: &str, assume_sydney: bool, fast: bool) -> Result<TraceRecord, RowError> {
+fn jsonl_record(
+    line: u64,
+    text: &str,
+    assume_sydney: bool,
+    fast: Option<&mut TimeCache>,
+) -> Result<TraceRecord, RowError> {
     jsonl_record_strict(line, text, assume_sydney, fast).map_err(|mut e| {
         // What can still be read of a bad row (see `record_from_fields`).
         if e.port_ref.is_none() && e.numbers.is_empty() {
@@ -968,10 +1019,15 @@ fn jsonl_record(line: u64, text: &str, assume_sydney: bool, fast: bool) -> Resul
     })
 }
 
-fn jsonl_record_strict(line: u64, text: &str, assume_sydney: bool, fast: bool) -> Result<TraceRecord, RowError> {
-    if fast {
+fn jsonl_record_strict(
+    line: u64,
+    text: &str,
+    assume_sydney: bool,
+    mut fast: Option<&mut TimeCache>,
+) -> Result<TraceRecord, RowError> {
+    if let Some(times) = fast.as_deref_mut() {
         if let Some((fields, numbers, mut detail)) = fast_jsonl(text) {
-            if let Some(r) = fast_record(&fields, numbers.as_deref(), &mut detail) {
+            if let Some(r) = fast_record(&fields, numbers.as_deref(), &mut detail, times) {
                 return Ok(r);
             }
         }
@@ -1249,7 +1305,14 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 for (f, i) in fields.iter_mut().zip(index.iter()) {
                     *f = text(*i).unwrap_or_default();
                 }
-                return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, true));
+                return Some(record_from_fields(
+                    line,
+                    &fields,
+                    None,
+                    None,
+                    self.assume_sydney,
+                    Some(&mut self.times),
+                ));
             },
             Inner::CsvCareful {
                 rdr,
@@ -1295,7 +1358,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         for (f, i) in fields.iter_mut().zip(index.iter()) {
                             *f = text(*i).unwrap_or_default();
                         }
-                        return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, false));
+                        return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, None));
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, csv::Position::line);
@@ -1352,7 +1415,8 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                return Some(jsonl_record(*line, text, self.assume_sydney, !self.careful));
+                let fast = (!self.careful).then_some(&mut self.times);
+                return Some(jsonl_record(*line, text, self.assume_sydney, fast));
             },
         }
     }
@@ -2369,6 +2433,23 @@ mod tests {
             // reads the text.
             if let Some(d) = fast_detail(&text) {
                 prop_assert_eq!(Ok(d), Detail::parse(&text), "{}", text);
+            }
+        }
+
+        #[test]
+        fn time_cache_agrees(secs in prop::collection::vec((0i64..4, 0u32..1000, 0u8..4), 1..20)) {
+            let mut cache = TimeCache::default();
+            let base = 1_775_404_795i64;
+            for (s, ms, form) in secs {
+                let t = Timestamp::from_millis((base + s) * 1000 + i64::from(ms));
+                let mut text = t.to_rfc3339();
+                match form {
+                    0 => {}
+                    1 => text = text.replacen('+', ".5+", 1),
+                    2 => text = text.replacen('T', "T9", 1),
+                    _ => text = text.replacen("+1", "-1", 1),
+                }
+                prop_assert_eq!(cache.read(text.as_bytes()), fast_rfc3339(text.as_bytes()), "{}", text);
             }
         }
 
