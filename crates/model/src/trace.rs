@@ -1746,11 +1746,8 @@ impl<W: Write> TraceWriter<W> {
                 l.push_str("{\"seq\":");
                 push_u64(l, r.seq);
                 l.push_str(",\"time\":\"");
-                let hour = r.time.millis().div_euclid(3_600_000);
-                if self.offset_cache.0 != hour {
-                    self.offset_cache = (hour, r.time.sydney_offset_secs());
-                }
-                self.second.write(r.time, self.offset_cache.1, l);
+                // The offset of the instant itself, as the time's `Display` gives it.
+                self.second.write(r.time, r.time.sydney_offset_secs(), l);
                 l.push_str("\",\"from\":\"");
                 push_carrier(l, r.from);
                 l.push_str("\",\"to\":\"");
