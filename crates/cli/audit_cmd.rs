@@ -213,17 +213,17 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
     let mut progress = Progress::new("audit", "rows");
     // The file is read and parsed on a thread of its own, the audit judges on this one: rows
     // pass between them in batches, a few batches at most in flight, in file order.
+    // Emptied batches go back to the reading thread to be filled again, rather than each
+    // batch's memory being freed on this thread and fresh memory faulted in on that one.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<TraceRecord, RowError>>>(READ_AHEAD);
+    let (give_back, spare) = std::sync::mpsc::channel::<Vec<Result<TraceRecord, RowError>>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
+            let fresh = || spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            let mut batch = fresh();
             for row in reader {
                 batch.push(row);
-                if batch.len() == BATCH
-                    && tx
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
+                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, fresh())).is_err() {
                     return;
                 }
             }
@@ -231,25 +231,28 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
                 let _ = tx.send(batch);
             }
         });
-        for row in rx.into_iter().flatten() {
-            rows += 1;
-            progress.tick(|| format!("line {line}"));
-            match row {
-                Ok(record) => {
-                    line += 1;
-                    if src.until.is_some_and(|u| record.time > u) {
-                        continue;
+        for mut batch in rx {
+            for row in batch.drain(..) {
+                rows += 1;
+                progress.tick(|| format!("line {line}"));
+                match row {
+                    Ok(record) => {
+                        line += 1;
+                        if src.until.is_some_and(|u| record.time > u) {
+                            continue;
+                        }
+                        if keep {
+                            kept.push(record.clone());
+                        }
+                        audit.push(line, record);
                     }
-                    if keep {
-                        kept.push(record.clone());
+                    Err(e) => {
+                        line = e.line;
+                        audit.push_malformed(e);
                     }
-                    audit.push(line, record);
-                }
-                Err(e) => {
-                    line = e.line;
-                    audit.push_malformed(e);
                 }
             }
+            let _ = give_back.send(batch);
         }
     });
     if rows == 0 {

@@ -110,8 +110,19 @@ struct Port {
     /// Duties already charged as not done by their deadline ([`Due`]).
     overdue: u16,
     last_activity: Timestamp,
+}
+
+/// A port's place in [`Auditor::slots`]: the port, and what a sweep reads of it kept beside the
+/// pointer, so that a sweep walks the slots in order instead of visiting every port's state.
+#[derive(Clone, Debug)]
+struct Slot {
+    key: PortRef,
+    /// `None` for a free slot, and for a moment while a row of the port is judged.
+    port: Option<Box<Port>>,
+    /// The port's `last_activity`, as of its last row.
+    last_activity: Timestamp,
     /// `retire_at` as computed for `last_activity` (it only changes with a new row).
-    retire_cache: Option<(Timestamp, Option<Timestamp>)>,
+    retire: Option<(Timestamp, Option<Timestamp>)>,
 }
 
 impl Port {
@@ -223,7 +234,17 @@ pub struct Auditor<'a> {
     book: &'a Rulebook,
     clock: Clock<'a>,
     ctx: Option<ContextIndex>,
-    ports: FastMap<PortRef, Box<Port>>,
+    /// Where each port's slot is in `slots`.
+    ports: FastMap<PortRef, usize>,
+    /// The ports' state: a row of a known port costs one lookup, not a removal and an insertion.
+    slots: Vec<Slot>,
+    /// Slots freed by retired ports, to be used again.
+    free_slots: Vec<usize>,
+    /// The state of retired ports, to be used again for new ones: a market retires ports by the
+    /// thousand at a sweep, and the allocator would hand their memory back to the system and
+    /// fault it in afresh for the ports that follow.
+    #[allow(clippy::vec_box)] // boxes move between the slots and this list, the state stays put
+    spare_ports: Vec<Box<Port>>,
     pnvs: FastMap<PortRef, PnvOpen>,
     /// Numbers in a confirmed, unfinished port (`PORT-PENDING`).
     pending: FastMap<TelephoneNumber, PortRef>,
@@ -340,6 +361,9 @@ impl<'a> Auditor<'a> {
             clock: Clock::new(calendar),
             ctx: context.map(ContextIndex::new),
             ports: FastMap::default(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            spare_ports: Vec::new(),
             pnvs: FastMap::default(),
             pending: FastMap::default(),
             latest: FastMap::default(),
@@ -479,13 +503,81 @@ impl<'a> Auditor<'a> {
         let mut keys: Vec<PortRef> = self.ports.keys().copied().collect();
         keys.sort_unstable();
         for key in keys {
-            if let Some(mut port) = self.ports.remove(&key) {
+            if let Some(i) = self.ports.get(&key).copied() {
+                let mut port = self.slots[i].port.take().unwrap_or_default();
                 let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
                 self.keep_own(before, &port);
-                self.ports.insert(key, port);
+                self.slots[i].port = Some(port);
             }
         }
+    }
+
+    /// The port with this reference, if the audit holds it.
+    fn port(&self, key: PortRef) -> Option<&Port> {
+        self.ports.get(&key).and_then(|&i| self.slots[i].port.as_deref())
+    }
+
+    /// The slot of the port with this reference, made (with a new port) if there is none.
+    fn slot_of(&mut self, key: PortRef) -> usize {
+        if let Some(&i) = self.ports.get(&key) {
+            return i;
+        }
+        let port = match self.spare_ports.pop() {
+            Some(mut port) => {
+                // Empty, keeping the lists' buffers.
+                let mut numbers = std::mem::take(&mut port.numbers);
+                let mut open = std::mem::take(&mut port.open);
+                numbers.clear();
+                open.clear();
+                *port = Port {
+                    numbers,
+                    open,
+                    ..Port::default()
+                };
+                port
+            }
+            None => Box::default(),
+        };
+        let slot = Slot {
+            key,
+            port: Some(port),
+            last_activity: Timestamp::default(),
+            retire: None,
+        };
+        let i = if let Some(i) = self.free_slots.pop() {
+            self.slots[i] = slot;
+            i
+        } else {
+            self.slots.push(slot);
+            self.slots.len() - 1
+        };
+        self.ports.insert(key, i);
+        i
+    }
+
+    /// Removes the port with this reference and frees its slot.
+    fn remove_port(&mut self, key: PortRef) -> Option<Box<Port>> {
+        let i = self.ports.remove(&key)?;
+        self.free_slots.push(i);
+        self.slots[i].retire = None;
+        self.slots[i].port.take()
+    }
+
+    /// Keeps a retired port's state to be used again.
+    fn recycle(&mut self, port: Box<Port>) {
+        self.spare_ports.push(port);
+    }
+
+    /// Judges a row of the port in slot `i` (its reference `key`).
+    fn judge_port_row(&mut self, key: PortRef, i: usize, r: &TraceRecord) {
+        let mut port = self.slots[i].port.take().unwrap_or_default();
+        let before = self.findings.len();
+        self.on_port_row(key, &mut port, r);
+        self.keep_own(before, &port);
+        let slot = &mut self.slots[i];
+        slot.last_activity = port.last_activity;
+        slot.port = Some(port);
     }
 
     /// The findings made since the last call, in the order they were found.
@@ -582,19 +674,20 @@ impl<'a> Auditor<'a> {
                 self.keep_own_of(before, losing, None);
             }
             K::DonorNotify | K::Cutover | K::DtrStart | K::DtrStop | K::PlnrPublish => {
-                let known = m.port_ref.filter(|p| self.ports.contains_key(p));
-                let key = known.or_else(|| m.numbers.iter().find_map(|n| self.latest.get(n).copied()));
-                let key = match (key, m.kind, m.port_ref) {
-                    (Some(k), _, _) => k,
-                    // A cutover of a port the trace never showed starting: judged on its own.
-                    (None, K::Cutover, Some(p)) => p,
-                    _ => return,
+                let known = m.port_ref.and_then(|p| self.ports.get(&p).map(|&i| (p, i)));
+                let (key, i) = if let Some(found) = known {
+                    found
+                } else {
+                    let key = m.numbers.iter().find_map(|n| self.latest.get(n).copied());
+                    let key = match (key, m.kind, m.port_ref) {
+                        (Some(k), _, _) => k,
+                        // A cutover of a port the trace never showed starting: judged on its own.
+                        (None, K::Cutover, Some(p)) => p,
+                        _ => return,
+                    };
+                    (key, self.slot_of(key))
                 };
-                let mut port = self.ports.remove(&key).unwrap_or_default();
-                let before = self.findings.len();
-                self.on_port_row(key, &mut port, r);
-                self.keep_own(before, &port);
-                self.ports.insert(key, port);
+                self.judge_port_row(key, i, r);
             }
             _ => {
                 let Some(key) = m.port_ref else {
@@ -603,11 +696,8 @@ impl<'a> Auditor<'a> {
                     self.push_malformed_row(line, message, None, &m.numbers);
                     return;
                 };
-                let mut port = self.ports.remove(&key).unwrap_or_default();
-                let before = self.findings.len();
-                self.on_port_row(key, &mut port, r);
-                self.keep_own(before, &port);
-                self.ports.insert(key, port);
+                let i = self.slot_of(key);
+                self.judge_port_row(key, i, r);
             }
         }
     }
@@ -670,6 +760,15 @@ impl<'a> Auditor<'a> {
             time: r.time,
         };
         port.last_activity = r.time;
+        let request = matches!(
+            m.kind,
+            K::Sna | K::Cna | K::Eca | K::Cca | K::Retarget | K::Withdraw | K::Reversal | K::EmergencyReturn
+        );
+        if request && port.open.capacity() == 0 {
+            // Most ports have one request open at a time: room for one, not the four a first push
+            // makes.
+            port.open.reserve_exact(1);
+        }
         if port.category.is_none() {
             port.category = m.category.or(match m.kind {
                 K::Sna | K::Eca | K::Reversal => Some(Category::A),
@@ -834,7 +933,7 @@ impl<'a> Auditor<'a> {
         let mut keys: Vec<PortRef> = self.ports.keys().copied().collect();
         keys.sort_unstable();
         for key in keys {
-            if let Some(mut port) = self.ports.remove(&key) {
+            if let Some(mut port) = self.remove_port(key) {
                 let before = self.findings.len();
                 self.judge_due(key, &mut port, end);
                 self.keep_own(before, &port);

@@ -45,7 +45,7 @@ impl Auditor<'_> {
         let mut conflicts: Vec<(TelephoneNumber, PortRef)> = Vec::new();
         for n in &port.numbers {
             if let Some(other) = self.pending.get(n).copied() {
-                if other != key && self.ports.get(&other).is_some_and(|p| self.is_live(p)) {
+                if other != key && self.port(other).is_some_and(|p| self.is_live(p)) {
                     conflicts.push((*n, other));
                 }
             }

@@ -5,6 +5,13 @@ use lnp_model::{Duties, MsgKind, PortRef, RuleId, Timestamp};
 
 use super::{Auditor, Due, Port, RETIRE_SLACK};
 
+/// Shrinks a table that holds less than a quarter of what it has room for to twice its contents.
+fn shrink<K: std::hash::Hash + Eq, V>(map: &mut lnp_model::fasthash::FastMap<K, V>) {
+    if map.capacity() > 4 * map.len().max(1024) {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 impl Auditor<'_> {
     /// Judges every duty of the port whose deadline has passed by `end` and that was not done,
     /// once: a duty charged here is never charged again (by a later call, or as a late act).
@@ -161,33 +168,35 @@ impl Auditor<'_> {
     pub(super) fn sweep(&mut self) {
         self.since_sweep = 0;
         let now = self.now;
-        let mut ports = std::mem::take(&mut self.ports);
+        let mut slots = std::mem::take(&mut self.slots);
         let mut done: Vec<PortRef> = Vec::new();
-        for (k, p) in &mut ports {
-            let retire = match p.retire_cache {
-                Some((at, r)) if at == p.last_activity => r,
+        for s in &mut slots {
+            let Some(p) = &s.port else { continue };
+            let retire = match s.retire {
+                Some((at, r)) if at == s.last_activity => r,
                 _ => {
                     let r = self.retire_at(p);
                     // Only a finished port's answer is stable: an open one may finish by expiry.
                     if r.is_some() {
-                        p.retire_cache = Some((p.last_activity, r));
+                        s.retire = Some((s.last_activity, r));
                     }
                     r
                 }
             };
             if retire.is_some_and(|t| t < now) {
-                done.push(*k);
+                done.push(s.key);
             }
         }
-        self.ports = ports;
+        self.slots = slots;
         // In reference order, as `finish` and `advance` judge ports: not the map's order.
         done.sort_unstable();
         for key in done {
-            if let Some(mut port) = self.ports.remove(&key) {
+            if let Some(mut port) = self.remove_port(key) {
                 let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
                 self.keep_own(before, &port);
                 self.forget(key, &port);
+                self.recycle(port);
             }
         }
         let overdue: Vec<PortRef> = self
@@ -200,9 +209,12 @@ impl Auditor<'_> {
             self.pnvs.remove(&key);
             self.count_pnv(key, false);
         }
-        self.ports.shrink_to(self.ports.len() * 2);
-        self.latest.shrink_to(self.latest.len() * 2);
-        self.pending.shrink_to(self.pending.len() * 2);
+        // Tables far larger than their contents shrink, to twice those; not each time a few
+        // entries go, only to grow again with the next ports.
+        shrink(&mut self.ports);
+        shrink(&mut self.latest);
+        shrink(&mut self.pending);
+        self.spare_ports.truncate(self.ports.len());
     }
 
     pub(super) fn forget(&mut self, key: PortRef, port: &Port) {
