@@ -856,6 +856,31 @@ impl Checker {
         true
     }
 
+    /// [`Self::accept_clean`] for the next lines, given by their marks: each the NSN of a line
+    /// [`DetailFast::clean_nsn`] passed, or `careful` for one it did not. Takes them up to the
+    /// first marked `careful` or not accepted (a duplicate); how many it took.
+    pub(crate) fn accept_clean_run(&mut self, marks: &[u32], careful: u32, ending: Ending) -> usize {
+        let mut hash = self.hash;
+        let mut taken = 0;
+        for &nsn in marks {
+            if nsn == careful || self.numbers.as_mut().is_some_and(|set| !set.insert_nsn(nsn)) {
+                break;
+            }
+            hash += u64::from(nsn);
+            if hash >= 1 << 62 {
+                hash %= self.hash_modulus;
+            }
+            taken += 1;
+        }
+        self.hash = hash;
+        if taken > 0 {
+            self.line_no += taken as u64;
+            self.body += taken as u64;
+            self.last_end = ending;
+        }
+        taken
+    }
+
     /// What the checks of one detail record on its own depend on, once line 1 has been read:
     /// the fast reader, the detail pre-check, the donor, whether the file is a full snapshot
     /// and its line end. `None` when the layout has no fast reader or line 1 was no good header.

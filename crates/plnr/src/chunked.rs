@@ -276,18 +276,25 @@ impl Validation {
         };
         let step = self.checker.layout().record_length + if ending == Ending::CrLf { 2 } else { 1 };
         let mut pos = scan.start;
-        for &mark in &scan.marks {
-            if pos >= chunk.len() {
-                break;
-            }
-            if mark != CAREFUL && self.checker.in_body() && self.checker.accept_clean(mark, ending) {
-                pos += step;
-                continue;
+        let marks = &scan.marks;
+        let mut i = 0;
+        while i < marks.len() && pos < chunk.len() {
+            if self.checker.in_body() {
+                // A run of passed lines, each within the chunk.
+                let most = (chunk.len() - pos) / step;
+                let run = marks.get(i..marks.len().min(i + most)).unwrap_or_default();
+                let taken = self.checker.accept_clean_run(run, CAREFUL, ending);
+                if taken > 0 {
+                    i += taken;
+                    pos += taken * step;
+                    continue;
+                }
             }
             match self.careful_line(chunk, pos, on_header, on_error) {
                 Some(next) => pos = next,
                 None => return false,
             }
+            i += 1;
         }
         // Only if the scan was of other bytes after all.
         self.feed_lines(chunk, pos, on_header, on_error)
