@@ -415,7 +415,7 @@ impl RoutingTable {
             return ABSENT;
         };
         let (present, rank) = line.rank(pos % LINE_POSITIONS);
-        self.carrier_of(l, line, rank) | u16::from(!present).wrapping_neg()
+        std::hint::select_unpredictable(present, self.carrier_of(l, line, rank), ABSENT)
     }
 
     /// The carrier of line `l`'s ported number of rank `rank` ([`ABSENT`] past the overflow
@@ -450,7 +450,9 @@ impl RoutingTable {
     #[inline]
     pub fn ported(&self, number: TelephoneNumber) -> Option<CarrierCode> {
         let (pos, _) = self.allocations.locate(number.nsn())?;
-        CarrierCode::new(self.code_at(pos))
+        let code = self.code_at(pos);
+        // Chosen, not branched on (see `code_at`).
+        std::hint::select_unpredictable(code != ABSENT, CarrierCode::new(code), None)
     }
 
     /// Where a call to `number` goes: its entry if ported, else its donor.
