@@ -118,6 +118,29 @@ impl NumberSet {
     /// [`Self::insert`] by NSN.
     #[inline]
     fn insert_nsn(&mut self, nsn: u32) -> bool {
+        // The usual case, in few steps: the next number of an ordered register, a gap of one or
+        // two bytes logged in room the segment has.
+        if let (None, Some(index), Some(last)) = (&self.chunks, Self::index(nsn), self.last) {
+            let gap = index.wrapping_sub(last);
+            let room = self.current.capacity() - self.current.len() >= 5;
+            if gap.wrapping_sub(1) < (1 << 14) - 1 && self.logged < LOG_CAP && room {
+                if gap < 0x80 {
+                    self.current.push(gap as u8);
+                    self.logged += 1;
+                } else {
+                    self.current.extend_from_slice(&[(gap as u8) | 0x80, (gap >> 7) as u8]);
+                    self.logged += 2;
+                }
+                self.last = Some(index);
+                return true;
+            }
+        }
+        self.insert_apart(nsn)
+    }
+
+    /// [`Self::insert_nsn`] in every other case.
+    #[inline(never)]
+    fn insert_apart(&mut self, nsn: u32) -> bool {
         let Some(index) = Self::index(nsn) else {
             return true;
         };
@@ -441,6 +464,13 @@ fn four_digits(b: [u8; 4]) -> u16 {
     ((x & 0xFFFF) * 100 + (x >> 16)) as u16
 }
 
+/// A carrier code's four digits.
+#[inline]
+fn donor_digits(code: CarrierCode) -> [u8; 4] {
+    let c = code.get();
+    [c / 1000, c / 100 % 10, c / 10 % 10, c % 10].map(|d| b'0' + d as u8)
+}
+
 /// `N` bytes at `at`.
 #[inline]
 fn array_at<const N: usize>(rec: &[u8], at: usize) -> Option<[u8; N]> {
@@ -602,8 +632,9 @@ impl DetailFast {
         let [zero, area]: [u8; 2] = array_at(rec, c.number)?;
         let area_ok = zero == b'0' && (0x18C_u32 >> (area & 15)) & 1 != 0;
         let nsn = u32::from(area & 15) * 100_000_000 + eight_digits(array_at(rec, c.number + 2)?) as u32;
-        let current = four_digits(array_at(rec, c.current)?);
-        let losing = four_digits(array_at(rec, c.losing)?);
+        // Carrier codes compared as their four digits.
+        let current = u32::from_le_bytes(array_at(rec, c.current)?);
+        let losing = u32::from_le_bytes(array_at(rec, c.losing)?);
         // YYYYMMDDHHMMSS: the pairs of YYYYMMDD and those of DDHHMMSS, a pair a 16-bit lane,
         // each checked against its bound at once (lanes of at most 99: no carries).
         let date = digit_pairs(array_at(rec, c.effective)?);
@@ -618,7 +649,7 @@ impl DetailFast {
         let text = field::text_ok_in(rec, c.port_ref, c.ref_width, self.ref_masks);
         // Canonical index + 1: action 3 is D; status 3 and 4 are N and R.
         let snapshot_ok = !full || (action != 3 && status < 3);
-        let donor = donor.get();
+        let donor = u32::from_le_bytes(donor_digits(donor));
         let donor_ok = ((action == 3) == (current == donor)) && !(action == 2 && losing == donor);
         let ok = action != 0 && status != 0 && category != 0 && area_ok && calendar && text && snapshot_ok && donor_ok;
         if !ok {
