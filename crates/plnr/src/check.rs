@@ -102,9 +102,9 @@ impl NumberSet {
     /// The number's place in the bitset (`None`: not geographic, never recorded).
     #[inline]
     fn index(nsn: u32) -> Option<u32> {
-        match nsn / 100_000_000 {
-            2 | 3 => Some(nsn - 200_000_000),
-            7 | 8 => Some(nsn - 500_000_000),
+        match nsn {
+            200_000_000..=399_999_999 => Some(nsn - 200_000_000),
+            700_000_000..=899_999_999 => Some(nsn - 500_000_000),
             _ => None,
         }
     }
@@ -118,6 +118,29 @@ impl NumberSet {
     /// [`Self::insert`] by NSN.
     #[inline]
     fn insert_nsn(&mut self, nsn: u32) -> bool {
+        // The usual case, in few steps: the next number of an ordered register, a gap of one or
+        // two bytes logged in room the segment has.
+        if let (None, Some(index), Some(last)) = (&self.chunks, Self::index(nsn), self.last) {
+            let gap = index.wrapping_sub(last);
+            let room = self.current.capacity() - self.current.len() >= 5;
+            if gap.wrapping_sub(1) < (1 << 14) - 1 && self.logged < LOG_CAP && room {
+                if gap < 0x80 {
+                    self.current.push(gap as u8);
+                    self.logged += 1;
+                } else {
+                    self.current.extend_from_slice(&[(gap as u8) | 0x80, (gap >> 7) as u8]);
+                    self.logged += 2;
+                }
+                self.last = Some(index);
+                return true;
+            }
+        }
+        self.insert_apart(nsn)
+    }
+
+    /// [`Self::insert_nsn`] in every other case.
+    #[inline(never)]
+    fn insert_apart(&mut self, nsn: u32) -> bool {
         let Some(index) = Self::index(nsn) else {
             return true;
         };
@@ -140,9 +163,17 @@ impl NumberSet {
 
     #[inline]
     fn push_gap(&mut self, mut gap: u32) {
-        if self.current.len() + 5 > SEGMENT {
+        // Room for the longest gap (the first segment too is made whole, not grown).
+        if self.current.capacity() - self.current.len() < 5 {
             let full = std::mem::replace(&mut self.current, Vec::with_capacity(SEGMENT));
-            self.log.push(full);
+            if !full.is_empty() {
+                self.log.push(full);
+            }
+        }
+        if gap < 0x80 {
+            self.current.push(gap as u8);
+            self.logged += 1;
+            return;
         }
         let before = self.current.len();
         while gap >= 0x80 {
@@ -351,7 +382,46 @@ pub(crate) struct DetailFast {
     effective: usize,
     port_ref: (usize, usize),
     ref_masks: (u128, u128),
+    /// The code tables again, naming only the indexes [`Self::quick`] takes (index + 1, as
+    /// canonical: action `A C D`, status `P C N R`, category `A C D`), for [`Self::clean_nsn`].
+    codes: [[u8; 256]; 3],
+    /// Where the fields are, for [`Self::clean_nsn`].
+    pub columns: Columns,
 }
+
+/// Where a detail record's fields start (0-based columns), for [`DetailFast::clean_nsn`]: the
+/// layout's, or [`Columns::BUILTIN`] as a constant, so that a scan of a PLNR-SIM/1 file reads
+/// every field at a fixed place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Columns {
+    /// Action, status and category, each one character.
+    codes: [usize; 3],
+    number: usize,
+    current: usize,
+    losing: usize,
+    effective: usize,
+    port_ref: usize,
+    ref_width: usize,
+    pub record_length: usize,
+}
+
+impl Columns {
+    /// PLNR-SIM/1's (`layouts/plnr-sim-1.toml`).
+    pub const BUILTIN: Columns = Columns {
+        codes: [1, 20, 35],
+        number: 2,
+        current: 12,
+        losing: 16,
+        effective: 21,
+        port_ref: 36,
+        ref_width: 12,
+        record_length: 64,
+    };
+}
+
+/// Days in each month (0 for none), February with its 29th (which [`DetailFast::clean_nsn`]
+/// leaves to the full check).
+const MONTH_DAYS: [u8; 16] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0];
 
 /// A one-character code field's position and byte-to-index-plus-one table.
 fn code1(f: &Field) -> Option<(usize, [u8; 256])> {
@@ -394,6 +464,13 @@ fn four_digits(b: [u8; 4]) -> u16 {
     ((x & 0xFFFF) * 100 + (x >> 16)) as u16
 }
 
+/// A carrier code's four digits.
+#[inline]
+fn donor_digits(code: CarrierCode) -> [u8; 4] {
+    let c = code.get();
+    [c / 1000, c / 100 % 10, c / 10 % 10, c % 10].map(|d| b'0' + d as u8)
+}
+
 /// `N` bytes at `at`.
 #[inline]
 fn array_at<const N: usize>(rec: &[u8], at: usize) -> Option<[u8; N]> {
@@ -428,6 +505,30 @@ impl DetailFast {
             effective: at(Role::EffectiveAt)?,
             port_ref: d.field(Role::PortRef).map(|f| (f.start - 1, f.width))?,
             ref_masks: field::text_masks(d.field(Role::PortRef)?.width),
+            codes: [
+                (Role::Action, Action::ALL.len()),
+                (Role::Status, STATUS_ORDER.len()),
+                (Role::Category, CATEGORY_ORDER.len()),
+            ]
+            .map(|(role, count)| {
+                let (_, mut table) = d.field(role).and_then(code1).unwrap_or((0, [0; 256]));
+                for i in &mut table {
+                    if usize::from(*i) > count {
+                        *i = 0;
+                    }
+                }
+                table
+            }),
+            columns: Columns {
+                codes: [Role::Action, Role::Status, Role::Category].map(|r| at(r).unwrap_or(0)),
+                number: at(Role::Number)?,
+                current: at(Role::Current)?,
+                losing: at(Role::Losing)?,
+                effective: at(Role::EffectiveAt)?,
+                port_ref: at(Role::PortRef)?,
+                ref_width: d.field(Role::PortRef)?.width,
+                record_length: layout.record_length,
+            },
         })
     }
 
@@ -496,6 +597,75 @@ impl DetailFast {
             Action::A => false,
         };
         (!donor_error).then_some(q)
+    }
+
+    /// [`Self::clean`]'s verdict on a record and the number's NSN, for a scan, which needs
+    /// nothing else: the same checks, reading the fields a word at a time and checking each
+    /// against its bounds at once, with the rare dates and times left to the full calendar
+    /// check (the 29th of February, and 2 a.m., when the clock may skip an hour). Every field
+    /// is where the layout's validation guarantees: the number ten digits, the carriers four,
+    /// the time fourteen, the port reference text.
+    ///
+    /// `columns` are [`Self::columns`] (or equal to them: [`Columns::BUILTIN`] as a constant).
+    #[allow(clippy::inline_always, reason = "a scan's loop is this check: it must not be a call")]
+    #[inline(always)]
+    pub(crate) fn clean_nsn(
+        &self,
+        columns: &Columns,
+        plan: &Ranges,
+        donor: CarrierCode,
+        full: bool,
+        rec: &[u8],
+    ) -> Option<u32> {
+        if !plan.in_range(rec) {
+            return None;
+        }
+        let c = columns;
+        let code = |i: usize| match rec.get(c.codes[i]) {
+            Some(&b) => self.codes[i][usize::from(b)],
+            None => 0,
+        };
+        let (action, status, category) = (code(0), code(1), code(2));
+        // In range, the number's, carriers' and time's columns hold digits (a layout's number is
+        // ten digits, its carriers four, its times fourteen): the number is `0`, the area, then
+        // eight digits, geographic when the area is; carrier codes are at most 9999.
+        let [zero, area]: [u8; 2] = array_at(rec, c.number)?;
+        let area_ok = zero == b'0' && (0x18C_u32 >> (area & 15)) & 1 != 0;
+        let nsn = u32::from(area & 15) * 100_000_000 + eight_digits(array_at(rec, c.number + 2)?) as u32;
+        // Carrier codes compared as their four digits.
+        let current = u32::from_le_bytes(array_at(rec, c.current)?);
+        let losing = u32::from_le_bytes(array_at(rec, c.losing)?);
+        // YYYYMMDDHHMMSS: the pairs of YYYYMMDD and those of DDHHMMSS, a pair a 16-bit lane,
+        // each checked against its bound at once (lanes of at most 99: no carries).
+        let date = digit_pairs(array_at(rec, c.effective)?);
+        let time = digit_pairs(array_at(rec, c.effective + 6)?);
+        let (month, day) = ((date >> 32) & 0xFF, date >> 48);
+        let days = u64::from(MONTH_DAYS[(month & 15) as usize]);
+        let calendar = date & 0xFFFF_FFFF != 0
+            && month.wrapping_sub(1) < 12
+            && day.wrapping_sub(1) < days
+            // Hours below 24, minutes and seconds below 60.
+            && ((time + 0x8000_8000_8000_0000 - 0x003C_003C_0018_0000) & 0x8000_8000_8000_0000 == 0);
+        let text = field::text_ok_in(rec, c.port_ref, c.ref_width, self.ref_masks);
+        // Canonical index + 1: action 3 is D; status 3 and 4 are N and R.
+        let snapshot_ok = !full || (action != 3 && status < 3);
+        let donor = u32::from_le_bytes(donor_digits(donor));
+        let donor_ok = ((action == 3) == (current == donor)) && !(action == 2 && losing == donor);
+        let ok = action != 0 && status != 0 && category != 0 && area_ok && calendar && text && snapshot_ok && donor_ok;
+        if !ok {
+            return None;
+        }
+        // 2 a.m. (the clocks may skip the hour) and the 29th of February, the full way.
+        if (time >> 16) & 0xFFFF == 2 || date >> 32 == (29 << 16) | 2 {
+            let lane = |x: u64, i: u32| (x >> (16 * i)) & 0xFFFF;
+            let ymd = (lane(date, 0) * 100 + lane(date, 1), lane(date, 2), lane(date, 3));
+            let hms = (lane(time, 1), lane(time, 2), lane(time, 3));
+            let v = ((ymd.0 * 100 + ymd.1) * 100 + ymd.2) * 1_000_000 + (hms.0 * 100 + hms.1) * 100 + hms.2;
+            if !field::real_sydney_time(v, ymd, hms) {
+                return None;
+            }
+        }
+        Some(nsn)
     }
 
     /// [`Self::quick`] as field values by role.
@@ -715,6 +885,31 @@ impl Checker {
             self.hash %= self.hash_modulus;
         }
         true
+    }
+
+    /// [`Self::accept_clean`] for the next lines, given by their marks: each the NSN of a line
+    /// [`DetailFast::clean_nsn`] passed, or `careful` for one it did not. Takes them up to the
+    /// first marked `careful` or not accepted (a duplicate); how many it took.
+    pub(crate) fn accept_clean_run(&mut self, marks: &[u32], careful: u32, ending: Ending) -> usize {
+        let mut hash = self.hash;
+        let mut taken = 0;
+        for &nsn in marks {
+            if nsn == careful || self.numbers.as_mut().is_some_and(|set| !set.insert_nsn(nsn)) {
+                break;
+            }
+            hash += u64::from(nsn);
+            if hash >= 1 << 62 {
+                hash %= self.hash_modulus;
+            }
+            taken += 1;
+        }
+        self.hash = hash;
+        if taken > 0 {
+            self.line_no += taken as u64;
+            self.body += taken as u64;
+            self.last_end = ending;
+        }
+        taken
     }
 
     /// What the checks of one detail record on its own depend on, once line 1 has been read:
@@ -1176,6 +1371,109 @@ fn codes_of(f: &Field, indexes: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A detail record of the built-in layout with these fields (the port reference padded to
+    /// its 12 columns), then `edits` made (a byte at a column).
+    fn record(
+        action: u8,
+        current: [u8; 4],
+        losing: [u8; 4],
+        status: u8,
+        effective: &[u8],
+        port_ref: &str,
+        edits: &[(usize, u8)],
+    ) -> Vec<u8> {
+        let mut rec = format!(
+            "D{}0255501234{}{}{}{}A{:<12}{:16}",
+            char::from(action),
+            String::from_utf8_lossy(&current),
+            String::from_utf8_lossy(&losing),
+            char::from(status),
+            String::from_utf8_lossy(effective),
+            port_ref,
+            ""
+        )
+        .into_bytes();
+        for &(at, b) in edits {
+            if let Some(x) = rec.get_mut(at % 64) {
+                *x = b;
+            }
+        }
+        rec
+    }
+
+    fn effective() -> impl Strategy<Value = Vec<u8>> {
+        let pick = |list: &'static [&'static str]| prop::sample::select(list);
+        (
+            pick(&[
+                "0000", "0001", "1900", "1942", "1999", "2000", "2024", "2025", "2026", "2100", "9999",
+            ]),
+            pick(&["00", "01", "02", "04", "09", "10", "12", "13", "99"]),
+            pick(&["00", "01", "07", "28", "29", "30", "31", "32"]),
+            pick(&["00", "01", "02", "03", "09", "23", "24"]),
+            pick(&["00", "30", "59", "60"]),
+            pick(&["00", "59", "60"]),
+        )
+            .prop_map(|(y, mo, d, h, mi, s)| format!("{y}{mo}{d}{h}{mi}{s}").into_bytes())
+    }
+
+    proptest! {
+        /// The scan's combined check agrees with the record check the line-by-line reader uses:
+        /// for codes, numbers, carriers against the donor, snapshots, real and unreal dates and
+        /// times (leap days, 2 a.m. on the days the clocks go forward), port references and any
+        /// byte anywhere.
+        #[test]
+        fn clean_nsn_agrees_with_clean(
+            action in prop::sample::select(&b"ACDBX"[..]),
+            status in prop::sample::select(&b"PCNRX"[..]),
+            current in prop::sample::select(vec![*b"9001", *b"9002", *b"0000", *b"9999"]),
+            losing in prop::sample::select(vec![*b"9001", *b"9003", *b"9002"]),
+            effective in effective(),
+            port_ref in "[A-Z0-9 .-]{0,12}|SNA-[0-9]{1,8}",
+            edits in prop::collection::vec((0usize..64, prop::sample::select(&b"0123456789ACDNRPX -\n\r\xC3"[..])), 0..3),
+            full in any::<bool>(),
+            donor in prop::sample::select(&[9001u16, 9002, 9003][..]),
+        ) {
+            let layout = Layout::builtin();
+            let checker = Checker::new(&layout, "f.plnr").unwrap();
+            let fast = checker.detail_fast.as_ref().unwrap();
+            let plan = &checker.detail_fields.ranges;
+            let donor = CarrierCode::new(donor).unwrap();
+            let rec = record(action, current, losing, status, &effective, &port_ref, &edits);
+            let slow = fast.clean(plan, donor, full, &rec).map(|q| q.number.nsn());
+            prop_assert_eq!(fast.clean_nsn(&fast.columns, plan, donor, full, &rec), slow);
+            prop_assert_eq!(fast.columns, Columns::BUILTIN);
+            prop_assert_eq!(fast.clean_nsn(&Columns::BUILTIN, plan, donor, full, &rec), slow);
+        }
+    }
+
+    /// Dates and times the combined check leaves to the full one, each way.
+    #[test]
+    fn clean_nsn_checks_leap_days_and_2_am() {
+        let layout = Layout::builtin();
+        let checker = Checker::new(&layout, "f.plnr").unwrap();
+        let fast = checker.detail_fast.as_ref().unwrap();
+        let plan = &checker.detail_fields.ranges;
+        let donor = CarrierCode::new(9001).unwrap();
+        for (effective, good) in [
+            (&b"20240229120000"[..], true),
+            (b"20250229120000", false),
+            (b"19000229120000", false),
+            (b"20000229120000", true),
+            (b"20251005023000", false),
+            (b"20251004023000", true),
+            (b"20250406023000", true),
+        ] {
+            let rec = record(b'A', *b"9002", *b"9001", b'C', effective, "SNA-1", &[]);
+            assert_eq!(
+                fast.clean_nsn(&Columns::BUILTIN, plan, donor, true, &rec).is_some(),
+                good,
+                "{effective:?}"
+            );
+            assert_eq!(fast.clean(plan, donor, true, &rec).is_some(), good, "{effective:?}");
+        }
+    }
 
     fn n(nsn: u32) -> TelephoneNumber {
         TelephoneNumber::from_nsn(nsn).expect("a geographic number")

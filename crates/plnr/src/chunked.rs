@@ -42,7 +42,7 @@
 
 use memchr::memchr;
 
-use crate::check::{Checker, Parsed, RecordContext};
+use crate::check::{Checker, Columns, Parsed, RecordContext};
 use crate::diag::Diagnostic;
 use crate::layout::Layout;
 use crate::lines::{Ending, RawLine};
@@ -108,35 +108,62 @@ impl RecordCheck {
         scan.bytes = chunk.len();
         scan.key = Some((Some(ctx.ending), Some(ctx.donor), Some(ctx.kind)));
         let len = ctx.record_length;
-        let step = len
-            + match ctx.ending {
-                Ending::Lf => 1,
-                Ending::CrLf => 2,
-                // A first line without a line end is the whole file: no body.
-                Ending::None => usize::MAX / 2,
-            };
+        // A PLNR-SIM/1 file's records are checked with every field at a constant place.
+        let builtin = ctx.fast.columns == Columns::BUILTIN && len == Columns::BUILTIN.record_length;
+        match ctx.ending {
+            Ending::Lf if builtin => self.scan_lines::<64, 65>(&Columns::BUILTIN, chunk, start, scan),
+            Ending::CrLf if builtin => self.scan_lines::<64, 66>(&Columns::BUILTIN, chunk, start, scan),
+            Ending::Lf => self.scan_lines_of(len, len + 1, &ctx.fast.columns, chunk, start, scan),
+            Ending::CrLf => self.scan_lines_of(len, len + 2, &ctx.fast.columns, chunk, start, scan),
+            // A first line without a line end is the whole file: no body.
+            Ending::None => self.scan_lines_of(len, usize::MAX / 2, &ctx.fast.columns, chunk, start, scan),
+        }
+    }
+
+    /// [`Self::scan_lines_of`] for records of `LEN` bytes, `STEP` with their line end, known
+    /// when this is compiled.
+    #[inline(never)]
+    fn scan_lines<const LEN: usize, const STEP: usize>(
+        &self,
+        columns: &Columns,
+        chunk: &[u8],
+        start: usize,
+        scan: &mut Scan,
+    ) {
+        self.scan_lines_of(LEN, STEP, columns, chunk, start, scan);
+    }
+
+    /// The scan of the lines from `start`, each a record of `len` bytes (the file's) and its
+    /// line end, `step` bytes in all, when good.
+    #[allow(clippy::inline_always, reason = "made once for each of `scan_lines`'s constants")]
+    #[inline(always)]
+    fn scan_lines_of(&self, len: usize, step: usize, columns: &Columns, chunk: &[u8], start: usize, scan: &mut Scan) {
+        let ctx = &self.ctx;
         let full = ctx.kind == FileKind::Full;
         let check_ends = !ctx.plan.no_line_ends();
+        scan.marks.reserve(chunk.len().saturating_sub(start) / step.max(1) + 1);
         let mut pos = start;
-        while let Some(rest) = chunk.get(pos..).filter(|r| !r.is_empty()) {
-            let passed = rest.get(..step).and_then(|line| {
-                let (content, end) = line.split_at(len);
+        while pos < chunk.len() {
+            let mut passed = None;
+            if let Some((content, end)) = chunk
+                .get(pos..pos.saturating_add(step))
+                .and_then(|l| l.split_at_checked(len))
+            {
                 let end_ok = match end {
                     [b'\n'] => ctx.ending == Ending::Lf,
                     [b'\r', b'\n'] => ctx.ending == Ending::CrLf,
                     _ => false,
                 };
-                if !end_ok || (check_ends && content.iter().any(|&b| b == b'\n' || b == b'\r')) {
-                    return None;
+                if end_ok && !(check_ends && content.iter().any(|&b| b == b'\n' || b == b'\r')) {
+                    passed = ctx.fast.clean_nsn(columns, &ctx.plan, ctx.donor, full, content);
                 }
-                ctx.fast.clean(&ctx.plan, ctx.donor, full, content)
-            });
-            if let Some(q) = passed {
-                scan.marks.push(q.number.nsn());
+            }
+            if let Some(nsn) = passed {
+                scan.marks.push(nsn);
                 pos += step;
             } else {
                 scan.marks.push(CAREFUL);
-                pos = memchr(b'\n', rest).map_or(chunk.len(), |i| pos + i + 1);
+                pos = memchr(b'\n', &chunk[pos..]).map_or(chunk.len(), |i| pos + i + 1);
             }
         }
     }
@@ -249,18 +276,25 @@ impl Validation {
         };
         let step = self.checker.layout().record_length + if ending == Ending::CrLf { 2 } else { 1 };
         let mut pos = scan.start;
-        for &mark in &scan.marks {
-            if pos >= chunk.len() {
-                break;
-            }
-            if mark != CAREFUL && self.checker.in_body() && self.checker.accept_clean(mark, ending) {
-                pos += step;
-                continue;
+        let marks = &scan.marks;
+        let mut i = 0;
+        while i < marks.len() && pos < chunk.len() {
+            if self.checker.in_body() {
+                // A run of passed lines, each within the chunk.
+                let most = (chunk.len() - pos) / step;
+                let run = marks.get(i..marks.len().min(i + most)).unwrap_or_default();
+                let taken = self.checker.accept_clean_run(run, CAREFUL, ending);
+                if taken > 0 {
+                    i += taken;
+                    pos += taken * step;
+                    continue;
+                }
             }
             match self.careful_line(chunk, pos, on_header, on_error) {
                 Some(next) => pos = next,
                 None => return false,
             }
+            i += 1;
         }
         // Only if the scan was of other bytes after all.
         self.feed_lines(chunk, pos, on_header, on_error)

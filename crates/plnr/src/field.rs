@@ -183,19 +183,76 @@ pub(crate) fn text_masks(width: usize) -> (u128, u128) {
 /// [`text_len`] of the `width` bytes at `at` in a record, `masks` being [`text_masks`] of the
 /// width: one 16-byte word when the field is at most 16 wide and the record has 16 bytes from
 /// `at` on (the bytes past the field read as spaces), without copying.
-#[inline]
+#[allow(clippy::inline_always, reason = "part of the record check's straight line")]
+#[inline(always)]
 pub(crate) fn text_len_in(rec: &[u8], at: usize, width: usize, (keep, spaces): (u128, u128)) -> Option<u64> {
     match rec.get(at..at + 16) {
         Some(word) if width <= 16 => {
             let w = u128::from_le_bytes(word.try_into().ok()?);
             text_len16((w & keep) | spaces)
         }
-        _ => text_len(rec.get(at..at + width)?),
+        _ => text_len_apart(rec.get(at..at + width)?),
     }
 }
 
+/// Whether the `width` bytes at `at` in a record are a good text field ([`text_len_in`] is
+/// some), for bytes known to be between `' '` and `'Z'` (as a text column's range check
+/// leaves them).
+#[allow(clippy::inline_always, reason = "part of a scan's loop")]
+#[inline(always)]
+pub(crate) fn text_ok_in(rec: &[u8], at: usize, width: usize, (keep, spaces): (u128, u128)) -> bool {
+    match rec.get(at..at + 16) {
+        Some(word) if width <= 16 => {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(word);
+            let w = (u128::from_le_bytes(bytes) & keep) | spaces;
+            text_then_spaces(w as u64, (w >> 64) as u64)
+        }
+        _ => rec.get(at..at + width).and_then(text_len_apart).is_some(),
+    }
+}
+
+/// Whether 16 bytes (the first eight in `lo`, a byte a lane), each between `' '` and `'Z'`,
+/// are text (`[A-Z0-9-]`, at least one) then only spaces: [`text_len16`] for bytes in that
+/// range, in fewer steps.
+#[allow(clippy::inline_always, reason = "part of a scan's loop")]
+#[inline(always)]
+fn text_then_spaces(lo: u64, hi: u64) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte at least `k` (bytes below 0x80: no carries).
+    let ge = |w: u64, k: u64| w + ONES * (0x80 - k);
+    // Each text byte 0xFF, each space 0; `None` for any other byte.
+    let class = |w: u64| {
+        let text = (ge(w, b'A'.into())
+            | (ge(w, b'0'.into()) & !ge(w, u64::from(b'9') + 1))
+            | (ge(w, b'-'.into()) & !ge(w, u64::from(b'-') + 1)))
+            & HIGH;
+        let space = !ge(w, u64::from(b' ') + 1) & HIGH;
+        // 0x80 - 0x01 in each text byte borrows nothing from its neighbour.
+        (text | space == HIGH, text | (text - (text >> 7)))
+    };
+    let ((lo_ok, lo), (hi_ok, hi)) = (class(lo), class(hi));
+    // Text first, then only spaces: a run of ones from the lowest bit, across both halves.
+    lo_ok
+        && hi_ok
+        && lo & 0xFF != 0
+        && lo & lo.wrapping_add(1) == 0
+        && (hi == 0 || lo == u64::MAX)
+        && hi & hi.wrapping_add(1) == 0
+}
+
+/// [`text_len`], kept out of line: [`text_len_in`] for a field wider than 16 or at the end of
+/// the record.
+#[cold]
+#[inline(never)]
+fn text_len_apart(bytes: &[u8]) -> Option<u64> {
+    text_len(bytes)
+}
+
 /// [`text_len`] of 16 bytes as one word, a byte a lane: text, then only spaces.
-#[inline]
+#[allow(clippy::inline_always, reason = "part of the record check's straight line")]
+#[inline(always)]
 fn text_len16(w: u128) -> Option<u64> {
     const HIGH: u128 = 0x8080_8080_8080_8080_8080_8080_8080_8080;
     const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;

@@ -254,7 +254,7 @@ fn main() {
         table.len()
     );
     println!(
-        "table structure: {} bytes = {:.2} bytes per ported number (a 64-byte line per 128 allocated numbers: their bits and the first 43 carriers as one-byte palette indexes); allocations with their page directory: {} bytes more",
+        "table structure: {} bytes = {:.2} bytes per ported number (a 64-byte line per 128 allocated numbers: their bits, the rank of each group of 16 and the first 40 carriers as one-byte palette indexes); allocations with their page directory: {} bytes more",
         table.heap_bytes(),
         table.heap_bytes() as f64 / table.len().max(1) as f64,
         table.allocations().heap_bytes()

@@ -180,23 +180,30 @@ impl TableBuilder {
 
 /// Every ported number with its carrier, indexed by the number's position in the allocated space
 /// (the allocations laid end to end). Positions are cut into lines of 128, each one 64-byte
-/// cache line ([`Line`]): a bit per position (set: ported) and the carriers of the line's first
-/// ported numbers, in position order, so that a lookup finds the allocation (one word of the
-/// allocations' page directory, then one or two ranges, all small enough to stay in cache) and
-/// then reads one cache line from memory: the bits say whether the number is ported and its rank
-/// among the line's ported numbers, and the carrier is beside them. A line with more ported
-/// numbers than it holds carriers keeps the rest in a shared overflow list (a second read, for
-/// those only). Carriers are one-byte indexes into a palette where the table names at most 256
-/// (a national market names a few dozen), else two-byte codes. Half a byte per allocated number
-/// in all: 2 bytes per ported number when a quarter of the allocated numbers are ported.
+/// cache line ([`Line`]): a bit per position (set: ported), the rank of each 16-position group's
+/// first position among the line's ported numbers, and the carriers of the line's first ported
+/// numbers, in position order. A lookup finds the allocation (one word of the allocations' page
+/// directory, then one or two ranges, all small enough to stay in cache) and then reads one cache
+/// line from memory: its group's bits say whether the number is ported, and its rank is the
+/// group's rank plus the population counts of two bytes (a 256-entry table, so no population
+/// count instruction is needed on processors without one); the carrier is beside them. A line
+/// with more ported numbers than it holds carriers keeps the rest in a shared overflow list (a
+/// second read, for those only, where the line's start in it is read too). Carriers are one-byte
+/// indexes into a palette where the table names at most 256 (a national market names a few
+/// dozen), else two-byte codes. Half a byte per allocated number in all, and a few bytes per
+/// line with overflow: about 2 bytes per ported number when a quarter of the allocated numbers
+/// are ported.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
     allocations: Allocations,
     lines: Vec<Line>,
-    /// Carrier codes the lines' one-byte indexes name (empty: the lines hold two-byte codes).
-    palette: Vec<u16>,
+    /// Carrier codes the lines' one-byte indexes name (all 256 of them; `None`: the lines hold
+    /// two-byte codes).
+    palette: Option<Box<[u16; 256]>>,
     /// Carrier codes of the ported numbers past what their line holds, line by line.
     overflow: Vec<u16>,
+    /// Per line, where its part of the overflow list starts.
+    overflow_before: Vec<u32>,
     ported: usize,
     explanation: Vec<String>,
 }
@@ -205,29 +212,67 @@ const _: () = assert!(std::mem::size_of::<Line>() == 64);
 
 /// Positions a line covers.
 const LINE_POSITIONS: u32 = 128;
+/// Positions a group of a line covers (a line holds eight).
+const GROUP_POSITIONS: u32 = 16;
 /// Bytes of carriers a line holds.
-const LINE_BYTES: usize = 43;
+const LINE_BYTES: usize = 40;
+/// What a lookup of a position that holds no ported number finds (carrier codes are at most
+/// 9999).
+const ABSENT: u16 = u16::MAX;
 
-/// 128 positions in one cache line: which are ported, the carriers of the first of them, and
-/// where the rest start in the overflow list.
+/// How many of a byte's bits are set, by the byte.
+static BYTE_COUNTS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).count_ones() as u8;
+        i += 1;
+    }
+    t
+};
+
+/// 128 positions in one cache line: which are ported, by group of 16, how many are ported
+/// before each group, and the carriers of the first of them.
 #[derive(Clone, Copy, Debug)]
 #[repr(C, align(64))]
 struct Line {
-    ported: [u64; 2],
-    overflow_before: u32,
-    /// How many of the first 64 positions are ported (so a rank takes one population count).
-    low_count: u8,
+    ported: [u16; 8],
+    before: [u8; 8],
     carriers: [u8; LINE_BYTES],
 }
 
 impl Default for Line {
     fn default() -> Self {
         Self {
-            ported: [0; 2],
-            overflow_before: 0,
-            low_count: 0,
+            ported: [0; 8],
+            before: [0; 8],
             carriers: [0; LINE_BYTES],
         }
+    }
+}
+
+impl Line {
+    /// The line's bits as one word (bit `i`: position `i` of the line).
+    fn bits(&self) -> u128 {
+        self.ported
+            .iter()
+            .rev()
+            .fold(0u128, |acc, &g| (acc << GROUP_POSITIONS) | u128::from(g))
+    }
+
+    /// Whether the line's position `bit` (below 128) is ported, and how many of the positions
+    /// before it are: the group's count, then the counts of the group's two bytes below the
+    /// position. No branch, no population count instruction.
+    #[inline]
+    fn rank(&self, bit: u32) -> (bool, u32) {
+        let g = ((bit / GROUP_POSITIONS) % 8) as usize;
+        let shift = bit % GROUP_POSITIONS;
+        let group = u32::from(self.ported[g]);
+        let below = group & ((1 << shift) - 1);
+        let rank = u32::from(self.before[g])
+            + u32::from(BYTE_COUNTS[(below & 0xFF) as usize])
+            + u32::from(BYTE_COUNTS[((below >> 8) & 0xFF) as usize]);
+        ((group >> shift) & 1 != 0, rank)
     }
 }
 
@@ -263,29 +308,36 @@ impl RoutingTable {
         let mut seen = vec![false; 1 << 16];
         let mut entries: Vec<(u32, u16)> = Vec::with_capacity(log.len());
         for &w in log {
-            let Some((_, pos)) = allocations.position_of_nsn((w >> 32) as u32) else {
+            let Some((pos, _)) = allocations.locate(nsn_of(w)) else {
                 continue;
             };
             // Sorted numbers are sorted positions, so carriers go in position order.
             if let Some(line) = lines.get_mut((pos / LINE_POSITIONS) as usize) {
                 let bit = pos % LINE_POSITIONS;
-                line.ported[(bit / 64) as usize] |= 1 << (bit % 64);
+                line.ported[(bit / GROUP_POSITIONS) as usize] |= 1 << (bit % GROUP_POSITIONS);
                 let code = (w & 0xFFFF) as u16;
                 seen[usize::from(code)] = true;
                 entries.push((pos, code));
             }
         }
-        let mut palette: Vec<u16> = (0..=u16::MAX).filter(|&c| seen[usize::from(c)]).collect();
-        let distinct = palette.len();
-        if distinct > 256 {
-            palette.clear();
-        } else {
-            // Padded, so that any one-byte index reads an entry.
-            palette.resize(256, 0);
+        for line in &mut lines {
+            let mut before = 0u8;
+            for (count, &group) in line.before.iter_mut().zip(&line.ported) {
+                *count = before;
+                before += group.count_ones() as u8;
+            }
         }
-        let width = if palette.is_empty() { 2 } else { 1 };
+        let codes: Vec<u16> = (0..=u16::MAX).filter(|&c| seen[usize::from(c)]).collect();
+        let palette = (codes.len() <= 256).then(|| {
+            // Padded, so that any one-byte index reads an entry.
+            let mut palette = Box::new([0u16; 256]);
+            palette[..codes.len()].copy_from_slice(&codes);
+            palette
+        });
+        let width = if palette.is_some() { 1 } else { 2 };
         let cap = (LINE_BYTES / width) as u32;
         let mut overflow = Vec::new();
+        let mut overflow_before = vec![0u32; lines.len()];
         let mut current = usize::MAX;
         let mut rank = 0u32;
         for &(pos, code) in &entries {
@@ -295,37 +347,28 @@ impl RoutingTable {
                 rank = 0;
             }
             let Some(line) = lines.get_mut(l) else { continue };
-            if rank == 0 {
-                line.overflow_before = overflow.len() as u32;
-                line.low_count = line.ported[0].count_ones() as u8;
-            }
             if rank < cap {
                 let at = rank as usize * width;
                 if width == 1 {
-                    line.carriers[at] = palette[..distinct].binary_search(&code).unwrap_or(0) as u8;
+                    line.carriers[at] = codes.binary_search(&code).unwrap_or(0) as u8;
                 } else {
                     line.carriers[at..at + 2].copy_from_slice(&code.to_le_bytes());
                 }
             } else {
+                if rank == cap {
+                    overflow_before[l] = overflow.len() as u32;
+                }
                 overflow.push(code);
             }
             rank += 1;
         }
         overflow.shrink_to_fit();
-        // Lines without ported numbers point where the next one's overflow starts.
-        let mut before = 0u32;
-        for line in &mut lines {
-            if line.ported == [0; 2] {
-                line.overflow_before = before;
-            } else {
-                before = line.overflow_before;
-            }
-        }
         Self {
             allocations,
             lines,
             palette,
             overflow,
+            overflow_before,
             ported: entries.len(),
             explanation: Vec::new(),
         }
@@ -360,106 +403,105 @@ impl RoutingTable {
         builder.build()
     }
 
-    /// The carrier a position's entry names, if the position holds a ported number. Written
-    /// without a branch on whether it is ported, which random lookups could not predict, and in
-    /// few instructions, so that the processor runs several lookups' cache misses at once: the
-    /// carrier at the position's rank is read either way, and kept only if the bit is set.
+    /// The carrier code a position's entry names, or [`ABSENT`] if the position holds no ported
+    /// number. Written without a branch on whether it is ported, which random lookups could not
+    /// predict, and in few instructions, so that the processor runs several lookups' cache misses
+    /// at once: the carrier at the position's rank is read either way, and kept only if the bit
+    /// is set.
     #[inline]
-    fn entry_at(&self, pos: u32) -> Option<u16> {
-        let line = self.lines.get((pos / LINE_POSITIONS) as usize)?;
-        let (high, bit) = ((pos >> 6) & 1, pos & 63);
-        let word = line.ported[high as usize];
-        let present = (word >> bit) & 1 != 0;
-        let before = u32::from(line.low_count) & 0u32.wrapping_sub(high);
-        let rank = before + (word & ((1u64 << bit) - 1)).count_ones();
-        let code = self.carrier_of(line, rank).unwrap_or(0);
-        std::hint::select_unpredictable(present, Some(code), None)
+    fn code_at(&self, pos: u32) -> u16 {
+        let l = (pos / LINE_POSITIONS) as usize;
+        let Some(line) = self.lines.get(l) else {
+            return ABSENT;
+        };
+        let (present, rank) = line.rank(pos % LINE_POSITIONS);
+        std::hint::select_unpredictable(present, self.carrier_of(l, line, rank), ABSENT)
     }
 
-    /// The carrier of a line's ported number of rank `rank` (`None` past the overflow list).
+    /// The carrier of line `l`'s ported number of rank `rank` ([`ABSENT`] past the overflow
+    /// list).
     #[inline]
-    fn carrier_of(&self, line: &Line, rank: u32) -> Option<u16> {
+    fn carrier_of(&self, l: usize, line: &Line, rank: u32) -> u16 {
         let r = rank as usize;
-        if self.palette.is_empty() {
-            match line.carriers.get(2 * r..2 * r + 2) {
-                Some(&[lo, hi]) => Some(u16::from_le_bytes([lo, hi])),
-                _ => self
-                    .overflow
-                    .get((line.overflow_before as usize + r).checked_sub(LINE_BYTES / 2)?)
-                    .copied(),
-            }
-        } else {
-            match line.carriers.get(r) {
-                // The palette has 256 entries: any index reads one.
-                Some(&i) => self.palette.get(usize::from(i)).copied(),
-                None => self
-                    .overflow
-                    .get((line.overflow_before as usize + r).checked_sub(LINE_BYTES)?)
-                    .copied(),
-            }
+        match &self.palette {
+            Some(palette) => match line.carriers.get(r) {
+                Some(&i) => palette[usize::from(i)],
+                None => self.overflowed(l, r - LINE_BYTES),
+            },
+            None => match line.carriers.get(2 * r..2 * r + 2) {
+                Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
+                _ => self.overflowed(l, r - LINE_BYTES / 2),
+            },
         }
+    }
+
+    /// The `k`th carrier of line `l` in the overflow list ([`ABSENT`] past it).
+    #[cold]
+    #[inline(never)]
+    fn overflowed(&self, l: usize, k: usize) -> u16 {
+        self.overflow_before
+            .get(l)
+            .and_then(|&start| self.overflow.get(start as usize + k))
+            .copied()
+            .unwrap_or(ABSENT)
     }
 
     /// The carrier a ported number now sits with, or `None` for a number not ported.
     #[inline]
     pub fn ported(&self, number: TelephoneNumber) -> Option<CarrierCode> {
-        let (_, pos) = self.allocations.position_of_nsn(number.nsn())?;
-        self.entry_at(pos).and_then(CarrierCode::new)
+        let (pos, _) = self.allocations.locate(number.nsn())?;
+        let code = self.code_at(pos);
+        // Chosen, not branched on (see `code_at`).
+        std::hint::select_unpredictable(code != ABSENT, CarrierCode::new(code), None)
     }
 
     /// Where a call to `number` goes: its entry if ported, else its donor.
     #[inline]
     pub fn route(&self, number: TelephoneNumber) -> Route {
-        let Some((alloc, pos)) = self.allocations.position_of_nsn(number.nsn()) else {
+        let Some((pos, donor)) = self.allocations.locate(number.nsn()) else {
             return Route::Unallocated;
         };
-        // Both read, then one chosen: no branch on whether the number is ported.
-        let donor = self.allocations.donor_at(alloc);
-        let entry = self.entry_at(pos).and_then(CarrierCode::new);
-        std::hint::select_unpredictable(
-            entry.is_some(),
-            Route::Ported(entry.unwrap_or(donor)),
-            Route::Donor(donor),
-        )
+        Self::chosen(self.code_at(pos), Route::Donor(donor))
+    }
+
+    /// The route for an entry's code ([`Self::code_at`]): ported, or else `otherwise`. Both
+    /// made, then one chosen: no branch on whether the number is ported.
+    #[inline]
+    fn chosen(code: u16, otherwise: Route) -> Route {
+        let ported = CarrierCode::new(code).map(Route::Ported);
+        std::hint::select_unpredictable(ported.is_some(), ported.unwrap_or(otherwise), otherwise)
     }
 
     /// [`Self::route`] for many numbers, appended to `out` in order.
     ///
-    /// The lookups go in stages over groups of [`BATCH`] numbers: first every number's line (the
-    /// allocations' small directory, in cache), then one read of every line, in a tight loop of
-    /// independent loads so that the processor keeps many cache misses in flight instead of
-    /// waiting on each in turn, then the routes, from lines now in cache.
+    /// The lookups go in stages over groups of [`BATCH`] numbers: first every number's position
+    /// and donor (the allocations' small directory, in cache), then one read of every line, in a
+    /// tight loop of independent loads so that the processor keeps many cache misses in flight
+    /// instead of waiting on each in turn, then the routes, from lines now in cache.
     pub fn route_many(&self, numbers: &[TelephoneNumber], out: &mut Vec<Route>) {
         const NONE: u32 = u32::MAX;
         out.reserve(numbers.len());
-        let mut alloc = [0u32; BATCH];
         let mut pos = [NONE; BATCH];
-        let mut first = [0u64; BATCH];
+        let mut otherwise = [Route::Unallocated; BATCH];
         for group in numbers.chunks(BATCH) {
-            for (i, n) in group.iter().enumerate() {
-                (alloc[i], pos[i]) = match self.allocations.position_of_nsn(n.nsn()) {
-                    Some((a, p)) => (a as u32, p),
-                    None => (0, NONE),
+            for ((n, p), o) in group.iter().zip(&mut pos).zip(&mut otherwise) {
+                (*p, *o) = match self.allocations.locate(n.nsn()) {
+                    Some((at, donor)) => (at, Route::Donor(donor)),
+                    None => (NONE, Route::Unallocated),
                 };
             }
             // One word of each line: the loads miss the cache together.
-            for i in 0..group.len() {
-                let line = (pos[i] / LINE_POSITIONS) as usize;
-                first[i] = self.lines.get(line).map_or(0, |l| l.ported[0]);
+            let mut touched = 0u16;
+            for &p in &pos[..group.len()] {
+                touched ^= self.lines.get((p / LINE_POSITIONS) as usize).map_or(0, |l| l.ported[0]);
             }
-            for i in 0..group.len() {
-                let p = pos[i];
-                let route = if p == NONE {
-                    Route::Unallocated
-                } else {
-                    match self.entry_at(p).and_then(CarrierCode::new) {
-                        Some(c) => Route::Ported(c),
-                        None => Route::Donor(self.allocations.donor_at(alloc[i] as usize)),
-                    }
-                };
-                out.push(route);
-            }
-            std::hint::black_box(&first);
+            std::hint::black_box(touched);
+            out.extend(
+                pos[..group.len()]
+                    .iter()
+                    .zip(&otherwise)
+                    .map(|(&p, &o)| Self::chosen(self.code_at(p), o)),
+            );
         }
     }
 
@@ -520,19 +562,19 @@ impl RoutingTable {
     /// Every ported number with its carrier, in number order.
     pub fn iter(&self) -> impl Iterator<Item = (TelephoneNumber, CarrierCode)> + '_ {
         self.lines.iter().enumerate().flat_map(move |(l, line)| {
-            let mut bits = u128::from(line.ported[0]) | (u128::from(line.ported[1]) << 64);
+            let mut bits = line.bits();
             let mut rank = 0u32;
             std::iter::from_fn(move || {
                 while bits != 0 {
                     let bit = bits.trailing_zeros();
                     bits &= bits - 1;
-                    let carrier = self.carrier_of(line, rank);
+                    let carrier = self.carrier_of(l, line, rank);
                     rank += 1;
                     let pos = (l as u32) * LINE_POSITIONS + bit;
                     let found = self
                         .allocations
                         .nsn_at(pos)
-                        .and_then(|nsn| Some((TelephoneNumber::from_nsn(nsn).ok()?, CarrierCode::new(carrier?)?)));
+                        .and_then(|nsn| Some((TelephoneNumber::from_nsn(nsn).ok()?, CarrierCode::new(carrier)?)));
                     if found.is_some() {
                         return found;
                     }
@@ -545,6 +587,14 @@ impl RoutingTable {
     /// Heap bytes of the ported-number structure (lines, palette and overflow; not the
     /// allocations).
     pub fn heap_bytes(&self) -> usize {
-        self.lines.capacity() * std::mem::size_of::<Line>() + self.palette.capacity() * 2 + self.overflow.capacity() * 2
+        self.lines.capacity() * std::mem::size_of::<Line>()
+            + self.palette.as_ref().map_or(0, |p| std::mem::size_of_val(&**p))
+            + self.overflow.capacity() * 2
+            + self.overflow_before.capacity() * 4
     }
+}
+
+/// The NSN of a build log word.
+fn nsn_of(w: u64) -> u32 {
+    (w >> 32) as u32
 }
