@@ -221,7 +221,7 @@ fn play(
     let context = lnp_sim::context::audit_context(scenario);
     let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch>(4);
     let (give_back, spare) = std::sync::mpsc::channel::<Batch>();
-    let mut auditor = std::thread::scope(|scope| {
+    let auditor = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
             let mut auditor = Auditor::new(rulebook, calendar, Some(&context));
             for batch in batches {
@@ -248,8 +248,8 @@ fn play(
     })
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     // The run's horizon is its end, which may lie after the last row (`until`).
-    auditor.advance(sim.now());
-    Ok(lnp_sim::conclude(scenario, sim, auditor.finish()))
+    let report = auditor.finish_at(sim.now());
+    Ok(lnp_sim::conclude(scenario, sim, report))
 }
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {

@@ -71,8 +71,7 @@ pub fn run_scenario(
         };
         sim.run(&mut tee);
         // The run's horizon is its end, which may lie after the last row (`until`).
-        tee.auditor.advance(sim.now());
-        tee.auditor.finish()
+        tee.auditor.finish_at(sim.now())
     };
     Ok(conclude(scenario, sim, audit))
 }
