@@ -172,6 +172,13 @@ impl Timestamp {
         }
     }
 
+    /// Whether Sydney's offset is the same for the whole UTC hour of this instant: true in the
+    /// years of the current daylight-saving rule, whose changes fall on whole UTC hours.
+    pub(crate) fn offset_changes_on_utc_hours(self) -> bool {
+        let hour_start = self.millis().div_euclid(3_600_000) * 3_600_000;
+        fast_rule_applies(hour_start) && fast_rule_applies(hour_start + 3_599_999)
+    }
+
     /// The Sydney wall-clock time at this instant as (days since 1970-01-01, milliseconds of
     /// the day), by integer arithmetic alone; `None` outside the years of the current
     /// daylight-saving rule (ask [`Self::sydney_naive`] there). Deadline arithmetic counts days

@@ -1428,7 +1428,8 @@ pub struct TraceWriter<W: Write> {
     format: TraceFormat,
     line: String,
     header_written: bool,
-    /// Sydney's offset for one UTC hour (offsets change only on hour boundaries).
+    /// Sydney's offset for one UTC hour, in the years where offsets change only on hour
+    /// boundaries.
     offset_cache: (i64, i32),
     /// The text of one second of local time, for rows of the same second.
     second: SecondText,
@@ -1697,12 +1698,21 @@ impl<W: Write> TraceWriter<W> {
                 }
                 let l = &mut self.line;
                 let hour = r.time.millis().div_euclid(3_600_000);
-                if self.offset_cache.0 != hour {
-                    self.offset_cache = (hour, r.time.sydney_offset_secs());
-                }
+                let offset = if self.offset_cache.0 == hour {
+                    self.offset_cache.1
+                } else {
+                    let offset = r.time.sydney_offset_secs();
+                    // The current rule changes on whole UTC hours; older changes need not
+                    // (1895's, from local mean time, fell at 13:55:08 UTC), so there each row
+                    // asks for its own.
+                    if r.time.offset_changes_on_utc_hours() {
+                        self.offset_cache = (hour, offset);
+                    }
+                    offset
+                };
                 push_u64(l, r.seq);
                 l.push(',');
-                self.second.write(r.time, self.offset_cache.1, l);
+                self.second.write(r.time, offset, l);
                 l.push(',');
                 push_carrier(l, r.from);
                 l.push(',');
@@ -1843,6 +1853,36 @@ mod tests {
     use crate::message::{Code, NumberCode, PnvResponse, PortStatus, RejectCode};
     use crate::number::TelephoneNumber;
     use proptest::prelude::*;
+
+    /// Sydney's 1895 change from local mean time fell at 13:55:08 UTC, not on a UTC hour: rows
+    /// either side of it in that hour are written each with its own offset, as `Display` gives.
+    #[test]
+    fn an_offset_change_off_the_hour_is_written_row_by_row() {
+        let records: Vec<TraceRecord> = [
+            "1895-01-31T13:50:00Z",
+            "1895-01-31T13:58:00Z",
+            "2026-04-05T02:30:00+10:00",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TraceRecord {
+            seq: i as u64 + 1,
+            time: Timestamp::parse_rfc3339(t).unwrap(),
+            from: "9001".parse().unwrap(),
+            to: None,
+            message: Message::new(MsgKind::Cutover, "P1".parse().unwrap()),
+        })
+        .collect();
+        let text = String::from_utf8(write_all(&records, TraceFormat::Csv).unwrap()).unwrap();
+        let times: Vec<&str> = text.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
+        let expected: Vec<String> = records.iter().map(|r| r.time.to_string()).collect();
+        assert_eq!(times, expected);
+        assert_ne!(
+            expected[0].get(19..),
+            expected[1].get(19..),
+            "the two rows' offsets differ"
+        );
+    }
 
     /// A row's time in the writer's form whose instant lies past the end of year 9999 in UTC is
     /// out of range, as `Timestamp::parse_rfc3339` says, not read as a time no writer can write.
