@@ -500,8 +500,7 @@ impl<'a> Auditor<'a> {
             return;
         }
         self.now = now;
-        let mut keys: Vec<PortRef> = self.ports.keys().copied().collect();
-        keys.sort_unstable();
+        let keys = self.ports_in_order();
         for key in keys {
             if let Some(i) = self.ports.get(&key).copied() {
                 let mut port = self.slots[i].port.take().unwrap_or_default();
@@ -511,6 +510,16 @@ impl<'a> Auditor<'a> {
                 self.slots[i].port = Some(port);
             }
         }
+    }
+
+    /// The references of the ports held, in order: the order a sweep of them judges in, so that
+    /// findings come out the same however the map is laid out. Sorted by a key computed once
+    /// per reference (at 100,000 open ports, comparing references themselves was a sixth of an
+    /// audit).
+    fn ports_in_order(&self) -> Vec<PortRef> {
+        let mut keyed: Vec<((u8, [u64; 3]), PortRef)> = self.ports.keys().map(|k| (k.order_key(), *k)).collect();
+        keyed.sort_unstable_by_key(|(key, _)| *key);
+        keyed.into_iter().map(|(_, k)| k).collect()
     }
 
     /// The port with this reference, if the audit holds it.
@@ -938,8 +947,7 @@ impl<'a> Auditor<'a> {
     /// never done, computes the statistics, and sorts the findings.
     pub fn finish(mut self) -> Report {
         let end = self.now;
-        let mut keys: Vec<PortRef> = self.ports.keys().copied().collect();
-        keys.sort_unstable();
+        let keys = self.ports_in_order();
         for key in keys {
             if let Some(mut port) = self.remove_port(key) {
                 let before = self.findings.len();
