@@ -12,6 +12,7 @@ use lnp_model::fasthash::FastMap;
 use std::cell::RefCell;
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Timelike};
+use lnp_model::time::{date_of_day, day_of};
 use lnp_model::{BusinessCalendar, Span, Timestamp};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -22,8 +23,6 @@ const FAST_FROM_MS: i64 = 63_072_000_000;
 const FAST_UNTIL_MS: i64 = 7_258_118_400_000;
 /// Slots of the direct-mapped per-hour offset cache (about 170 days of distinct hours).
 const OFFSET_SLOTS: usize = 4096;
-/// Days from 0001-01-01 (chrono's `num_days_from_ce` day 1) to 1970-01-01.
-const CE_TO_UNIX_DAYS: i64 = 719_163;
 
 /// Where a span moves a local date: the target date, and whether the time of day is kept
 /// (`false`: the deadline is 00:00 of the target date).
@@ -58,14 +57,6 @@ pub(crate) struct Clock<'a> {
 
 fn time_ns(t: NaiveTime) -> i64 {
     i64::from(t.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(t.nanosecond())
-}
-
-fn day_to_date(day: i64) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + CE_TO_UNIX_DAYS).ok()?)
-}
-
-fn date_to_day(date: NaiveDate) -> i64 {
-    i64::from(date.num_days_from_ce()) - CE_TO_UNIX_DAYS
 }
 
 impl<'a> Clock<'a> {
@@ -139,7 +130,7 @@ impl<'a> Clock<'a> {
         if let Some(b) = c.business.get(&day) {
             return Some(*b);
         }
-        let b = self.cal.is_business_day(day_to_date(day)?);
+        let b = self.cal.is_business_day(date_of_day(day)?);
         c.business.insert(day, b);
         Some(b)
     }
@@ -156,7 +147,7 @@ impl<'a> Clock<'a> {
     }
 
     fn compute_target(&self, c: &mut Caches, day: i64, span: Span) -> Option<Target> {
-        let date = day_to_date(day)?;
+        let date = date_of_day(day)?;
         let (target, keep_time) = match span {
             Span::Days(n) => {
                 let days = Days::new(n.unsigned_abs());
@@ -205,7 +196,7 @@ impl<'a> Clock<'a> {
             return None;
         }
         Some(Target {
-            day: date_to_day(target),
+            day: day_of(target),
             keep_time,
         })
     }
@@ -234,7 +225,7 @@ impl<'a> Clock<'a> {
             .try_borrow_mut()
             .ok()
             .and_then(|mut c| Self::local(&mut c, t))
-            .and_then(|(day, _)| day_to_date(day));
+            .and_then(|(day, _)| date_of_day(day));
         fast.unwrap_or_else(|| t.sydney_date())
     }
 

@@ -11,7 +11,7 @@ use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use thiserror::Error;
 
 use crate::states::State;
-use crate::time::{days_from_civil, Span, Timestamp, DAY_MS};
+use crate::time::{date_of_day, day_of, days_from_civil, Span, Timestamp, DAY_MS};
 
 /// A public holiday.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,14 +68,6 @@ pub fn easter_sunday(year: i32) -> NaiveDate {
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
     NaiveDate::from_ymd_opt(year, month as u32, day as u32).unwrap_or(NaiveDate::MIN)
-}
-
-/// The date `day` days after 1970-01-01.
-fn date_of_day(day: i64) -> Option<NaiveDate> {
-    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
-    i32::try_from(day + 719_163)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 fn is_weekend(d: NaiveDate) -> bool {
@@ -136,12 +128,6 @@ const CACHE_YEARS: i32 = 150;
 /// days since 1970-01-01.
 const CACHE_FIRST_DAY: i64 = days_from_civil(CACHE_FIRST_YEAR as i64, 1, 1);
 const CACHE_DAYS: usize = (days_from_civil((CACHE_FIRST_YEAR + CACHE_YEARS) as i64, 1, 1) - CACHE_FIRST_DAY) as usize;
-
-/// Days since 1970-01-01 of a date.
-fn day_of(date: NaiveDate) -> i64 {
-    // 719,163 days from 0001-01-01 (day 1 of the common era) to 1970-01-01.
-    i64::from(date.num_days_from_ce()) - 719_163
-}
 
 /// The cache's bit of a day (days since 1970-01-01), if the cache holds it.
 fn cache_slot(day: i64) -> Option<usize> {

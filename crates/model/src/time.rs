@@ -257,6 +257,19 @@ fn fast_rule_applies(ms: i64) -> bool {
     (FAST_FROM_MS..FAST_UNTIL_MS).contains(&ms)
 }
 
+/// Days from 0001-01-01 (day 1 of the common era, chrono's count) to 1970-01-01.
+const CE_TO_UNIX_DAYS: i64 = 719_163;
+
+/// The date a day number (days since 1970-01-01) falls on; `None` outside chrono's dates.
+pub fn date_of_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day + CE_TO_UNIX_DAYS).ok()?)
+}
+
+/// Days since 1970-01-01 of a date: the inverse of [`date_of_day`].
+pub fn day_of(date: NaiveDate) -> i64 {
+    i64::from(chrono::Datelike::num_days_from_ce(&date)) - CE_TO_UNIX_DAYS
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };

@@ -1243,6 +1243,34 @@ fn fast_jsonl(text: &str) -> Option<JsonlParts<'_>> {
     (c.pos == text.len()).then_some((fields, numbers, detail))
 }
 
+/// A CSV row's fields in the trace's column order, from a row of `len` fields whose `i`th is
+/// `text(i)`: `Ok(None)` for a blank line (skipped), an error for a row of the wrong width.
+fn row_fields<'t>(
+    line: u64,
+    len: usize,
+    width: usize,
+    index: &[usize; 10],
+    text: impl Fn(usize) -> Option<&'t str>,
+) -> Result<Option<Fields<'t>>, RowError> {
+    if len == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
+        return Ok(None);
+    }
+    if len != width {
+        return Err(RowError {
+            line,
+            column: None,
+            message: format!("{len} fields, expected {width}"),
+            port_ref: None,
+            numbers: Vec::new(),
+        });
+    }
+    let mut fields: Fields<'t> = [""; 10];
+    for (f, i) in fields.iter_mut().zip(index.iter()) {
+        *f = text(*i).unwrap_or_default();
+    }
+    Ok(Some(fields))
+}
+
 impl<R: BufRead> Iterator for TraceReader<R> {
     type Item = Result<TraceRecord, RowError>;
 
@@ -1288,23 +1316,11 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         numbers: Vec::new(),
                     }));
                 };
-                let text = |i: usize| all.get(rows.range(i));
-                if rows.len() == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
-                    continue; // a blank line
-                }
-                if rows.len() != *width {
-                    return Some(Err(RowError {
-                        line,
-                        column: None,
-                        message: format!("{} fields, expected {width}", rows.len()),
-                        port_ref: None,
-                        numbers: Vec::new(),
-                    }));
-                }
-                let mut fields: Fields<'_> = [""; 10];
-                for (f, i) in fields.iter_mut().zip(index.iter()) {
-                    *f = text(*i).unwrap_or_default();
-                }
+                let fields = match row_fields(line, rows.len(), *width, index, |i| all.get(rows.range(i))) {
+                    Ok(Some(fields)) => fields,
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                };
                 return Some(record_from_fields(
                     line,
                     &fields,
@@ -1342,22 +1358,11 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         // character boundaries in it.
                         let all = std::str::from_utf8(record.as_slice()).unwrap_or_default();
                         let text = |i: usize| record.range(i).and_then(|r| all.get(r));
-                        if record.len() == 1 && text(0).is_some_and(|f| f.trim().is_empty()) {
-                            continue; // a blank line
-                        }
-                        if record.len() != *width {
-                            return Some(Err(RowError {
-                                line,
-                                column: None,
-                                message: format!("{} fields, expected {width}", record.len()),
-                                port_ref: None,
-                                numbers: Vec::new(),
-                            }));
-                        }
-                        let mut fields: Fields<'_> = [""; 10];
-                        for (f, i) in fields.iter_mut().zip(index.iter()) {
-                            *f = text(*i).unwrap_or_default();
-                        }
+                        let fields = match row_fields(line, record.len(), *width, index, text) {
+                            Ok(Some(fields)) => fields,
+                            Ok(None) => continue,
+                            Err(e) => return Some(Err(e)),
+                        };
                         return Some(record_from_fields(line, &fields, None, None, self.assume_sydney, None));
                     }
                     Err(e) => {

@@ -555,13 +555,7 @@ impl DetailFast {
         // YYYYMMDDHHMMSS: the pairs of YYYYMMDD, then those of DDHHMMSS.
         let date = digit_pairs(array_at(rec, self.effective)?);
         let time = digit_pairs(array_at(rec, self.effective + 6)?);
-        let lane = |x: u64, i: u32| (x >> (16 * i)) & 0xFFFF;
-        let ymd = (lane(date, 0) * 100 + lane(date, 1), lane(date, 2), lane(date, 3));
-        let hms = (lane(time, 1), lane(time, 2), lane(time, 3));
-        let v = ((ymd.0 * 100 + ymd.1) * 100 + ymd.2) * 1_000_000 + (hms.0 * 100 + hms.1) * 100 + hms.2;
-        if !field::real_sydney_time(v, ymd, hms) {
-            return None;
-        }
+        let v = effective_of_pairs(date, time)?;
         let (at, w) = self.port_ref;
         let ref_len = field::text_len_in(rec, at, w, self.ref_masks)?;
         Some(Quick {
@@ -657,13 +651,7 @@ impl DetailFast {
         }
         // 2 a.m. (the clocks may skip the hour) and the 29th of February, the full way.
         if (time >> 16) & 0xFFFF == 2 || date >> 32 == (29 << 16) | 2 {
-            let lane = |x: u64, i: u32| (x >> (16 * i)) & 0xFFFF;
-            let ymd = (lane(date, 0) * 100 + lane(date, 1), lane(date, 2), lane(date, 3));
-            let hms = (lane(time, 1), lane(time, 2), lane(time, 3));
-            let v = ((ymd.0 * 100 + ymd.1) * 100 + ymd.2) * 1_000_000 + (hms.0 * 100 + hms.1) * 100 + hms.2;
-            if !field::real_sydney_time(v, ymd, hms) {
-                return None;
-            }
+            effective_of_pairs(date, time)?;
         }
         Some(nsn)
     }
@@ -1366,6 +1354,17 @@ fn codes_of(f: &Field, indexes: &[usize]) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// An effective time read as digit pairs (`date`: the pairs of YYYYMMDD, `time`: those of
+/// DDHHMMSS, one pair to each 16-bit lane) as the number YYYYMMDDHHMMSS, if it is a real Sydney
+/// wall-clock time.
+fn effective_of_pairs(date: u64, time: u64) -> Option<u64> {
+    let lane = |x: u64, i: u32| (x >> (16 * i)) & 0xFFFF;
+    let ymd = (lane(date, 0) * 100 + lane(date, 1), lane(date, 2), lane(date, 3));
+    let hms = (lane(time, 1), lane(time, 2), lane(time, 3));
+    let v = ((ymd.0 * 100 + ymd.1) * 100 + ymd.2) * 1_000_000 + (hms.0 * 100 + hms.1) * 100 + hms.2;
+    field::real_sydney_time(v, ymd, hms).then_some(v)
 }
 
 #[cfg(test)]
