@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use lnp_audit::{Auditor, Context, LogAudit, Report};
-use lnp_model::trace::{RowError, TraceError};
+use lnp_audit::{Auditor, Context, Report, RowOrder, Step};
+use lnp_model::trace::TraceError;
 use lnp_model::{BusinessCalendar, CarrierCode, Rulebook, Span, Timestamp, TraceFormat, TraceReader, TraceRecord};
 use lnp_sim::scenario::Scenario;
 use lnp_sim::HolidaySource;
@@ -172,9 +172,10 @@ pub struct TraceSource<'a> {
     pub judged_as: Option<CarrierCode>,
 }
 
-/// Rows the reading thread hands over at a time.
+/// Steps the reading thread hands over at a time, at least (the reader rules settle rows
+/// [`lnp_audit::LOOKAHEAD`] at a time).
 const BATCH: usize = 1024;
-/// Batches read and not yet judged, at most (so at most `(READ_AHEAD + 2) × BATCH` rows wait).
+/// Batches read and not yet judged, at most.
 const READ_AHEAD: usize = 4;
 
 /// Reads and judges a trace, streaming; with `keep`, the well-formed rows judged are kept too.
@@ -200,39 +201,37 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
     if let Some(code) = src.judged_as {
         auditor.judge_as(code);
     }
-    let mut audit = LogAudit::new(auditor, src.reorder_window);
-    let mut kept = Vec::new();
-    // Lines of well-formed rows are counted on from the last known line (the reader reports
-    // lines only for rows it cannot read).
-    let mut line: u64 = match format {
-        TraceFormat::Csv => 1,
-        TraceFormat::Jsonl => 0,
-    };
-    // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
-    let mut rows: u64 = 0;
-    let mut progress = Progress::new("audit", "rows");
-    // The file is read and parsed on a thread of its own, the audit judges on this one: rows
-    // pass between them in batches, a few batches at most in flight, in file order.
-    // Emptied batches go back to the reading thread to be filled again, rather than each
-    // batch's memory being freed on this thread and fresh memory faulted in on that one.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<TraceRecord, RowError>>>(READ_AHEAD);
-    let (give_back, spare) = std::sync::mpsc::channel::<Vec<Result<TraceRecord, RowError>>>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let fresh = || spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+    let mut order = RowOrder::new(src.reorder_window);
+    // The file is read, parsed and put in the order the reader rules judge it in on a thread of
+    // its own, the audit judges on this one: steps pass between them in batches, a few batches
+    // at most in flight, in order. Taken batches go back to the reading thread, which drops
+    // their rows and fills them again, rather than each batch's memory being freed on this
+    // thread and fresh memory faulted in on that one.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Step>>(READ_AHEAD);
+    let (give_back, spare) = std::sync::mpsc::channel::<Vec<Step>>();
+    let (rows, kept) = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut kept = Vec::new();
+            // Lines of well-formed rows are counted on from the last known line (the reader
+            // reports lines only for rows it cannot read).
+            let mut line: u64 = match format {
+                TraceFormat::Csv => 1,
+                TraceFormat::Jsonl => 0,
+            };
+            // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
+            let mut rows: u64 = 0;
+            let mut progress = Progress::new("audit", "rows");
+            let fresh = || {
+                spare.try_recv().map_or_else(
+                    |_| Vec::with_capacity(BATCH),
+                    |mut b: Vec<Step>| {
+                        b.clear();
+                        b
+                    },
+                )
+            };
             let mut batch = fresh();
             for row in reader {
-                batch.push(row);
-                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, fresh())).is_err() {
-                    return;
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-        });
-        for mut batch in rx {
-            for row in batch.drain(..) {
                 rows += 1;
                 progress.tick(|| format!("line {line}"));
                 match row {
@@ -244,25 +243,42 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
                         if keep {
                             kept.push(record.clone());
                         }
-                        audit.push(line, record);
+                        order.push(line, record, &mut batch);
                     }
                     Err(e) => {
                         line = e.line;
-                        audit.push_malformed(e);
+                        order.push_malformed(e, &mut batch);
                     }
                 }
+                if batch.len() >= BATCH && tx.send(std::mem::replace(&mut batch, fresh())).is_err() {
+                    return (rows, kept);
+                }
+            }
+            order.finish(&mut batch);
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            progress.finish();
+            (rows, kept)
+        });
+        for batch in rx {
+            for step in &batch {
+                auditor.apply(step);
             }
             let _ = give_back.send(batch);
         }
-    });
+        reading.join().map_err(|_| anyhow!("the reading thread failed"))
+    })?;
     if rows == 0 {
         return Err(anyhow!(
             "{}: no rows: the trace has nothing to judge (an empty or failed export?)",
             src.path.display()
         ));
     }
-    progress.finish();
-    Ok((audit.finish(src.until), kept))
+    if let Some(t) = src.until {
+        auditor.advance(t);
+    }
+    Ok((auditor.finish(), kept))
 }
 
 pub fn run(args: &AuditArgs) -> Result<ExitCode> {

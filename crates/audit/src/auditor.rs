@@ -215,6 +215,41 @@ impl Due {
     }
 }
 
+/// The reader rule that `seq` increases in file order (gaps are fine: a filtered export).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SeqOrder {
+    /// The least `seq` the next row may carry; `None` after a row whose `seq` is unknown.
+    expect: Option<u64>,
+}
+
+impl Default for SeqOrder {
+    fn default() -> Self {
+        Self { expect: Some(1) }
+    }
+}
+
+impl SeqOrder {
+    /// Why the next row breaks the rule, if it does.
+    pub(crate) fn check(&mut self, record: &TraceRecord) -> Option<String> {
+        let bad = self.expect.is_some_and(|expected| record.seq < expected).then(|| {
+            format!(
+                "seq: {} does not increase (the previous row's was {}); rows are numbered in file order",
+                record.seq,
+                self.expect.unwrap_or(1).saturating_sub(1)
+            )
+        });
+        if bad.is_none() {
+            self.expect = record.seq.checked_add(1);
+        }
+        bad
+    }
+
+    /// A row whose `seq` could not be read: whatever the next row carries is accepted.
+    pub(crate) fn forget(&mut self) {
+        self.expect = None;
+    }
+}
+
 /// A PNV waiting for its response.
 #[derive(Clone, Debug)]
 struct PnvOpen {
@@ -257,7 +292,7 @@ pub struct Auditor<'a> {
     malformed: Vec<MalformedRow>,
     rows: u64,
     last_line: u64,
-    expect_seq: Option<u64>,
+    expect_seq: SeqOrder,
     prev_time: Option<Timestamp>,
     now: Timestamp,
     since_sweep: u64,
@@ -373,7 +408,7 @@ impl<'a> Auditor<'a> {
             malformed: Vec::new(),
             rows: 0,
             last_line: 1,
-            expect_seq: Some(1),
+            expect_seq: SeqOrder::default(),
             prev_time: None,
             now: Timestamp::from_millis(i64::MIN),
             since_sweep: 0,
@@ -432,18 +467,8 @@ impl<'a> Auditor<'a> {
     }
 
     /// Checks that `seq` increases (gaps are fine: a filtered export), in file order.
-    pub(crate) fn seq_out_of_order(&mut self, record: &TraceRecord) -> Option<String> {
-        let bad = self.expect_seq.is_some_and(|expected| record.seq < expected).then(|| {
-            format!(
-                "seq: {} does not increase (the previous row's was {}); rows are numbered in file order",
-                record.seq,
-                self.expect_seq.unwrap_or(1).saturating_sub(1)
-            )
-        });
-        if bad.is_none() {
-            self.expect_seq = record.seq.checked_add(1);
-        }
-        bad
+    fn seq_out_of_order(&mut self, record: &TraceRecord) -> Option<String> {
+        self.expect_seq.check(record)
     }
 
     /// Notes a row judged at its own time although the file lists it out of order.
@@ -611,7 +636,7 @@ impl<'a> Auditor<'a> {
     /// that cannot be read, the ports of its numbers) is not judged.
     pub fn push_malformed(&mut self, error: RowError) {
         // The row's seq is unknown: accept whatever the next row carries.
-        self.expect_seq = None;
+        self.expect_seq.forget();
         let message = match &error.column {
             Some(c) => format!("{c}: {}", error.message),
             None => error.message,

@@ -88,7 +88,7 @@ mod report;
 
 pub use auditor::Auditor;
 pub use context::{Agreement, CarrierInfo, Context, Service, ServiceHolding, ServiceKind};
-pub use log::{LogAudit, LOOKAHEAD, MAX_HELD};
+pub use log::{LogAudit, RowOrder, Step, LOOKAHEAD, MAX_HELD};
 pub use report::{xml_escape, Finding, MalformedRow, NotChecked, NotJudged, Report, StatStatus, Statistic, Summary};
 
 use std::borrow::Borrow;

@@ -17,8 +17,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use lnp_model::trace::RowError;
-use lnp_model::{MsgKind, PortRef, Span, Timestamp, TraceRecord};
+use lnp_model::{MsgKind, PortRef, Span, TelephoneNumber, Timestamp, TraceRecord};
 
+use crate::auditor::SeqOrder;
 use crate::{Auditor, Report};
 
 /// How many rows are read past a row before deciding whether it is in time order.
@@ -37,10 +38,99 @@ impl Row {
     }
 }
 
-/// The audit of a file: the reader rules in front of an [`Auditor`].
+/// What the reader rules make of the rows read, in the order the [`Auditor`] is to take it
+/// ([`Auditor::apply`]): [`RowOrder`] decides, and may run apart from the auditor (the audit
+/// command reads and orders on one thread and judges on another).
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A row to judge at its own time, read from this line.
+    Judge(u64, TraceRecord),
+    /// The row read from this line is judged at its own time although listed out of order.
+    Reordered(u64),
+    /// A well-formed row the reader rules refuse: malformed, its port's duties withheld.
+    Refused {
+        line: u64,
+        message: String,
+        port_ref: Option<PortRef>,
+        numbers: Vec<TelephoneNumber>,
+    },
+    /// A row that could not be read.
+    Unreadable(RowError),
+}
+
+impl Auditor<'_> {
+    /// Takes the next step of a file's audit, as [`RowOrder`] gave it.
+    pub fn apply(&mut self, step: &Step) {
+        match step {
+            Step::Judge(line, record) => self.accept(*line, record),
+            Step::Reordered(line) => self.note_reordered(*line),
+            Step::Refused {
+                line,
+                message,
+                port_ref,
+                numbers,
+            } => self.push_malformed_row(*line, message.clone(), *port_ref, numbers),
+            Step::Unreadable(error) => self.push_malformed(error.clone()),
+        }
+    }
+}
+
+/// The audit of a file: the reader rules ([`RowOrder`]) in front of an [`Auditor`].
 pub struct LogAudit<'a> {
     auditor: Auditor<'a>,
+    order: RowOrder,
+    /// Steps decided and not yet taken (emptied after each row).
+    steps: Vec<Step>,
+}
+
+impl<'a> LogAudit<'a> {
+    /// The reorder window when none is given (`--reorder-window`).
+    pub const DEFAULT_WINDOW: Span = RowOrder::DEFAULT_WINDOW;
+
+    /// A file audit with the given reorder window (see [`RowOrder::new`]).
+    pub fn new(auditor: Auditor<'a>, reorder_window: Span) -> Self {
+        Self {
+            auditor,
+            order: RowOrder::new(reorder_window),
+            steps: Vec::new(),
+        }
+    }
+
+    /// The next well-formed row of the file, read from `line`.
+    pub fn push(&mut self, line: u64, record: TraceRecord) {
+        self.order.push(line, record, &mut self.steps);
+        self.take_steps();
+    }
+
+    /// A row of the file that could not be read.
+    pub fn push_malformed(&mut self, error: RowError) {
+        self.order.push_malformed(error, &mut self.steps);
+        self.take_steps();
+    }
+
+    /// Judges every row read, then every duty due by `until` (the time of the last row when
+    /// `None`), and returns the report.
+    pub fn finish(mut self, until: Option<Timestamp>) -> Report {
+        self.order.finish(&mut self.steps);
+        self.take_steps();
+        if let Some(t) = until {
+            self.auditor.advance(t);
+        }
+        self.auditor.finish()
+    }
+
+    fn take_steps(&mut self) {
+        for step in self.steps.drain(..) {
+            self.auditor.apply(&step);
+        }
+    }
+}
+
+/// The reader rules: which rows are judged, in what order, and which are malformed.
+pub struct RowOrder {
     window_ms: i64,
+    /// `seq` must increase in file order.
+    seq: SeqOrder,
     /// Rows read and not yet judged: first the `placed` rows held back for the reorder window,
     /// in (time, line) order, then the rows not yet placed, in file order.
     rows: VecDeque<Row>,
@@ -54,21 +144,21 @@ pub struct LogAudit<'a> {
     released: Option<Timestamp>,
 }
 
-impl<'a> LogAudit<'a> {
+impl RowOrder {
     /// The reorder window when none is given (`--reorder-window`).
     pub const DEFAULT_WINDOW: Span = Span::Hours(1);
 
-    /// A file audit with the given reorder window (elapsed time: seconds, minutes or hours; a
-    /// calendar span counts as the default).
-    pub fn new(auditor: Auditor<'a>, reorder_window: Span) -> Self {
+    /// The reader rules with the given reorder window (elapsed time: seconds, minutes or hours;
+    /// a calendar span counts as the default).
+    pub fn new(reorder_window: Span) -> Self {
         let window_ms = reorder_window
             .fixed_millis()
             .or(Self::DEFAULT_WINDOW.fixed_millis())
             .unwrap_or(0)
             .max(0);
         Self {
-            auditor,
             window_ms,
+            seq: SeqOrder::default(),
             rows: VecDeque::with_capacity(4 * LOOKAHEAD),
             placed: 0,
             pending_sorted: true,
@@ -77,11 +167,16 @@ impl<'a> LogAudit<'a> {
         }
     }
 
-    /// The next well-formed row of the file, read from `line`.
-    pub fn push(&mut self, line: u64, record: TraceRecord) {
-        if let Some(message) = self.auditor.seq_out_of_order(&record) {
-            self.auditor
-                .push_malformed_row(line, message, record.message.port_ref, &record.message.numbers);
+    /// The next well-formed row of the file, read from `line`; the steps it settles go to `out`.
+    pub fn push(&mut self, line: u64, record: TraceRecord, out: &mut Vec<Step>) {
+        if let Some(message) = self.seq.check(&record) {
+            let m = record.message;
+            out.push(Step::Refused {
+                line,
+                message,
+                port_ref: m.port_ref,
+                numbers: m.numbers,
+            });
             return;
         }
         if self.pending_sorted {
@@ -93,29 +188,26 @@ impl<'a> LogAudit<'a> {
         }
         self.rows.push_back(Row { line, record });
         if self.rows.len() - self.placed >= 2 * LOOKAHEAD {
-            self.place(LOOKAHEAD);
-            self.release(false);
+            self.place(LOOKAHEAD, out);
+            self.release(false, out);
         }
     }
 
     /// A row of the file that could not be read.
-    pub fn push_malformed(&mut self, error: RowError) {
-        self.auditor.push_malformed(error);
+    pub fn push_malformed(&mut self, error: RowError, out: &mut Vec<Step>) {
+        // The row's seq is unknown: accept whatever the next row carries.
+        self.seq.forget();
+        out.push(Step::Unreadable(error));
     }
 
-    /// Judges every row read, then every duty due by `until` (the time of the last row when
-    /// `None`), and returns the report.
-    pub fn finish(mut self, until: Option<Timestamp>) -> Report {
-        self.place(self.rows.len() - self.placed);
-        self.release(true);
-        if let Some(t) = until {
-            self.auditor.advance(t);
-        }
-        self.auditor.finish()
+    /// Settles every row read.
+    pub fn finish(&mut self, out: &mut Vec<Step>) {
+        self.place(self.rows.len() - self.placed, out);
+        self.release(true, out);
     }
 
     /// Decides the first `n` rows waiting: in order, reordered, or malformed.
-    fn place(&mut self, n: usize) {
+    fn place(&mut self, n: usize, out: &mut Vec<Step>) {
         let n = n.min(self.rows.len() - self.placed);
         if n == 0 {
             return;
@@ -150,7 +242,7 @@ impl<'a> LogAudit<'a> {
             let off = late.max(early).max(0);
             let judged_past = self.released.is_some_and(|r| t < r);
             if off <= self.window_ms && !judged_past {
-                self.auditor.note_reordered(row.line);
+                out.push(Step::Reordered(row.line));
                 self.hold(row);
                 continue;
             }
@@ -174,9 +266,13 @@ impl<'a> LogAudit<'a> {
                     crate::auditor::elapsed(self.window_ms)
                 )
             };
-            let m = &row.record.message;
-            self.auditor
-                .push_malformed_row(row.line, message, m.port_ref, &m.numbers);
+            let m = row.record.message;
+            out.push(Step::Refused {
+                line: row.line,
+                message,
+                port_ref: m.port_ref,
+                numbers: m.numbers,
+            });
         }
         self.rows.extend(waiting);
         let mut floor = self
@@ -205,7 +301,7 @@ impl<'a> LogAudit<'a> {
     }
 
     /// Judges the held rows that no row still to come may precede (all of them with `all`).
-    fn release(&mut self, all: bool) {
+    fn release(&mut self, all: bool, out: &mut Vec<Step>) {
         while self.placed > 0 {
             let t = self.rows[0].record.time;
             let settled = self
@@ -221,18 +317,17 @@ impl<'a> LogAudit<'a> {
             }
             self.released = Some(t);
             match simultaneous(&self.rows, g) {
-                None => {
-                    for row in self.rows.range(..g) {
-                        self.auditor.accept(row.line, &row.record);
-                    }
-                }
+                None => out.extend(self.rows.drain(..g).map(|r| Step::Judge(r.line, r.record))),
                 Some(order) => {
-                    for i in order {
-                        self.auditor.accept(self.rows[i].line, &self.rows[i].record);
-                    }
+                    let mut group: Vec<Option<Row>> = self.rows.drain(..g).map(Some).collect();
+                    out.extend(
+                        order
+                            .into_iter()
+                            .filter_map(|i| group[i].take())
+                            .map(|r| Step::Judge(r.line, r.record)),
+                    );
                 }
             }
-            self.rows.drain(..g);
             self.placed -= g;
         }
     }
