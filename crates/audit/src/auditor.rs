@@ -123,6 +123,10 @@ struct Slot {
     last_activity: Timestamp,
     /// `retire_at` as computed for `last_activity` (it only changes with a new row).
     retire: Option<(Timestamp, Option<Timestamp>)>,
+    /// The port is open ([`Auditor::retire_at`] is `None`) and stays open until a row of it is
+    /// judged or its duties are judged, or the horizon passes this: a sweep then need not
+    /// visit the port's state.
+    open_until: Option<Timestamp>,
 }
 
 impl Port {
@@ -533,6 +537,7 @@ impl<'a> Auditor<'a> {
                 self.judge_due(key, &mut port, now);
                 self.keep_own(before, &port);
                 self.slots[i].port = Some(port);
+                self.slots[i].open_until = None;
             }
         }
     }
@@ -578,6 +583,7 @@ impl<'a> Auditor<'a> {
             port: Some(port),
             last_activity: Timestamp::default(),
             retire: None,
+            open_until: None,
         };
         let i = if let Some(i) = self.free_slots.pop() {
             self.slots[i] = slot;
@@ -595,6 +601,7 @@ impl<'a> Auditor<'a> {
         let i = self.ports.remove(&key)?;
         self.free_slots.push(i);
         self.slots[i].retire = None;
+        self.slots[i].open_until = None;
         self.slots[i].port.take()
     }
 
@@ -611,6 +618,7 @@ impl<'a> Auditor<'a> {
         self.keep_own(before, &port);
         let slot = &mut self.slots[i];
         slot.last_activity = port.last_activity;
+        slot.open_until = None;
         slot.port = Some(port);
     }
 
