@@ -302,33 +302,41 @@ impl RowOrder {
 
     /// Judges the held rows that no row still to come may precede (all of them with `all`).
     fn release(&mut self, all: bool, out: &mut Vec<Step>) {
-        while self.placed > 0 {
-            let t = self.rows[0].record.time;
+        // The rows `..end` are released, all at once (one move each into `out`); the instants
+        // among them whose rows are judged in another order than listed are put right after.
+        let mut end = 0;
+        let mut reordered: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+        while end < self.placed {
+            let t = self.rows[end].record.time;
             let settled = self
                 .kept
                 .is_some_and(|k| t.millis() < k.millis().saturating_sub(self.window_ms));
-            if !(all || settled || self.placed > MAX_HELD) {
+            if !(all || settled || self.placed - end > MAX_HELD) {
                 break;
             }
             // The rows of this instant.
             let mut g = 1;
-            while g < self.placed && self.rows[g].record.time == t {
+            while end + g < self.placed && self.rows[end + g].record.time == t {
                 g += 1;
             }
             self.released = Some(t);
-            match simultaneous(&self.rows, g) {
-                None => out.extend(self.rows.drain(..g).map(|r| Step::Judge(r.line, r.record))),
-                Some(order) => {
-                    let mut group: Vec<Option<Row>> = self.rows.drain(..g).map(Some).collect();
-                    out.extend(
-                        order
-                            .into_iter()
-                            .filter_map(|i| group[i].take())
-                            .map(|r| Step::Judge(r.line, r.record)),
-                    );
-                }
+            if let Some(order) = simultaneous(&self.rows, end, g) {
+                reordered.push((end, g, order));
             }
-            self.placed -= g;
+            end += g;
+        }
+        let base = out.len();
+        out.extend(self.rows.drain(..end).map(|r| Step::Judge(r.line, r.record)));
+        self.placed -= end;
+        // From the last, so that a group's place does not move as an earlier one is put right.
+        for (start, n, order) in reordered.into_iter().rev() {
+            let at = base + start;
+            let mut group: Vec<Step> = out.drain(at..at + n).collect();
+            let judged: Vec<Step> = order
+                .into_iter()
+                .map(|i| std::mem::replace(&mut group[i], Step::Reordered(0)))
+                .collect();
+            out.splice(at..at, judged);
         }
     }
 }
@@ -384,11 +392,15 @@ fn request_for(kind: MsgKind) -> Option<MsgKind> {
 /// The order in which to judge the first `n` rows, all of one instant: file order (`None`),
 /// except that an answer listed before its request (same `ref`) comes right after it, for rows
 /// with the same time are simultaneous.
-fn simultaneous(rows: &VecDeque<Row>, n: usize) -> Option<Vec<usize>> {
+fn simultaneous(rows: &VecDeque<Row>, start: usize, n: usize) -> Option<Vec<usize>> {
     /// Up to this many rows, a direct comparison of each pair is cheaper than a map.
     const SMALL: usize = 16;
+    if n < 2 {
+        return None;
+    }
+    let row = |i: usize| &rows[start + i];
     let answers = |i: usize| {
-        let m = &rows[i].record.message;
+        let m = &row(i).record.message;
         m.port_ref.zip(request_for(m.kind))
     };
     let mut after: Vec<Option<usize>> = Vec::new();
@@ -396,7 +408,7 @@ fn simultaneous(rows: &VecDeque<Row>, n: usize) -> Option<Vec<usize>> {
         for i in 0..n {
             let Some((r, req)) = answers(i) else { continue };
             let found = (i + 1..n).find(|&j| {
-                let m = &rows[j].record.message;
+                let m = &row(j).record.message;
                 m.port_ref == Some(r) && m.kind == req
             });
             if let Some(j) = found {
@@ -411,7 +423,7 @@ fn simultaneous(rows: &VecDeque<Row>, n: usize) -> Option<Vec<usize>> {
             if let Some(key) = answers(i) {
                 after[i] = nearest.get(&key).copied();
             }
-            let m = &rows[i].record.message;
+            let m = &row(i).record.message;
             if let (Some(r), false) = (m.port_ref, m.kind.answers().is_empty()) {
                 nearest.insert((r, m.kind), i);
             }
