@@ -173,10 +173,11 @@ pub struct TraceSource<'a> {
 }
 
 /// Steps the reading thread hands over at a time, at least (the reader rules settle rows
-/// [`lnp_audit::LOOKAHEAD`] at a time).
+/// [`lnp_audit::LOOKAHEAD`] at a time, so a batch is mostly that many).
 const BATCH: usize = 1024;
-/// Batches read and not yet judged, at most.
-const READ_AHEAD: usize = 4;
+/// Batches read and not yet judged, at most: with batches of `LOOKAHEAD` rows, two keep the
+/// judging thread fed, and more only hold memory.
+const READ_AHEAD: usize = 2;
 
 /// Reads and judges a trace, streaming; with `keep`, the well-formed rows judged are kept too.
 pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report, Vec<TraceRecord>)> {
