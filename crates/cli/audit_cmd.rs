@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use lnp_audit::{Auditor, Context, Report, RowOrder, Step};
+use lnp_audit::{Auditor, Context, Report, RowOrder, Step, LOOKAHEAD};
 use lnp_model::trace::TraceError;
 use lnp_model::{BusinessCalendar, CarrierCode, Rulebook, Span, Timestamp, TraceFormat, TraceReader, TraceRecord};
 use lnp_sim::scenario::Scenario;
@@ -173,7 +173,8 @@ pub struct TraceSource<'a> {
 }
 
 /// Steps the reading thread hands over at a time, at least (the reader rules settle rows
-/// [`lnp_audit::LOOKAHEAD`] at a time, so a batch is mostly that many).
+/// [`LOOKAHEAD`] at a time, so a batch is mostly that many, and is made room for that many and
+/// this many more, rather than doubled past them).
 const BATCH: usize = 1024;
 /// Batches read and not yet judged, at most: with batches of `LOOKAHEAD` rows, two keep the
 /// judging thread fed, and more only hold memory.
@@ -224,7 +225,7 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
             let mut progress = Progress::new("audit", "rows");
             let fresh = || {
                 spare.try_recv().map_or_else(
-                    |_| Vec::with_capacity(BATCH),
+                    |_| Vec::with_capacity(LOOKAHEAD + BATCH),
                     |mut b: Vec<Step>| {
                         b.clear();
                         b
