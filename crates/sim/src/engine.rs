@@ -151,13 +151,12 @@ pub enum StepError {
 }
 
 #[derive(Clone, Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "deliveries are most events, and events sit in a slab that never moves them"
-)]
 enum EventKind {
+    /// A message to `record.to`, as it went into the trace: boxed once when it is sent, and
+    /// read in place by the receiver.
     Deliver {
-        envelope: Envelope,
+        record: Box<TraceRecord>,
+        sender: CarrierCode,
         processing_ms: i64,
     },
     Wake(CarrierCode),
@@ -172,6 +171,14 @@ enum EventKind {
     NextLoadPort,
     /// A scenario port's numbers are disconnected and given back by whoever serves them then.
     GiveBack(Vec<TelephoneNumber>),
+}
+
+/// What [`Sim::handle`] gives a carrier: a command, a wake-up, or a message delivered by
+/// reference (from, message, processing time).
+enum Delivery<'m> {
+    Command(Command),
+    Timeout,
+    Message(CarrierCode, &'m Message, i64),
 }
 
 /// The bit of a queue key's slot that says the key is a wake-up, the rest being the carrier's
@@ -829,23 +836,18 @@ impl Sim {
     fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) {
         match ev.kind {
             EventKind::Deliver {
-                envelope,
+                record,
+                sender,
                 processing_ms,
             } => {
-                let to = envelope.to;
-                self.handle(
-                    to,
-                    Input::Receive {
-                        envelope,
-                        processing_ms,
-                    },
-                    sink,
-                );
+                if let Some(to) = record.to {
+                    self.handle(to, Delivery::Message(sender, &record.message, processing_ms), sink);
+                }
             }
             EventKind::Wake(code) => {
                 if self.wake_at.get(&code) == Some(&ev.at) {
                     self.wake_at.remove(&code);
-                    self.handle(code, Input::Timeout, sink);
+                    self.handle(code, Delivery::Timeout, sink);
                 }
             }
             EventKind::Command(code, cmd) => {
@@ -856,7 +858,7 @@ impl Sim {
                     let t = self.ports.entry(req.port_ref).or_default();
                     t.submitted = Some(ev.at);
                 }
-                self.handle(code, Input::Command(cmd), sink);
+                self.handle(code, Delivery::Command(cmd), sink);
             }
             EventKind::PlnrLoad {
                 readers,
@@ -886,7 +888,7 @@ impl Sim {
         // goes on.
         let Some((req, gaining)) = port else { return };
         self.stats.ports_submitted += 1;
-        self.handle(gaining, Input::Command(Command::Submit(Box::new(req))), sink);
+        self.handle(gaining, Delivery::Command(Command::Submit(Box::new(req))), sink);
     }
 
     /// The carrier serving each number (other than its donor) disconnects it and gives it back.
@@ -907,17 +909,17 @@ impl Sim {
                     (server != donor && self.external.contains(&server)).then_some(server)
                 });
             if let Some(holder) = holder {
-                self.handle(holder, Input::Command(Command::GiveBack { number: *n, donor }), sink);
+                self.handle(holder, Delivery::Command(Command::GiveBack { number: *n, donor }), sink);
             }
         }
     }
 
-    fn handle(&mut self, code: CarrierCode, input: Input, sink: &mut dyn TraceSink) {
+    fn handle(&mut self, code: CarrierCode, input: Delivery<'_>, sink: &mut dyn TraceSink) {
         let now = self.now;
         if self.external.contains(&code) {
             // An external carrier is told what the story asks of it; it has no timeouts, and
             // messages to it are handed out as they are sent.
-            if let Input::Command(command) = input {
+            if let Delivery::Command(command) = input {
                 self.outbox.push(ExternalEvent::Command {
                     at: now,
                     carrier: code,
@@ -930,7 +932,13 @@ impl Sim {
             return;
         };
         let mut outputs = std::mem::take(&mut self.outputs);
-        carrier.handle_into(now, input, &mut outputs);
+        match input {
+            Delivery::Command(command) => carrier.handle_into(now, Input::Command(command), &mut outputs),
+            Delivery::Timeout => carrier.handle_into(now, Input::Timeout, &mut outputs),
+            Delivery::Message(from, message, processing_ms) => {
+                carrier.receive_into(now, from, message, processing_ms, &mut outputs);
+            }
+        }
         let deadline = carrier.next_deadline();
         for o in outputs.drain(..) {
             self.output(code, o, sink);
@@ -949,63 +957,73 @@ impl Sim {
     }
 
     fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
-        if let Output::Unexpected(u) = o {
-            self.stats.unexpected += 1;
-            tracing::debug!(at = %self.now, carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
-            if self.unexpected.len() < UNEXPECTED_KEPT {
-                self.unexpected.push((self.now, u));
-            }
-            return;
-        }
-        self.trace_seq += 1;
         let now = self.now;
-        // The message moves into the record and back out of it: no copy per record.
-        let (to, sender, message) = match o {
-            Output::Send(e) => (Some(e.to), e.from, e.message),
-            Output::Action(m) => (None, from, m),
-            Output::Unexpected(_) => return,
-        };
-        let record = TraceRecord {
-            seq: self.trace_seq,
-            time: now,
-            from,
-            to,
-            message,
-        };
-        self.stats.records += 1;
-        self.observe(&record);
-        sink.record(&record);
-        match record.to {
-            Some(to) => {
-                let envelope = Envelope {
+        match o {
+            Output::Unexpected(u) => {
+                self.stats.unexpected += 1;
+                tracing::debug!(at = %now, carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
+                if self.unexpected.len() < UNEXPECTED_KEPT {
+                    self.unexpected.push((now, *u));
+                }
+            }
+            Output::Send(e) => {
+                let Envelope {
                     from: sender,
                     to,
-                    message: record.message,
-                };
-                let within = self.answers_within_ms.get(&envelope.to).copied().unwrap_or(300_000);
+                    message,
+                } = *e;
+                // The record is what is delivered: the message moves once, into it.
+                let record = Box::new(self.record(from, Some(to), message));
+                self.observe(&record);
+                sink.record(&record);
+                let within = self.answers_within_ms.get(&to).copied().unwrap_or(300_000);
                 // Whole seconds between a fifth of the carrier's answer time and all of it.
                 let low = within / 5;
                 let span_s = ((within - low) / 1000).max(1) as u64;
                 let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
-                if self.external.contains(&envelope.to) {
+                if self.external.contains(&to) {
                     // Handed out as it is sent, in trace order; the draw above still happens, so
                     // the generator's stream does not depend on who plays the receiver.
+                    let TraceRecord { seq, message, .. } = *record;
                     self.outbox.push(ExternalEvent::Message {
                         at: now,
-                        seq: record.seq,
-                        envelope,
+                        seq,
+                        envelope: Envelope {
+                            from: sender,
+                            to,
+                            message,
+                        },
                     });
                 } else {
                     self.push(
                         now,
                         EventKind::Deliver {
-                            envelope,
+                            record,
+                            sender,
                             processing_ms,
                         },
                     );
                 }
             }
-            None => self.action(from, &record.message),
+            Output::Action(m) => {
+                let record = self.record(from, None, *m);
+                self.observe(&record);
+                sink.record(&record);
+                self.action(from, &record.message);
+            }
+        }
+    }
+
+    /// The next trace record, at the current instant.
+    fn record(&mut self, from: CarrierCode, to: Option<CarrierCode>, message: Message) -> TraceRecord {
+        self.trace_seq += 1;
+        self.stats.records += 1;
+        TraceRecord {
+            seq: self.trace_seq,
+            time: self.now,
+            from,
+            to,
+            message,
         }
     }
 
@@ -1255,7 +1273,7 @@ impl Sim {
         if envelope.message.kind.is_action() {
             return Err(StepError::IsAnAction(envelope.message.kind));
         }
-        self.output(envelope.from, Output::Send(envelope), sink);
+        self.output(envelope.from, Output::Send(Box::new(envelope)), sink);
         Ok(self.trace_seq)
     }
 
@@ -1269,7 +1287,7 @@ impl Sim {
         if !message.kind.is_action() {
             return Err(StepError::NotAnAction(message.kind));
         }
-        self.output(by, Output::Action(message), sink);
+        self.output(by, Output::action(message), sink);
         Ok(self.trace_seq)
     }
 
