@@ -696,7 +696,9 @@ impl Carrier {
     }
 
     fn drain(&mut self, now: Timestamp, out: &mut Vec<Output>) {
-        out.extend(self.unexpected.drain(..).map(|u| Output::Unexpected(Box::new(u))));
+        if !self.unexpected.is_empty() {
+            out.extend(self.unexpected.drain(..).map(|u| Output::Unexpected(Box::new(u))));
+        }
         while let Some(popped) = self.agenda.pop_due_into(now, out) {
             match popped {
                 agenda::Popped::Emitted(at) => {
