@@ -42,11 +42,21 @@ pub const UNEXPECTED_KEPT: usize = 100;
 /// Where trace records go as they happen.
 pub trait TraceSink {
     fn record(&mut self, record: &TraceRecord);
+
+    /// A record the engine has no further use for (an action's: nothing delivers it), handed
+    /// over rather than lent, so that a sink that keeps records can take it without a copy.
+    fn record_owned(&mut self, record: TraceRecord) {
+        self.record(&record);
+    }
 }
 
 impl TraceSink for Vec<TraceRecord> {
     fn record(&mut self, record: &TraceRecord) {
         self.push(record.clone());
+    }
+
+    fn record_owned(&mut self, record: TraceRecord) {
+        self.push(record);
     }
 }
 
@@ -1067,8 +1077,10 @@ impl Sim {
             Output::Action(m) => {
                 let record = self.record(from, None, *m);
                 self.observe(&record);
-                sink.record(&record);
+                // What the action changes is the engine's own (routing, registers, events): the
+                // sink sees nothing of it, so it may take the record after.
                 self.action(from, &record.message);
+                sink.record_owned(record);
             }
         }
     }
