@@ -181,6 +181,14 @@ struct Batches {
 }
 
 impl Batches {
+    /// One more row of the batch is written; a full batch goes to the writer.
+    fn filled_one(&mut self) {
+        self.batch.len += 1;
+        if self.batch.len >= BATCH {
+            self.send();
+        }
+    }
+
     fn send(&mut self) {
         let next = self.spare.try_recv().unwrap_or_else(|_| Batch {
             rows: Vec::with_capacity(BATCH),
@@ -200,10 +208,16 @@ impl TraceSink for Batches {
             Some(row) => copy_into(row, r),
             None => b.rows.push(r.clone()),
         }
-        b.len += 1;
-        if b.len >= BATCH {
-            self.send();
+        self.filled_one();
+    }
+
+    fn record_owned(&mut self, r: TraceRecord) {
+        let b = &mut self.batch;
+        match b.rows.get_mut(b.len) {
+            Some(row) => *row = r,
+            None => b.rows.push(r),
         }
+        self.filled_one();
     }
 }
 

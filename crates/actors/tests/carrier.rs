@@ -164,7 +164,7 @@ fn recv(c: &mut Carrier, at: Timestamp, env: &Envelope, processing_ms: i64) -> T
 fn sent(out: &Timed, kind: MsgKind) -> Vec<(Timestamp, Envelope)> {
     out.iter()
         .filter_map(|(at, o)| match o {
-            Output::Send(e) if e.message.kind == kind => Some((*at, e.clone())),
+            Output::Send(e) if e.message.kind == kind => Some((*at, (**e).clone())),
             _ => None,
         })
         .collect()
@@ -181,7 +181,7 @@ fn one_sent(out: &Timed, kind: MsgKind) -> (Timestamp, Envelope) {
 fn acted(out: &Timed, kind: MsgKind) -> Vec<(Timestamp, Message)> {
     out.iter()
         .filter_map(|(at, o)| match o {
-            Output::Action(m) if m.kind == kind => Some((*at, m.clone())),
+            Output::Action(m) if m.kind == kind => Some((*at, (**m).clone())),
             _ => None,
         })
         .collect()

@@ -394,7 +394,7 @@ impl Trace {
     fn output(&mut self, time: Timestamp, o: &Output) {
         match o {
             Output::Send(e) => self.push(time, e.from, Some(e.to), e.message.clone()),
-            Output::Action(m) => self.push(time, code(LOSING), None, m.clone()),
+            Output::Action(m) => self.push(time, code(LOSING), None, (**m).clone()),
             Output::Unexpected(u) => panic!("the losing carrier did not expect {u:?}"),
         }
     }

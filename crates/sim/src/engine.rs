@@ -42,11 +42,21 @@ pub const UNEXPECTED_KEPT: usize = 100;
 /// Where trace records go as they happen.
 pub trait TraceSink {
     fn record(&mut self, record: &TraceRecord);
+
+    /// A record the engine has no further use for (an action's: nothing delivers it), handed
+    /// over rather than lent, so that a sink that keeps records can take it without a copy.
+    fn record_owned(&mut self, record: TraceRecord) {
+        self.record(&record);
+    }
 }
 
 impl TraceSink for Vec<TraceRecord> {
     fn record(&mut self, record: &TraceRecord) {
         self.push(record.clone());
+    }
+
+    fn record_owned(&mut self, record: TraceRecord) {
+        self.push(record);
     }
 }
 
@@ -151,13 +161,12 @@ pub enum StepError {
 }
 
 #[derive(Clone, Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "deliveries are most events, and events sit in a slab that never moves them"
-)]
 enum EventKind {
+    /// A message to `record.to`, as it went into the trace: boxed once when it is sent, and
+    /// read in place by the receiver.
     Deliver {
-        envelope: Envelope,
+        record: Box<TraceRecord>,
+        sender: CarrierCode,
         processing_ms: i64,
     },
     Wake(CarrierCode),
@@ -172,6 +181,14 @@ enum EventKind {
     NextLoadPort,
     /// A scenario port's numbers are disconnected and given back by whoever serves them then.
     GiveBack(Vec<TelephoneNumber>),
+}
+
+/// What [`Sim::handle`] gives a carrier: a command, a wake-up, or a message delivered by
+/// reference (from, message, processing time).
+enum Delivery<'m> {
+    Command(Command),
+    Timeout,
+    Message(CarrierCode, &'m Message, i64),
 }
 
 /// The bit of a queue key's slot that says the key is a wake-up, the rest being the carrier's
@@ -303,10 +320,65 @@ pub struct RunStats {
     pub stopped_at_end_of_time: bool,
 }
 
+/// One carrier of the market and what the engine keeps for it.
+struct Seat {
+    carrier: Carrier,
+    reads_plnr: ReadsPlnr,
+    /// The most a processing time drawn for it may be.
+    answers_within_ms: i64,
+    /// The wake-up queued for it (a later one queued before it was superseded).
+    wake_at: Option<Timestamp>,
+    /// Played from outside (see [`ExternalEvent`]).
+    external: bool,
+}
+
+/// The carriers of a market in code order, found by code through a table indexed by the code
+/// itself (codes are four digits): every event looks its carrier up, and a search through a
+/// map keyed by code cost more than the rest of dispatching it.
+struct Seats {
+    seats: Vec<Seat>,
+    /// For each code, its seat plus one (0: not in the market).
+    index: Vec<u16>,
+}
+
+impl Seats {
+    fn new(seats: Vec<Seat>) -> Self {
+        let top = seats
+            .iter()
+            .map(|s| usize::from(s.carrier.code().get()))
+            .max()
+            .map_or(0, |m| m + 1);
+        let mut index = vec![0_u16; top];
+        for (i, s) in seats.iter().enumerate() {
+            if let Some(slot) = index.get_mut(usize::from(s.carrier.code().get())) {
+                *slot = u16::try_from(i + 1).unwrap_or(0);
+            }
+        }
+        Self { seats, index }
+    }
+
+    fn get(&self, code: CarrierCode) -> Option<&Seat> {
+        let i = usize::from(*self.index.get(usize::from(code.get()))?);
+        self.seats.get(i.checked_sub(1)?)
+    }
+
+    fn get_mut(&mut self, code: CarrierCode) -> Option<&mut Seat> {
+        let i = usize::from(*self.index.get(usize::from(code.get()))?);
+        self.seats.get_mut(i.checked_sub(1)?)
+    }
+
+    fn contains(&self, code: CarrierCode) -> bool {
+        self.get(code).is_some()
+    }
+
+    fn is_external(&self, code: CarrierCode) -> bool {
+        self.get(code).is_some_and(|s| s.external)
+    }
+}
+
 /// A simulation of one scenario.
 pub struct Sim {
-    carriers: BTreeMap<CarrierCode, Carrier>,
-    reads_plnr: BTreeMap<CarrierCode, ReadsPlnr>,
+    seats: Seats,
     calendar: BusinessCalendar,
     /// Future events as small keys (time, insertion order, slot); the events themselves sit
     /// in `slots` and never move while the heap reorders.
@@ -318,9 +390,7 @@ pub struct Sim {
     /// (time, insertion order), so the order of events is exactly that of one queue.
     due_now: VecDeque<Event>,
     event_seq: u64,
-    wake_at: BTreeMap<CarrierCode, Timestamp>,
     rng: ChaCha8Rng,
-    answers_within_ms: BTreeMap<CarrierCode, i64>,
     now: Timestamp,
     until: Option<Timestamp>,
     trace_seq: u64,
@@ -349,8 +419,7 @@ pub struct Sim {
     given_back: BTreeMap<TelephoneNumber, (CarrierCode, Timestamp, Timestamp)>,
     quarantine: lnp_model::Span,
     findings: Vec<SimFinding>,
-    /// Carriers played from outside, and what is handed out for them.
-    external: BTreeSet<CarrierCode>,
+    /// What is handed out for the carriers played from outside.
     outbox: Vec<ExternalEvent>,
     /// The buffer a carrier's outputs are handed out in, reused from one event to the next.
     outputs: Vec<Output>,
@@ -488,9 +557,21 @@ impl Sim {
         if let Some(c) = options.external.iter().find(|c| !configs.contains_key(c)) {
             return Err(SetupError(format!("external carrier {c} is not in the scenario")));
         }
-        let carriers = configs
+        let seats = configs
             .into_iter()
-            .map(|(code, cfg)| (code, Carrier::new(code, cfg, rulebook.clone(), calendar.clone())))
+            .map(|(code, cfg)| {
+                // As a map from the scenario's carriers would: the last one of a code counts.
+                let spec = scenario.carriers.iter().rev().find(|c| c.code == code);
+                Seat {
+                    carrier: Carrier::new(code, cfg, rulebook.clone(), calendar.clone()),
+                    reads_plnr: spec.map_or(ReadsPlnr::Never, |c| c.reads_plnr),
+                    answers_within_ms: spec.map_or(300_000, |c| {
+                        c.answers_within.fixed_millis().unwrap_or(300_000).max(1000)
+                    }),
+                    wake_at: None,
+                    external: options.external.contains(&code),
+                }
+            })
             .collect();
         let seed = options.seed.unwrap_or(scenario.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -500,21 +581,14 @@ impl Sim {
             (a, b) => a.or(b),
         };
         let mut sim = Self {
-            carriers,
-            reads_plnr: scenario.carriers.iter().map(|c| (c.code, c.reads_plnr)).collect(),
+            seats: Seats::new(seats),
             calendar: calendar.clone(),
             queue: BinaryHeap::new(),
             slots: Vec::new(),
             free_slots: Vec::new(),
             due_now: VecDeque::new(),
             event_seq: 0,
-            wake_at: BTreeMap::new(),
             rng,
-            answers_within_ms: scenario
-                .carriers
-                .iter()
-                .map(|c| (c.code, c.answers_within.fixed_millis().unwrap_or(300_000).max(1000)))
-                .collect(),
             now: scenario.start,
             until,
             trace_seq: 0,
@@ -535,7 +609,6 @@ impl Sim {
             given_back: BTreeMap::new(),
             quarantine: rulebook.quarantine,
             findings: Vec::new(),
-            external: options.external,
             outbox: Vec::new(),
             outputs: Vec::new(),
         };
@@ -829,23 +902,18 @@ impl Sim {
     fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) {
         match ev.kind {
             EventKind::Deliver {
-                envelope,
+                record,
+                sender,
                 processing_ms,
             } => {
-                let to = envelope.to;
-                self.handle(
-                    to,
-                    Input::Receive {
-                        envelope,
-                        processing_ms,
-                    },
-                    sink,
-                );
+                if let Some(to) = record.to {
+                    self.handle(to, Delivery::Message(sender, &record.message, processing_ms), sink);
+                }
             }
             EventKind::Wake(code) => {
-                if self.wake_at.get(&code) == Some(&ev.at) {
-                    self.wake_at.remove(&code);
-                    self.handle(code, Input::Timeout, sink);
+                if let Some(seat) = self.seats.get_mut(code).filter(|s| s.wake_at == Some(ev.at)) {
+                    seat.wake_at = None;
+                    self.handle(code, Delivery::Timeout, sink);
                 }
             }
             EventKind::Command(code, cmd) => {
@@ -856,7 +924,7 @@ impl Sim {
                     let t = self.ports.entry(req.port_ref).or_default();
                     t.submitted = Some(ev.at);
                 }
-                self.handle(code, Input::Command(cmd), sink);
+                self.handle(code, Delivery::Command(cmd), sink);
             }
             EventKind::PlnrLoad {
                 readers,
@@ -886,7 +954,7 @@ impl Sim {
         // goes on.
         let Some((req, gaining)) = port else { return };
         self.stats.ports_submitted += 1;
-        self.handle(gaining, Input::Command(Command::Submit(Box::new(req))), sink);
+        self.handle(gaining, Delivery::Command(Command::Submit(Box::new(req))), sink);
     }
 
     /// The carrier serving each number (other than its donor) disconnects it and gives it back.
@@ -898,26 +966,30 @@ impl Sim {
                 continue;
             };
             let holder = self
-                .carriers
+                .seats
+                .seats
                 .iter()
-                .find(|(code, c)| **code != donor && !self.external.contains(code) && c.serves(*n))
-                .map(|(code, _)| *code)
+                .find(|s| s.carrier.code() != donor && !s.external && s.carrier.serves(*n))
+                .map(|s| s.carrier.code())
                 .or_else(|| {
                     let (server, _) = self.routing.server(*n, self.now)?;
-                    (server != donor && self.external.contains(&server)).then_some(server)
+                    (server != donor && self.seats.is_external(server)).then_some(server)
                 });
             if let Some(holder) = holder {
-                self.handle(holder, Input::Command(Command::GiveBack { number: *n, donor }), sink);
+                self.handle(holder, Delivery::Command(Command::GiveBack { number: *n, donor }), sink);
             }
         }
     }
 
-    fn handle(&mut self, code: CarrierCode, input: Input, sink: &mut dyn TraceSink) {
+    fn handle(&mut self, code: CarrierCode, input: Delivery<'_>, sink: &mut dyn TraceSink) {
         let now = self.now;
-        if self.external.contains(&code) {
+        let Some(seat) = self.seats.get_mut(code) else {
+            return;
+        };
+        if seat.external {
             // An external carrier is told what the story asks of it; it has no timeouts, and
             // messages to it are handed out as they are sent.
-            if let Input::Command(command) = input {
+            if let Delivery::Command(command) = input {
                 self.outbox.push(ExternalEvent::Command {
                     at: now,
                     carrier: code,
@@ -926,11 +998,15 @@ impl Sim {
             }
             return;
         }
-        let Some(carrier) = self.carriers.get_mut(&code) else {
-            return;
-        };
+        let carrier = &mut seat.carrier;
         let mut outputs = std::mem::take(&mut self.outputs);
-        carrier.handle_into(now, input, &mut outputs);
+        match input {
+            Delivery::Command(command) => carrier.handle_into(now, Input::Command(command), &mut outputs),
+            Delivery::Timeout => carrier.handle_into(now, Input::Timeout, &mut outputs),
+            Delivery::Message(from, message, processing_ms) => {
+                carrier.receive_into(now, from, message, processing_ms, &mut outputs);
+            }
+        }
         let deadline = carrier.next_deadline();
         for o in outputs.drain(..) {
             self.output(code, o, sink);
@@ -938,74 +1014,87 @@ impl Sim {
         // Handing the buffer back keeps its capacity; a nested `handle` (none today) would only
         // have allocated its own.
         self.outputs = outputs;
-        if let Some(d) = deadline {
-            let d = d.max(now);
-            let current = self.wake_at.get(&code).copied();
-            if current.is_none_or(|c| d < c || c < now) {
-                self.wake_at.insert(code, d);
-                self.push(d, EventKind::Wake(code));
-            }
+        // Queued after the outputs' deliveries, so that (time, insertion order) ties fall as ever.
+        let Some(d) = deadline.map(|d| d.max(now)) else { return };
+        let Some(seat) = self.seats.get_mut(code) else { return };
+        if seat.wake_at.is_none_or(|c| d < c || c < now) {
+            seat.wake_at = Some(d);
+            self.push(d, EventKind::Wake(code));
         }
     }
 
     fn output(&mut self, from: CarrierCode, o: Output, sink: &mut dyn TraceSink) {
-        if let Output::Unexpected(u) = o {
-            self.stats.unexpected += 1;
-            tracing::debug!(at = %self.now, carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
-            if self.unexpected.len() < UNEXPECTED_KEPT {
-                self.unexpected.push((self.now, u));
-            }
-            return;
-        }
-        self.trace_seq += 1;
         let now = self.now;
-        // The message moves into the record and back out of it: no copy per record.
-        let (to, sender, message) = match o {
-            Output::Send(e) => (Some(e.to), e.from, e.message),
-            Output::Action(m) => (None, from, m),
-            Output::Unexpected(_) => return,
-        };
-        let record = TraceRecord {
-            seq: self.trace_seq,
-            time: now,
-            from,
-            to,
-            message,
-        };
-        self.stats.records += 1;
-        self.observe(&record);
-        sink.record(&record);
-        match record.to {
-            Some(to) => {
-                let envelope = Envelope {
+        match o {
+            Output::Unexpected(u) => {
+                self.stats.unexpected += 1;
+                tracing::debug!(at = %now, carrier = %u.carrier, kind = %u.kind, state = %u.state, "unexpected message");
+                if self.unexpected.len() < UNEXPECTED_KEPT {
+                    self.unexpected.push((now, *u));
+                }
+            }
+            Output::Send(e) => {
+                let Envelope {
                     from: sender,
                     to,
-                    message: record.message,
-                };
-                let within = self.answers_within_ms.get(&envelope.to).copied().unwrap_or(300_000);
+                    message,
+                } = *e;
+                // The record is what is delivered: the message moves once, into it.
+                let record = Box::new(self.record(from, Some(to), message));
+                self.observe(&record);
+                sink.record(&record);
+                let receiver = self.seats.get(to);
+                let within = receiver.map_or(300_000, |s| s.answers_within_ms);
+                let external = receiver.is_some_and(|s| s.external);
                 // Whole seconds between a fifth of the carrier's answer time and all of it.
                 let low = within / 5;
                 let span_s = ((within - low) / 1000).max(1) as u64;
                 let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
-                if self.external.contains(&envelope.to) {
+                if external {
                     // Handed out as it is sent, in trace order; the draw above still happens, so
                     // the generator's stream does not depend on who plays the receiver.
+                    let TraceRecord { seq, message, .. } = *record;
                     self.outbox.push(ExternalEvent::Message {
                         at: now,
-                        seq: record.seq,
-                        envelope,
+                        seq,
+                        envelope: Envelope {
+                            from: sender,
+                            to,
+                            message,
+                        },
                     });
                 } else {
                     self.push(
                         now,
                         EventKind::Deliver {
-                            envelope,
+                            record,
+                            sender,
                             processing_ms,
                         },
                     );
                 }
             }
-            None => self.action(from, &record.message),
+            Output::Action(m) => {
+                let record = self.record(from, None, *m);
+                self.observe(&record);
+                // What the action changes is the engine's own (routing, registers, events): the
+                // sink sees nothing of it, so it may take the record after.
+                self.action(from, &record.message);
+                sink.record_owned(record);
+            }
+        }
+    }
+
+    /// The next trace record, at the current instant.
+    fn record(&mut self, from: CarrierCode, to: Option<CarrierCode>, message: Message) -> TraceRecord {
+        self.trace_seq += 1;
+        self.stats.records += 1;
+        TraceRecord {
+            seq: self.trace_seq,
+            time: self.now,
+            from,
+            to,
+            message,
         }
     }
 
@@ -1175,8 +1264,9 @@ impl Sim {
             };
             // Other carriers load it at their reading time.
             let mut by_time: BTreeMap<Timestamp, Vec<CarrierCode>> = BTreeMap::new();
-            for (code, reads) in &self.reads_plnr {
-                if *code == donor {
+            for seat in &self.seats.seats {
+                let (code, reads) = (seat.carrier.code(), &seat.reads_plnr);
+                if code == donor {
                     continue;
                 }
                 if let ReadsPlnr::NextBusinessDay { hour, minute } = reads {
@@ -1185,7 +1275,7 @@ impl Sim {
                     by_time
                         .entry(Timestamp::from_sydney_local(day.and_time(time)))
                         .or_default()
-                        .push(*code);
+                        .push(code);
                 }
             }
             for (at, readers) in by_time {
@@ -1212,30 +1302,30 @@ impl Sim {
 
     /// An external carrier of this market, or why `code` is not one.
     fn external_carrier(&self, code: CarrierCode) -> Result<(), StepError> {
-        if !self.carriers.contains_key(&code) {
-            return Err(StepError::UnknownCarrier(code));
+        match self.seats.get(code) {
+            None => Err(StepError::UnknownCarrier(code)),
+            Some(s) if !s.external => Err(StepError::NotExternal(code)),
+            Some(_) => Ok(()),
         }
-        if !self.external.contains(&code) {
-            return Err(StepError::NotExternal(code));
-        }
-        Ok(())
     }
 
     /// Marks a carrier of the market external (as [`RunOptions::external`] does), before the
     /// simulation starts: before any event is processed and anything is delivered.
     pub fn set_external(&mut self, code: CarrierCode) -> Result<(), StepError> {
-        if !self.carriers.contains_key(&code) {
+        if !self.seats.contains(code) {
             return Err(StepError::UnknownCarrier(code));
         }
         if self.stats.events > 0 || self.trace_seq > 0 {
             return Err(StepError::AlreadyStarted);
         }
-        self.external.insert(code);
+        if let Some(s) = self.seats.get_mut(code) {
+            s.external = true;
+        }
         Ok(())
     }
 
     pub fn is_external(&self, code: CarrierCode) -> bool {
-        self.external.contains(&code)
+        self.seats.is_external(code)
     }
 
     /// Sends a message from an external carrier (`envelope.from`) at the current virtual time,
@@ -1249,13 +1339,13 @@ impl Sim {
     pub fn deliver(&mut self, envelope: Envelope, sink: &mut dyn TraceSink) -> Result<u64, StepError> {
         self.check_running()?;
         self.external_carrier(envelope.from)?;
-        if !self.carriers.contains_key(&envelope.to) {
+        if !self.seats.contains(envelope.to) {
             return Err(StepError::UnknownCarrier(envelope.to));
         }
         if envelope.message.kind.is_action() {
             return Err(StepError::IsAnAction(envelope.message.kind));
         }
-        self.output(envelope.from, Output::Send(envelope), sink);
+        self.output(envelope.from, Output::Send(Box::new(envelope)), sink);
         Ok(self.trace_seq)
     }
 
@@ -1269,7 +1359,7 @@ impl Sim {
         if !message.kind.is_action() {
             return Err(StepError::NotAnAction(message.kind));
         }
-        self.output(by, Output::Action(message), sink);
+        self.output(by, Output::action(message), sink);
         Ok(self.trace_seq)
     }
 
@@ -1343,7 +1433,7 @@ impl Sim {
             return Some((outcome, stage));
         }
         let g = self.ports.get(port_ref)?.gaining?;
-        let state = self.carriers.get(&g)?.gaining_state(port_ref)?;
+        let state = self.seats.get(g)?.carrier.gaining_state(port_ref)?;
         Some((state.outcome().as_str(), state.stage()))
     }
 
@@ -1364,8 +1454,8 @@ impl Sim {
     /// Outcome counts over every port, generated ones included.
     pub fn outcome_counts(&self) -> BTreeMap<Outcome, u64> {
         let mut counts: BTreeMap<Outcome, u64> = BTreeMap::new();
-        for c in self.carriers.values() {
-            for (outcome, n) in c.outcome_counts() {
+        for s in &self.seats.seats {
+            for (outcome, n) in s.carrier.outcome_counts() {
                 *counts.entry(outcome).or_insert(0) += n;
             }
         }

@@ -40,6 +40,26 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
+/// `GEN-{i}`, the account of the `i`-th generated port, written without the formatting
+/// machinery (it cost a fifth of generating a port).
+fn generated_account(i: u64) -> String {
+    let mut digits = [0_u8; 20];
+    let mut at = digits.len();
+    let mut rest = i;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(4 + digits.len() - at);
+    s.push_str("GEN-");
+    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    s
+}
+
 /// Generates the ports of `[load]`.
 pub struct LoadGenerator {
     rng: ChaCha8Rng,
@@ -196,10 +216,10 @@ impl LoadGenerator {
             if numbers.is_empty() {
                 continue;
             }
-            let ca_date = submit
-                .sydney_date()
+            let submit_day = submit.sydney_date();
+            let ca_date = submit_day
                 .checked_sub_days(Days::new(self.rng.next_u64() % 30))
-                .unwrap_or(submit.sydney_date());
+                .unwrap_or(submit_day);
             // Preferred cutover: 2 to 6 business days later (fewer for a window under five
             // days), between 09:00 and 15:59.
             let day = self
@@ -217,7 +237,7 @@ impl LoadGenerator {
                 numbers,
                 losing,
                 customer: String::new(),
-                account: format!("GEN-{i}"),
+                account: generated_account(i),
                 ca_date,
                 cutover,
                 pnv: false,
@@ -233,5 +253,17 @@ impl LoadGenerator {
     /// How many ports could not be generated because their losing carriers' ranges ran out.
     pub fn missing(&self) -> u64 {
         self.missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generated_account;
+
+    #[test]
+    fn generated_accounts_are_formatted_as_format_would() {
+        for i in [0, 1, 9, 10, 99, 100, 12_345, 999_999, u64::MAX / 3, u64::MAX] {
+            assert_eq!(generated_account(i), format!("GEN-{i}"));
+        }
     }
 }

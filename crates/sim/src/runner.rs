@@ -47,6 +47,11 @@ impl TraceSink for Tee<'_> {
         self.auditor.push(record);
         self.sink.record(record);
     }
+
+    fn record_owned(&mut self, record: TraceRecord) {
+        self.auditor.push(&record);
+        self.sink.record_owned(record);
+    }
 }
 
 fn path_text(hops: &[CarrierCode]) -> String {

@@ -402,12 +402,7 @@ impl Carrier {
         m.numbers.clone_from(&p.req.numbers);
         m.detail.cutover = Some(agreed);
         let losing = p.req.losing;
-        let env = lnp_model::Envelope {
-            from: self.code,
-            to: losing,
-            message: m,
-        };
-        self.push_task(at, Task::Emit(Output::Send(env)), shifted);
+        self.push_task(at, Task::Emit(Output::send(self.code, losing, m)), shifted);
     }
 
     /// Cat C re-targets come after the CCA is confirmed.

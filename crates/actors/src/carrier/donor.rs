@@ -333,6 +333,6 @@ impl Carrier {
         dtr.detail.current = Some(e.current);
         // Marked running now, so that the `C` arriving in the same instant starts nothing more.
         self.dtr_running.insert((number, port_ref));
-        self.push_task(at, Task::Emit(Output::Action(dtr)), shifted);
+        self.push_task(at, Task::Emit(Output::action(dtr)), shifted);
     }
 }

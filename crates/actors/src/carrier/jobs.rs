@@ -1,6 +1,6 @@
 //! What a carrier does later: each job on the agenda runs here, at the time its rule set.
 
-use lnp_model::{Envelope, Message, MsgKind, RuleId, Timestamp};
+use lnp_model::{Message, MsgKind, RuleId, Timestamp};
 
 use super::{Carrier, GainingState, Job, LosingState, Output, Task};
 use crate::config::ServiceKind;
@@ -24,15 +24,7 @@ impl Carrier {
                 m.category = Some(p.req.category);
                 m.numbers.clone_from(&p.req.numbers);
                 let losing = p.req.losing;
-                self.push_task(
-                    at,
-                    Task::Emit(Output::Send(Envelope {
-                        from: self.code,
-                        to: losing,
-                        message: m,
-                    })),
-                    shifted,
-                );
+                self.push_task(at, Task::Emit(Output::send(self.code, losing, m)), shifted);
                 let deadline = self.duties().patience(MsgKind::Eca, at).unwrap_or(at);
                 self.schedule(
                     deadline,
@@ -54,7 +46,7 @@ impl Carrier {
                 m.category = e.map(|e| e.category);
                 m.numbers = vec![number];
                 m.detail.current = e.map(|e| e.current);
-                self.push_task(at, Task::Emit(Output::Action(m)), shifted);
+                self.push_task(at, Task::Emit(Output::action(m)), shifted);
             }
             Job::PlnrPublish { number, rec } => {
                 if let Some(e) = self.donor.get_mut(&number) {
@@ -80,7 +72,7 @@ impl Carrier {
                 if rec.effective != Timestamp::default() && rec.effective != at {
                     m.detail.effective = Some(rec.effective);
                 }
-                self.push_task(at, Task::Emit(Output::Action(m)), shifted);
+                self.push_task(at, Task::Emit(Output::action(m)), shifted);
             }
             Job::LosingLapses => self.run_lapses(at),
             Job::GainingLapse { port_ref, confirmed_at } => {

@@ -419,7 +419,7 @@ impl Carrier {
             }
             self.ported_out.remove(&n);
         }
-        self.emit_at(at, Output::Action(back));
+        self.emit_at(at, Output::action(back));
         let code = self.code;
         self.notify_donors(at, port_ref, category, &m.numbers, PortStatus::R, code, None);
         let own: Vec<TelephoneNumber> = m.numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
