@@ -57,8 +57,9 @@ impl Carrier {
                 self.push_task(at, Task::Emit(Output::Action(m)), shifted);
             }
             Job::PlnrPublish { number, rec } => {
+                let code = self.refs.code(rec.port_ref);
                 if let Some(e) = self.donor.get_mut(&number) {
-                    if e.port_ref == rec.port_ref && e.status == rec.status {
+                    if e.port_ref == code && e.status == rec.status {
                         e.published = true;
                     }
                 }
@@ -122,7 +123,7 @@ impl Carrier {
                 }
                 if let GainingState::AwaitCutover { agreed } = p.state {
                     p.state = GainingState::Completed { cutover_at: agreed };
-                    self.services.extend(p.services(ServiceKind::Complex));
+                    p.hold_services(&mut self.services, ServiceKind::Complex);
                 }
                 self.settle(port_ref);
             }
