@@ -22,7 +22,7 @@ impl Carrier {
                     for n in &m.numbers {
                         let cutover = self
                             .donor
-                            .get(n)
+                            .get(*n)
                             .filter(|e| e.port_ref == code && e.status == PortStatus::C)
                             .map_or(at, |e| e.effective.min(at));
                         self.dtr_running.insert((*n, port_ref));
@@ -44,7 +44,7 @@ impl Carrier {
                 Job::PlnrPublish { number: n, rec } if *n == number && rec.port_ref == port_ref)
         });
         let code = self.refs.code(port_ref);
-        if let Some(e) = self.donor.get_mut(&number) {
+        if let Some(e) = self.donor.get_mut(number) {
             if e.port_ref == code {
                 e.dtr_gen += 1;
             }
@@ -67,16 +67,12 @@ impl Carrier {
         for n in own {
             if self
                 .donor
-                .get(&n)
+                .get(n)
                 .is_some_and(|e| e.port_ref == code && e.status == PortStatus::P)
             {
                 continue;
             }
-            let previous = self
-                .donor
-                .remove(&n)
-                .filter(|e| e.status == PortStatus::C)
-                .map(Box::new);
+            let previous = self.donor.remove(n).filter(|e| e.status == PortStatus::C).map(Box::new);
             let entry = DonorEntry {
                 current,
                 losing,
@@ -88,7 +84,7 @@ impl Carrier {
                 previous,
                 dtr_gen: 0,
             };
-            let rec = entry.record(&self.refs);
+            let rec = entry.record(port_ref);
             self.donor.insert(n, entry);
             self.publish_now(at, n, rec);
         }
@@ -98,7 +94,7 @@ impl Carrier {
     fn donor_announced(&mut self, now: Timestamp, port_ref: PortRef, numbers: &[TelephoneNumber], cutover: Timestamp) {
         let code = self.refs.code(port_ref);
         for n in numbers {
-            let Some(e) = self.donor.get_mut(n) else { continue };
+            let Some(e) = self.donor.get_mut(*n) else { continue };
             if e.port_ref != code || e.status != PortStatus::P {
                 continue;
             }
@@ -132,7 +128,7 @@ impl Carrier {
         let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
         let code = self.refs.code(port_ref);
         for n in own {
-            let old = self.donor.remove(&n);
+            let old = self.donor.remove(n);
             let dtr_gen = old.as_ref().map_or(0, |e| e.dtr_gen + 1);
             // The port's own `P`, when it stood: whether it was published (a return must then be
             // published too), and the record it stood in place of.
@@ -152,7 +148,7 @@ impl Carrier {
                 previous,
                 dtr_gen,
             };
-            let rec = entry.record(&self.refs);
+            let rec = entry.record(port_ref);
             self.donor.insert(n, entry);
             if !self.dtr_running.contains(&(n, port_ref)) {
                 start.push(n);
@@ -175,15 +171,15 @@ impl Carrier {
         for n in numbers.iter().copied() {
             let pending = self
                 .donor
-                .get(&n)
+                .get(n)
                 .is_some_and(|e| e.port_ref == code && e.status == PortStatus::P);
             if !pending {
                 continue;
             }
             self.cancel_jobs(n, port_ref);
-            let Some(e) = self.donor.remove(&n) else { continue };
+            let Some(e) = self.donor.remove(n) else { continue };
             if e.published {
-                let mut rec = e.record(&self.refs);
+                let mut rec = e.record(port_ref);
                 rec.status = PortStatus::N;
                 rec.effective = at;
                 self.publish_now(at, n, rec);
@@ -215,7 +211,7 @@ impl Carrier {
             .take_while(|(n, _)| *n == number)
             .map(|(_, r)| *r)
             .collect();
-        let entry = self.donor.remove(&number);
+        let entry = self.donor.remove(number);
         for port_ref in running {
             self.dtr_running.remove(&(number, port_ref));
             let mut stop = Message::new(MsgKind::DtrStop, port_ref);
@@ -226,7 +222,7 @@ impl Carrier {
             self.act(now, stop);
         }
         if let Some(e) = entry.filter(|e| e.published) {
-            let mut rec = e.record(&self.refs);
+            let mut rec = e.record(self.refs.get(e.port_ref));
             rec.status = PortStatus::C;
             rec.current = code;
             rec.losing = from;
@@ -260,13 +256,13 @@ impl Carrier {
         self.cancel_jobs(n, port_ref);
         let code = self.code;
         let ref_code = self.refs.code(port_ref);
-        let Some(e) = self.donor.remove(&n) else { return };
+        let Some(e) = self.donor.remove(n) else { return };
         if e.port_ref != ref_code {
             self.donor.insert(n, e);
             return;
         }
         if e.published {
-            let mut rec = e.record(&self.refs);
+            let mut rec = e.record(port_ref);
             rec.status = PortStatus::R;
             rec.current = now_with;
             rec.effective = at;
@@ -331,7 +327,7 @@ impl Carrier {
         shifted: bool,
     ) {
         let code = self.refs.code(port_ref);
-        let Some(e) = self.donor.get(&number) else { return };
+        let Some(e) = self.donor.get(number) else { return };
         if e.port_ref != code || e.dtr_gen != gen || self.dtr_running.contains(&(number, port_ref)) {
             return;
         }

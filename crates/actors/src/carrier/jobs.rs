@@ -49,7 +49,7 @@ impl Carrier {
                 if !self.dtr_running.remove(&(number, port_ref)) {
                     return; // ended already (a return, a give back)
                 }
-                let e = self.donor.get(&number);
+                let e = self.donor.get(number);
                 let mut m = Message::new(MsgKind::DtrStop, port_ref);
                 m.category = e.map(|e| e.category);
                 m.numbers = vec![number];
@@ -58,7 +58,7 @@ impl Carrier {
             }
             Job::PlnrPublish { number, rec } => {
                 let code = self.refs.code(rec.port_ref);
-                if let Some(e) = self.donor.get_mut(&number) {
+                if let Some(e) = self.donor.get_mut(number) {
                     if e.port_ref == code && e.status == rec.status {
                         e.published = true;
                     }

@@ -13,17 +13,24 @@ use lnp_model::PortRef;
 /// The longest reference [`short_code`] takes.
 const SHORT_MAX: usize = 10;
 
-fn six_bits(b: u8) -> Option<u64> {
-    let v = match b {
-        b'0'..=b'9' => b - b'0',
-        b'A'..=b'Z' => b - b'A' + 10,
-        b'a'..=b'z' => b - b'a' + 36,
-        b'-' => 62,
-        b'_' => 63,
-        _ => return None,
-    };
-    Some(u64::from(v))
-}
+/// Each byte's six bits in a short code, 64 where it has none.
+const SIX_BITS: [u8; 256] = {
+    let mut t = [64u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            b'a'..=b'z' => b - b'a' + 36,
+            b'-' => 62,
+            b'_' => 63,
+            _ => 64,
+        };
+        i += 1;
+    }
+    t
+};
 
 fn from_six_bits(v: u64) -> u8 {
     match v {
@@ -38,15 +45,18 @@ fn from_six_bits(v: u64) -> u8 {
 /// A short reference as one word: its length (1 to 10) in the top four bits, then its characters
 /// six bits each, the first highest. Never zero, and never below `1 << 60`.
 pub(super) fn short_code(r: &PortRef) -> Option<u64> {
-    let bytes = r.as_str().as_bytes();
+    let bytes = r.as_bytes();
     if bytes.is_empty() || bytes.len() > SHORT_MAX {
         return None;
     }
     let mut code = (bytes.len() as u64) << 60;
+    let mut bad = 0;
     for (i, b) in bytes.iter().enumerate() {
-        code |= six_bits(*b)? << (54 - 6 * i);
+        let v = SIX_BITS[usize::from(*b)];
+        bad |= v;
+        code |= u64::from(v & 63) << (54 - 6 * i);
     }
-    Some(code)
+    (bad & 64 == 0).then_some(code)
 }
 
 /// The reference a [`short_code`] stands for.
@@ -88,7 +98,7 @@ impl RefTable {
         RefCode(n)
     }
 
-    /// The reference `code` stands for.
+    /// The reference `code` stands for (where the caller does not have it at hand).
     pub(super) fn get(&self, code: RefCode) -> PortRef {
         if code.0 >> 60 == 0 {
             let i = usize::try_from(code.0).unwrap_or(usize::MAX);

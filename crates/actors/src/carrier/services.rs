@@ -8,9 +8,9 @@
 //! share them. The text of services no longer held is dropped by rebuilding the text once as
 //! many services have gone as are held, so the garbage stays below what the live services name.
 
-use std::collections::BTreeMap;
-
 use lnp_model::{Service, ServiceKind, TelephoneNumber};
+
+use super::numbermap::NumberMap;
 
 /// Removals below which the names are never rebuilt (low in tests, so that they rebuild).
 #[cfg(not(test))]
@@ -27,7 +27,9 @@ struct Name(u32);
 struct Names {
     text: String,
     /// Name `i` is `text[ends[i]..ends[i + 1]]`; the first two entries make `Name(0)` empty.
-    ends: Vec<usize>,
+    /// Offsets are `u32`: the text is rebuilt (`ServiceBook::tidy`) long before 4 GiB of live
+    /// names could be reached by a carrier's services.
+    ends: Vec<u32>,
     /// The two names added last: a batch's numbers, or a run of
     /// services of one customer, reuse them instead of adding the same text again.
     recent: [Name; 2],
@@ -47,7 +49,7 @@ impl Names {
     fn get(&self, name: Name) -> &str {
         let i = name.0 as usize;
         match (self.ends.get(i), self.ends.get(i + 1)) {
-            (Some(start), Some(end)) => self.text.get(*start..*end).unwrap_or_default(),
+            (Some(start), Some(end)) => self.text.get(*start as usize..*end as usize).unwrap_or_default(),
             _ => "",
         }
     }
@@ -60,13 +62,16 @@ impl Names {
             return *n;
         }
         // Names are at most two per held service, and the text is rebuilt before the stale
-        // ones outnumber the held services: more than 2^32 names would need some 50 GB of held
-        // services first.
+        // ones outnumber the held services: 2^32 names or 4 GiB of them would need tens of GB
+        // of held services first.
         let name = Name(u32::try_from(self.ends.len() - 1).unwrap_or_else(|_| {
             panic!("a carrier holds more than 2^32 customer and account names");
         }));
         self.text.push_str(s);
-        self.ends.push(self.text.len());
+        let end = u32::try_from(self.text.len()).unwrap_or_else(|_| {
+            panic!("a carrier holds more than 4 GiB of customer and account names");
+        });
+        self.ends.push(end);
         self.recent = [self.recent[1], name];
         name
     }
@@ -110,7 +115,7 @@ impl ServiceRef<'_> {
 /// The services a carrier holds explicitly, by number.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ServiceBook {
-    held: BTreeMap<TelephoneNumber, Held>,
+    held: NumberMap<Held>,
     names: Names,
     /// Services removed or replaced since the names were last rebuilt.
     stale: usize,
@@ -118,7 +123,7 @@ pub(super) struct ServiceBook {
 
 impl ServiceBook {
     pub(super) fn get(&self, n: TelephoneNumber) -> Option<ServiceRef<'_>> {
-        self.held.get(&n).map(|h| self.view(*h))
+        self.held.get(n).map(|h| self.view(*h))
     }
 
     fn view(&self, h: Held) -> ServiceRef<'_> {
@@ -150,7 +155,7 @@ impl ServiceBook {
 
     /// Stops holding `n`'s service; whether one was held.
     pub(super) fn remove(&mut self, n: TelephoneNumber) -> bool {
-        let was = self.held.remove(&n).is_some();
+        let was = self.held.remove(n).is_some();
         if was {
             self.stale += 1;
             self.tidy();
@@ -160,7 +165,7 @@ impl ServiceBook {
 
     /// The held services, in number order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (TelephoneNumber, ServiceRef<'_>)> + '_ {
-        self.held.iter().map(|(n, h)| (*n, self.view(*h)))
+        self.held.iter().map(|(n, h)| (n, self.view(*h)))
     }
 
     /// Rebuilds the names once as many services have gone as are held (and at least a few
@@ -193,6 +198,7 @@ impl<'a> FromIterator<(&'a TelephoneNumber, &'a Service)> for ServiceBook {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     #[derive(Clone, Debug)]
     enum Op {
