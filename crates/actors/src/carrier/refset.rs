@@ -49,9 +49,12 @@ pub(super) fn short_code(r: &PortRef) -> Option<u64> {
     if bytes.is_empty() || bytes.len() > SHORT_MAX {
         return None;
     }
+    // Padded with `0`, whose six bits are zero: a fixed count of steps, which unroll.
+    let mut padded = [b'0'; SHORT_MAX];
+    padded[..bytes.len()].copy_from_slice(bytes);
     let mut code = (bytes.len() as u64) << 60;
     let mut bad = 0;
-    for (i, b) in bytes.iter().enumerate() {
+    for (i, b) in padded.iter().enumerate() {
         let v = SIX_BITS[usize::from(*b)];
         bad |= v;
         code |= u64::from(v & 63) << (54 - 6 * i);
