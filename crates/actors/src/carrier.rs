@@ -19,7 +19,9 @@ mod faults;
 mod gaining;
 mod jobs;
 mod losing;
+mod numbermap;
 mod refset;
+mod services;
 
 use crate::config::{Agreement, CarrierConfig, Command, Fault, FaultAction, PortRequest, Service, ServiceKind};
 
@@ -220,18 +222,9 @@ impl GainingPort {
         })
     }
 
-    /// The services the gaining carrier holds once the port completes.
-    fn services(&self, kind: ServiceKind) -> impl Iterator<Item = (TelephoneNumber, Service)> + '_ {
-        self.req.numbers.iter().map(move |n| {
-            (
-                *n,
-                Service {
-                    customer: self.req.customer.clone(),
-                    account: self.req.account.clone(),
-                    kind,
-                },
-            )
-        })
+    /// The gaining carrier holds the port's numbers once it completes.
+    fn hold_services(&self, book: &mut services::ServiceBook, kind: ServiceKind) {
+        book.insert_all(&self.req.numbers, &self.req.customer, &self.req.account, kind);
     }
 }
 
@@ -293,7 +286,8 @@ struct LosingPort {
 struct DonorEntry {
     current: CarrierCode,
     losing: CarrierCode,
-    port_ref: PortRef,
+    /// In the donor's `refs`.
+    port_ref: refset::RefCode,
     category: Category,
     status: PortStatus,
     /// When the record took effect: the cutover for `C`, when the donor learned of the port for
@@ -309,9 +303,10 @@ struct DonorEntry {
 }
 
 impl DonorEntry {
-    fn record(&self) -> PlnrRecord {
+    /// The record as published; `port_ref` is the reference the entry's code stands for.
+    fn record(&self, port_ref: PortRef) -> PlnrRecord {
         PlnrRecord {
-            port_ref: self.port_ref,
+            port_ref,
             category: self.category,
             status: self.status,
             current: self.current,
@@ -419,17 +414,24 @@ pub struct Carrier {
     rulebook: Rulebook,
     calendar: BusinessCalendar,
     // Maps of a market's numbers. `ported_out`, `pending` and `quarantine` are hashed (looked
-    // up, never walked). `services` and `donor` stay B-trees: they hold every number ported in
-    // or out, and at 2M ports a hash table's room (and its doubling) cost 190 MB more peak
-    // memory for no measurable speed.
-    services: BTreeMap<TelephoneNumber, Service>,
-    ported_out: FastMap<TelephoneNumber, CarrierCode>,
+    // up, never walked). `services` and `donor` hold every number ported in or out: they are
+    // ordered `NumberMap`s, sorted arrays with a small B-tree of recent entries (at 2M ports a
+    // hash table's room and its doubling cost 190 MB more peak memory than a B-tree, and a
+    // B-tree half as much again as the arrays).
+    /// Services held explicitly (numbers ported in, and those the story names); a number of the
+    /// carrier's own ranges not held here is a simple service of an unnamed customer.
+    services: services::ServiceBook,
+    /// Numbers of this carrier's own ranges it serves no more (who does is the donor's record's
+    /// business, not this set's).
+    ported_out: FastSet<TelephoneNumber>,
     /// Boxed: a port's request is large and the map moves values on insert.
     gaining: FastMap<PortRef, Box<GainingPort>>,
     losing: FastMap<PortRef, LosingPort>,
     /// Numbers in a pending port where this carrier is losing (`PORT-PENDING`).
     pending: FastSet<TelephoneNumber>,
-    donor: BTreeMap<TelephoneNumber, DonorEntry>,
+    donor: numbermap::NumberMap<DonorEntry>,
+    /// The references of the donor's records.
+    refs: refset::RefTable,
     /// Donor transit routing running, per number and port (`DTR-DURATION`).
     dtr_running: BTreeSet<(TelephoneNumber, PortRef)>,
     /// Messages received that no state expected, handed out with the next outputs.
@@ -469,6 +471,8 @@ impl Carrier {
     pub fn new(code: CarrierCode, config: CarrierConfig, rulebook: Rulebook, calendar: BusinessCalendar) -> Self {
         // Numbers ported away before the story starts stand in the donor's register as completed
         // ports (`docs/plnr-format.md`): already published, effective before the story.
+        let mut refs = refset::RefTable::default();
+        let pre_ported = refs.code(PRE_PORTED);
         let donor = config
             .ported_out
             .iter()
@@ -478,7 +482,7 @@ impl Carrier {
                     DonorEntry {
                         current: *current,
                         losing: code,
-                        port_ref: PRE_PORTED,
+                        port_ref: pre_ported,
                         category: Category::A,
                         status: PortStatus::C,
                         effective: config.start,
@@ -491,8 +495,8 @@ impl Carrier {
             .collect();
         Self {
             code,
-            services: config.services.iter().map(|(n, s)| (*n, s.clone())).collect(),
-            ported_out: config.ported_out.iter().map(|(n, c)| (*n, *c)).collect(),
+            services: config.services.iter().collect(),
+            ported_out: config.ported_out.keys().copied().collect(),
             faults: config.faults.clone(),
             config,
             rulebook,
@@ -501,6 +505,7 @@ impl Carrier {
             losing: FastMap::default(),
             pending: FastSet::default(),
             donor,
+            refs,
             dtr_running: BTreeSet::new(),
             unexpected: Vec::new(),
             cap_used: BTreeMap::new(),
@@ -575,17 +580,11 @@ impl Carrier {
 
     /// The service this carrier holds for `n`: an explicit one, or a plain simple service for a
     /// number of its own ranges that is not ported away.
-    fn service_of(&self, n: TelephoneNumber) -> Option<std::borrow::Cow<'_, Service>> {
-        if let Some(s) = self.services.get(&n) {
-            return Some(std::borrow::Cow::Borrowed(s));
+    fn service_of(&self, n: TelephoneNumber) -> Option<services::ServiceRef<'_>> {
+        if let Some(s) = self.services.get(n) {
+            return Some(s);
         }
-        (self.owns_range(n) && !self.ported_out.contains_key(&n)).then(|| {
-            std::borrow::Cow::Owned(Service {
-                customer: String::new(),
-                account: String::new(),
-                kind: ServiceKind::Simple,
-            })
-        })
+        (self.owns_range(n) && !self.ported_out.contains(&n)).then_some(services::ServiceRef::SIMPLE)
     }
 
     /// Whether `n` is a number of this donor's ranges held in quarantine at `at` (`QUARANTINE`):

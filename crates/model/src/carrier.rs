@@ -354,6 +354,11 @@ impl PortRef {
         PortRef { len: i as u8, bytes }
     }
 
+    /// The reference's characters (ASCII), without [`PortRef::as_str`]'s check.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (checked in `FromStr`).
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")

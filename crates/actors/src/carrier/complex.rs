@@ -64,7 +64,7 @@ impl Carrier {
         if let Some(c) = customer {
             // Both sides in the form a detail value carries (`detail_text`): a name with `;`,
             // `=` or a line break still matches itself.
-            let held = sanitize(&service.customer);
+            let held = sanitize(service.customer);
             if !held.is_empty() && !held.eq_ignore_ascii_case(&sanitize(c)) {
                 return Err(PnvReject::DIFFERENT_CUSTOMER);
             }
@@ -136,7 +136,7 @@ impl Carrier {
                     .services
                     .iter()
                     .filter(|(n, s)| s.account == account && !m.numbers.contains(n))
-                    .map(|(n, _)| *n)
+                    .map(|(n, _)| n)
                     .collect();
                 associated.sort_unstable();
                 pairs.extend(

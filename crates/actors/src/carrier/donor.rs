@@ -18,11 +18,12 @@ impl Carrier {
         if let Output::Action(m) = o {
             if m.kind == MsgKind::DtrStart {
                 if let Some(port_ref) = m.port_ref {
+                    let code = self.refs.code(port_ref);
                     for n in &m.numbers {
                         let cutover = self
                             .donor
-                            .get(n)
-                            .filter(|e| e.port_ref == port_ref && e.status == PortStatus::C)
+                            .get(*n)
+                            .filter(|e| e.port_ref == code && e.status == PortStatus::C)
                             .map_or(at, |e| e.effective.min(at));
                         self.dtr_running.insert((*n, port_ref));
                         let stop = self.duties().dtr_earliest_stop(cutover);
@@ -42,8 +43,9 @@ impl Carrier {
             !matches!(j,
                 Job::PlnrPublish { number: n, rec } if *n == number && rec.port_ref == port_ref)
         });
-        if let Some(e) = self.donor.get_mut(&number) {
-            if e.port_ref == port_ref {
+        let code = self.refs.code(port_ref);
+        if let Some(e) = self.donor.get_mut(number) {
+            if e.port_ref == code {
                 e.dtr_gen += 1;
             }
         }
@@ -61,23 +63,20 @@ impl Carrier {
         numbers: &[TelephoneNumber],
     ) {
         let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
+        let code = self.refs.code(port_ref);
         for n in own {
             if self
                 .donor
-                .get(&n)
-                .is_some_and(|e| e.port_ref == port_ref && e.status == PortStatus::P)
+                .get(n)
+                .is_some_and(|e| e.port_ref == code && e.status == PortStatus::P)
             {
                 continue;
             }
-            let previous = self
-                .donor
-                .remove(&n)
-                .filter(|e| e.status == PortStatus::C)
-                .map(Box::new);
+            let previous = self.donor.remove(n).filter(|e| e.status == PortStatus::C).map(Box::new);
             let entry = DonorEntry {
                 current,
                 losing,
-                port_ref,
+                port_ref: code,
                 category,
                 status: PortStatus::P,
                 effective: at,
@@ -85,7 +84,7 @@ impl Carrier {
                 previous,
                 dtr_gen: 0,
             };
-            let rec = entry.record();
+            let rec = entry.record(port_ref);
             self.donor.insert(n, entry);
             self.publish_now(at, n, rec);
         }
@@ -93,9 +92,10 @@ impl Carrier {
 
     /// A `DONOR_NOTIFY` `P` announced the cutover instant: transit routing starts then.
     fn donor_announced(&mut self, now: Timestamp, port_ref: PortRef, numbers: &[TelephoneNumber], cutover: Timestamp) {
+        let code = self.refs.code(port_ref);
         for n in numbers {
-            let Some(e) = self.donor.get_mut(n) else { continue };
-            if e.port_ref != port_ref || e.status != PortStatus::P {
+            let Some(e) = self.donor.get_mut(*n) else { continue };
+            if e.port_ref != code || e.status != PortStatus::P {
                 continue;
             }
             e.dtr_gen += 1;
@@ -126,20 +126,21 @@ impl Carrier {
         let mut start = Vec::new();
         let earliest = self.duties().plnr_completed_earliest(at);
         let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
+        let code = self.refs.code(port_ref);
         for n in own {
-            let old = self.donor.remove(&n);
+            let old = self.donor.remove(n);
             let dtr_gen = old.as_ref().map_or(0, |e| e.dtr_gen + 1);
             // The port's own `P`, when it stood: whether it was published (a return must then be
             // published too), and the record it stood in place of.
             let (published, previous) = match old {
-                Some(e) if e.port_ref == port_ref => (e.published, e.previous),
+                Some(e) if e.port_ref == code => (e.published, e.previous),
                 Some(e) if e.status == PortStatus::C => (false, Some(Box::new(e))),
                 _ => (false, None),
             };
             let entry = DonorEntry {
                 current,
                 losing,
-                port_ref,
+                port_ref: code,
                 category,
                 status: PortStatus::C,
                 effective: at,
@@ -147,7 +148,7 @@ impl Carrier {
                 previous,
                 dtr_gen,
             };
-            let rec = entry.record();
+            let rec = entry.record(port_ref);
             self.donor.insert(n, entry);
             if !self.dtr_running.contains(&(n, port_ref)) {
                 start.push(n);
@@ -166,18 +167,19 @@ impl Carrier {
     /// A pending port of the donor's numbers did not proceed (withdrawn, lapsed, rejected after
     /// it was confirmed): a published `P` is cancelled with `N`, and the earlier record stands.
     pub(super) fn donor_not_proceeded(&mut self, at: Timestamp, port_ref: PortRef, numbers: &[TelephoneNumber]) {
+        let code = self.refs.code(port_ref);
         for n in numbers.iter().copied() {
             let pending = self
                 .donor
-                .get(&n)
-                .is_some_and(|e| e.port_ref == port_ref && e.status == PortStatus::P);
+                .get(n)
+                .is_some_and(|e| e.port_ref == code && e.status == PortStatus::P);
             if !pending {
                 continue;
             }
             self.cancel_jobs(n, port_ref);
-            let Some(e) = self.donor.remove(&n) else { continue };
+            let Some(e) = self.donor.remove(n) else { continue };
             if e.published {
-                let mut rec = e.record();
+                let mut rec = e.record(port_ref);
                 rec.status = PortStatus::N;
                 rec.effective = at;
                 self.publish_now(at, n, rec);
@@ -200,7 +202,7 @@ impl Carrier {
             |j| !matches!(j, Job::DtrStop { number: n, .. } | Job::PlnrPublish { number: n, .. } if *n == number),
         );
         self.ported_out.remove(&number);
-        self.services.remove(&number);
+        self.services.remove(number);
         let until = self.duties().quarantine_end(now);
         self.quarantine.insert(number, until);
         let running: Vec<PortRef> = self
@@ -209,7 +211,7 @@ impl Carrier {
             .take_while(|(n, _)| *n == number)
             .map(|(_, r)| *r)
             .collect();
-        let entry = self.donor.remove(&number);
+        let entry = self.donor.remove(number);
         for port_ref in running {
             self.dtr_running.remove(&(number, port_ref));
             let mut stop = Message::new(MsgKind::DtrStop, port_ref);
@@ -220,7 +222,7 @@ impl Carrier {
             self.act(now, stop);
         }
         if let Some(e) = entry.filter(|e| e.published) {
-            let mut rec = e.record();
+            let mut rec = e.record(self.refs.get(e.port_ref));
             rec.status = PortStatus::C;
             rec.current = code;
             rec.losing = from;
@@ -253,13 +255,14 @@ impl Carrier {
         });
         self.cancel_jobs(n, port_ref);
         let code = self.code;
-        let Some(e) = self.donor.remove(&n) else { return };
-        if e.port_ref != port_ref {
+        let ref_code = self.refs.code(port_ref);
+        let Some(e) = self.donor.remove(n) else { return };
+        if e.port_ref != ref_code {
             self.donor.insert(n, e);
             return;
         }
         if e.published {
-            let mut rec = e.record();
+            let mut rec = e.record(port_ref);
             rec.status = PortStatus::R;
             rec.current = now_with;
             rec.effective = at;
@@ -273,7 +276,7 @@ impl Carrier {
             || DonorEntry {
                 current: now_with,
                 losing: code,
-                port_ref,
+                port_ref: ref_code,
                 category,
                 status: PortStatus::C,
                 effective: at,
@@ -323,8 +326,9 @@ impl Carrier {
         gen: u32,
         shifted: bool,
     ) {
-        let Some(e) = self.donor.get(&number) else { return };
-        if e.port_ref != port_ref || e.dtr_gen != gen || self.dtr_running.contains(&(number, port_ref)) {
+        let code = self.refs.code(port_ref);
+        let Some(e) = self.donor.get(number) else { return };
+        if e.port_ref != code || e.dtr_gen != gen || self.dtr_running.contains(&(number, port_ref)) {
             return;
         }
         let mut dtr = Message::new(MsgKind::DtrStart, port_ref);

@@ -192,7 +192,7 @@ impl Carrier {
     }
 
     pub(super) fn give_back(&mut self, now: Timestamp, number: TelephoneNumber, donor: CarrierCode) {
-        if self.services.remove(&number).is_none() {
+        if !self.services.remove(number) {
             return;
         }
         let mut m = Message {
@@ -282,7 +282,7 @@ impl Carrier {
             }
             (MsgKind::Completion, GainingState::AwaitCompletion | GainingState::AwaitEcaReply) => {
                 p.state = GainingState::Completed { cutover_at: now };
-                self.services.extend(p.services(ServiceKind::Simple));
+                p.hold_services(&mut self.services, ServiceKind::Simple);
             }
             (MsgKind::RetargetConfirm | MsgKind::RetargetReject, GainingState::AwaitCutover { agreed }) => {
                 if kind == MsgKind::RetargetConfirm {
@@ -339,7 +339,7 @@ impl Carrier {
             (MsgKind::ReversalConfirm | MsgKind::EmergencyReturnConfirm, GainingState::AwaitReturnReply { .. }) => {
                 p.state = GainingState::Returned;
                 for n in p.req.numbers.clone() {
-                    self.services.remove(&n);
+                    self.services.remove(n);
                 }
             }
             (

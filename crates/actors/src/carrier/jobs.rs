@@ -41,7 +41,7 @@ impl Carrier {
                 if !self.dtr_running.remove(&(number, port_ref)) {
                     return; // ended already (a return, a give back)
                 }
-                let e = self.donor.get(&number);
+                let e = self.donor.get(number);
                 let mut m = Message::new(MsgKind::DtrStop, port_ref);
                 m.category = e.map(|e| e.category);
                 m.numbers = vec![number];
@@ -49,8 +49,9 @@ impl Carrier {
                 self.push_task(at, Task::Emit(Output::action(m)), shifted);
             }
             Job::PlnrPublish { number, rec } => {
-                if let Some(e) = self.donor.get_mut(&number) {
-                    if e.port_ref == rec.port_ref && e.status == rec.status {
+                let code = self.refs.code(rec.port_ref);
+                if let Some(e) = self.donor.get_mut(number) {
+                    if e.port_ref == code && e.status == rec.status {
                         e.published = true;
                     }
                 }
@@ -114,7 +115,7 @@ impl Carrier {
                 }
                 if let GainingState::AwaitCutover { agreed } = p.state {
                     p.state = GainingState::Completed { cutover_at: agreed };
-                    self.services.extend(p.services(ServiceKind::Complex));
+                    p.hold_services(&mut self.services, ServiceKind::Complex);
                 }
                 self.settle(port_ref);
             }

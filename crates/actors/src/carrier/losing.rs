@@ -163,7 +163,10 @@ impl Carrier {
         state: LosingState,
         mark_pending: bool,
     ) {
-        let services = numbers.iter().map(|n| (*n, self.services.get(n).cloned())).collect();
+        let services = numbers
+            .iter()
+            .map(|n| (*n, self.services.get(*n).map(super::services::ServiceRef::to_service)))
+            .collect();
         if mark_pending {
             self.pending.extend(numbers.iter().copied());
         }
@@ -325,10 +328,10 @@ impl Carrier {
         cut.detail.current = Some(gaining);
         self.act(at, cut);
         for n in &m.numbers {
-            self.services.remove(n);
+            self.services.remove(*n);
             self.pending.remove(n);
             if self.owns_range(*n) {
-                self.ported_out.insert(*n, gaining);
+                self.ported_out.insert(*n);
             }
         }
         if let Some(p) = self.losing.get_mut(&port_ref) {
@@ -415,7 +418,7 @@ impl Carrier {
         back.detail.reason = Some("returned".into());
         for (n, s) in restored {
             if let Some(s) = s {
-                self.services.insert(n, s);
+                self.services.insert(n, &s);
             }
             self.ported_out.remove(&n);
         }
