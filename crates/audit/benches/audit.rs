@@ -2,8 +2,9 @@
 //!
 //! Synthesises a compliant market-scale trace of Cat A ports (9 rows each, about 20,000 ports
 //! open at any time), writes it to a temporary CSV file, then reads it back twice: once parsing
-//! only, once parsing and auditing. Prints rows per second for both and the peak resident memory
-//! (`VmHWM` from `/proc/self/status`).
+//! only, once parsing and auditing as `lnpsim audit` does (the reader rules, then the auditor),
+//! on one thread. Prints rows per second for both and the peak resident memory (`VmHWM` from
+//! `/proc/self/status`).
 //!
 //! ```text
 //! cargo bench -p lnp-audit --bench audit                     # 10 million rows
@@ -17,7 +18,7 @@ use std::io::{BufReader, BufWriter};
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveTime};
-use lnp_audit::Auditor;
+use lnp_audit::{Auditor, LogAudit, RowOrder};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Detail, Message, MsgKind, PortRef, PortStatus, Rulebook, TelephoneNumber,
     Timestamp, TraceFormat, TraceReader, TraceRecord, TraceWriter,
@@ -193,18 +194,36 @@ fn main() -> std::io::Result<()> {
     #[allow(clippy::disallowed_methods, reason = "a benchmark measures wall-clock time")]
     let t2 = Instant::now(); // allow-clock
     let c2 = cpu_secs();
+    // The path `lnpsim audit` takes, on one thread: the reader rules (`RowOrder`) settle rows
+    // into steps, which the auditor applies in order.
     let mut auditor = Auditor::new(&book, &cal, None);
+    let mut order = RowOrder::new(LogAudit::DEFAULT_WINDOW);
+    let mut steps = Vec::new();
     let mut max_open = 0usize;
+    let mut line = 1u64;
     let reader = TraceReader::new(BufReader::with_capacity(1 << 20, File::open(&path)?), TraceFormat::Csv)
         .map_err(std::io::Error::other)?;
     for (i, row) in reader.enumerate() {
         match row {
-            Ok(r) => auditor.push(&r),
-            Err(e) => auditor.push_malformed(e),
+            Ok(r) => {
+                line += 1;
+                order.push(line, r, &mut steps);
+            }
+            Err(e) => {
+                line = e.line;
+                order.push_malformed(e, &mut steps);
+            }
+        }
+        for step in steps.drain(..) {
+            auditor.apply(&step);
         }
         if i % 100_000 == 0 {
             max_open = max_open.max(auditor.open_ports());
         }
+    }
+    order.finish(&mut steps);
+    for step in steps.drain(..) {
+        auditor.apply(&step);
     }
     let report = auditor.finish();
     let audit_secs = t2.elapsed().as_secs_f64();
