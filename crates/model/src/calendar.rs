@@ -444,35 +444,29 @@ impl BusinessCalendar {
             day = self.next_business_day_num(day);
             ms_of_day = 0;
         }
-        if n >= 0 {
-            for _ in 0..n {
-                day = self.next_business_day_num(day);
-            }
-        } else {
-            for _ in 0..n.unsigned_abs() {
-                day = self.previous_business_day_num(day);
-            }
-        }
+        let day = business_steps(
+            day,
+            n,
+            |d| self.next_business_day_num(d),
+            |d| self.previous_business_day_num(d),
+        );
         Timestamp::from_sydney_wall_fast(day.checked_mul(DAY_MS)?.checked_add(ms_of_day)?)
     }
 
     /// [`Self::add_business_days`] by the time-zone database and chrono's dates: any year.
     fn add_business_days_slow(&self, t: Timestamp, n: i64) -> Timestamp {
         let local = t.sydney_naive();
-        let (mut date, time) = if self.is_business_day(local.date()) {
+        let (date, time) = if self.is_business_day(local.date()) {
             (local.date(), local.time())
         } else {
             (self.next_business_day(local.date()), NaiveTime::MIN)
         };
-        if n >= 0 {
-            for _ in 0..n {
-                date = self.next_business_day(date);
-            }
-        } else {
-            for _ in 0..n.unsigned_abs() {
-                date = self.previous_business_day(date);
-            }
-        }
+        let date = business_steps(
+            date,
+            n,
+            |d| self.next_business_day(d),
+            |d| self.previous_business_day(d),
+        );
         Timestamp::from_sydney_local(date.and_time(time))
     }
 
@@ -537,6 +531,16 @@ impl BusinessCalendar {
     }
 }
 
+/// `n` business days on from `day` (back for a negative `n`), one `next` or `previous` step at
+/// a time: the one walk both of [`BusinessCalendar::add_business_days`]'s paths take.
+fn business_steps<D>(day: D, n: i64, next: impl Fn(D) -> D, previous: impl Fn(D) -> D) -> D {
+    let steps = 0..n.unsigned_abs();
+    if n >= 0 {
+        steps.fold(day, |d, _| next(d))
+    } else {
+        steps.fold(day, |d, _| previous(d))
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

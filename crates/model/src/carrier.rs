@@ -361,7 +361,7 @@ impl PortRef {
 
     pub fn as_str(&self) -> &str {
         // Only ASCII is ever stored (checked in `FromStr`).
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
     }
 
     /// Whether the reference fits the PLNR's 12-character `[A-Z0-9-]` port reference field.

@@ -1492,8 +1492,9 @@ impl SecondText {
     }
 }
 
-/// Appends `v` in decimal, as `write!(out, "{v}")` does.
-fn push_u64(out: &mut String, mut v: u64) {
+/// Appends `v` in decimal, as `write!(out, "{v}")` does, without the formatting machinery (the
+/// trace writers and the load generator write millions).
+pub fn push_u64(out: &mut String, mut v: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {

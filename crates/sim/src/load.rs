@@ -43,20 +43,9 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// `GEN-{i}`, the account of the `i`-th generated port, written without the formatting
 /// machinery (it cost a fifth of generating a port).
 fn generated_account(i: u64) -> String {
-    let mut digits = [0_u8; 20];
-    let mut at = digits.len();
-    let mut rest = i;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(4 + digits.len() - at);
+    let mut s = String::with_capacity(24);
     s.push_str("GEN-");
-    s.extend(digits[at..].iter().map(|&d| char::from(d)));
+    lnp_model::trace::push_u64(&mut s, i);
     s
 }
 
