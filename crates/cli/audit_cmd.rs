@@ -198,7 +198,7 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
         TraceError::Header(m) => anyhow!("{}: line 1: bad CSV header: {m}", src.path.display()),
         other => anyhow!("{}: {other}", src.path.display()),
     })?;
-    let reader = reader.assume_sydney(src.assume_sydney);
+    let mut reader = reader.assume_sydney(src.assume_sydney);
     let mut auditor = Auditor::new(&judge.book, &judge.calendar, context.as_ref());
     if let Some(code) = src.judged_as {
         auditor.judge_as(code);
@@ -214,12 +214,6 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
     let (rows, kept) = std::thread::scope(|scope| {
         let reading = scope.spawn(move || {
             let mut kept = Vec::new();
-            // Lines of well-formed rows are counted on from the last known line (the reader
-            // reports lines only for rows it cannot read).
-            let mut line: u64 = match format {
-                TraceFormat::Csv => 1,
-                TraceFormat::Jsonl => 0,
-            };
             // Rows read, well-formed or not. A trace without any (a failed export) is not a pass.
             let mut rows: u64 = 0;
             let mut progress = Progress::new("audit", "rows");
@@ -233,12 +227,13 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
                 )
             };
             let mut batch = fresh();
-            for row in reader {
+            while let Some(row) = reader.next() {
                 rows += 1;
+                // The line the row begins on (0 after a read that failed).
+                let line = reader.line();
                 progress.tick(|| format!("line {line}"));
                 match row {
                     Ok(record) => {
-                        line += 1;
                         if src.until.is_some_and(|u| record.time > u) {
                             continue;
                         }
@@ -248,7 +243,6 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
                         order.push(line, record, &mut batch);
                     }
                     Err(e) => {
-                        line = e.line;
                         order.push_malformed(e, &mut batch);
                     }
                 }

@@ -200,26 +200,21 @@ fn main() -> std::io::Result<()> {
     let mut order = RowOrder::new(LogAudit::DEFAULT_WINDOW);
     let mut steps = Vec::new();
     let mut max_open = 0usize;
-    let mut line = 1u64;
-    let reader = TraceReader::new(BufReader::with_capacity(1 << 20, File::open(&path)?), TraceFormat::Csv)
+    let mut reader = TraceReader::new(BufReader::with_capacity(1 << 20, File::open(&path)?), TraceFormat::Csv)
         .map_err(std::io::Error::other)?;
-    for (i, row) in reader.enumerate() {
+    let mut i = 0usize;
+    while let Some(row) = reader.next() {
         match row {
-            Ok(r) => {
-                line += 1;
-                order.push(line, r, &mut steps);
-            }
-            Err(e) => {
-                line = e.line;
-                order.push_malformed(e, &mut steps);
-            }
+            Ok(r) => order.push(reader.line(), r, &mut steps),
+            Err(e) => order.push_malformed(e, &mut steps),
         }
         for step in steps.drain(..) {
             auditor.apply(&step);
         }
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             max_open = max_open.max(auditor.open_ports());
         }
+        i += 1;
     }
     order.finish(&mut steps);
     for step in steps.drain(..) {

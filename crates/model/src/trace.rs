@@ -548,14 +548,12 @@ fn header_index(headers: &csv::StringRecord) -> Result<([usize; 10], usize), Tra
 
 /// The rows of a CSV trace, split as the `csv` crate's reader splits them with the defaults the
 /// trace uses (`,` between fields, `"` quoting with doubled quotes inside, CR, LF or CRLF ending
-/// a row, empty lines skipped), each with the line `csv` gives its position.
+/// a row, empty lines skipped), each with the line it begins on.
 ///
-/// A row on a line of its own that has no quote and no carriage return (the writer's form) is
-/// split at its commas where it lies in the buffer, without copying. Any other row is read by
-/// `csv_core`, the `csv` crate's own tokenizer, from the same point. `csv` counts lines as line
-/// feeds read before a row is begun; a carriage return ends a row and the line feed after it is
-/// read with the next row, as an empty line (so the rows of a CRLF file are placed on the line
-/// before their own, as `csv` places them).
+/// A row on a line of its own that has no quote (the writer's form) is split at its commas where
+/// it lies in the buffer, without copying. Any other row is read by `csv_core`, the `csv` crate's
+/// own tokenizer, from the same point. Lines are counted as line feeds read; a carriage return
+/// ends a row and the line feed after it is read with the next row, as an empty line.
 struct CsvRows<R> {
     src: R,
     buf: Vec<u8>,
@@ -639,24 +637,25 @@ impl<R: BufRead> CsvRows<R> {
         Ok(())
     }
 
-    /// Reads the next row; `None` at the end of the file. Gives the row's line as `csv` gives
-    /// it: the count when the read began, before any empty line it skips.
+    /// Reads the next row; `None` at the end of the file. Gives the line the row begins on:
+    /// empty lines before it skipped, and a CRLF's line feed, read with the row after it,
+    /// counted before it.
     fn read_row(&mut self) -> io::Result<Option<u64>> {
-        let start_line = self.line;
         loop {
             let unread = &self.buf[self.pos..self.end];
             match memchr::memchr3(b'\n', b'\r', b'"', unread) {
                 Some(k) if unread[k] != b'"' => {
                     let (a, b) = (self.pos, self.pos + k);
+                    let line = self.line;
                     self.line += u64::from(unread[k] == b'\n');
                     self.pos = b + 1;
                     if a < b {
                         self.split(a, b);
-                        return Ok(Some(start_line));
+                        return Ok(Some(line));
                     }
                     // An empty line (or the line feed of a CRLF): skipped.
                 }
-                Some(_) => return self.read_slow(start_line),
+                Some(_) => return self.read_slow(self.line),
                 None if self.eof => {
                     if unread.is_empty() {
                         return Ok(None);
@@ -664,7 +663,7 @@ impl<R: BufRead> CsvRows<R> {
                     let (a, b) = (self.pos, self.end);
                     self.pos = b;
                     self.split(a, b);
-                    return Ok(Some(start_line));
+                    return Ok(Some(self.line));
                 }
                 None => self.fill()?,
             }
@@ -717,6 +716,49 @@ impl<R: BufRead> CsvRows<R> {
     }
 }
 
+/// The careful reader's source: it keeps the bytes `csv` has read and not yet placed, so that a
+/// row's line can be found. `csv` gives a row the position where its read began, before the
+/// empty lines it skips; the line feeds in those are counted on to the row's first byte.
+struct Kept<R> {
+    src: R,
+    bytes: Vec<u8>,
+    /// Where `bytes` begins in the file.
+    start: u64,
+}
+
+impl<R> Kept<R> {
+    fn new(src: R) -> Self {
+        Self {
+            src,
+            bytes: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// The line the row whose read began at `at` begins on; the bytes before `at` are dropped.
+    fn row_line(&mut self, at: &csv::Position) -> u64 {
+        let from = usize::try_from(at.byte().saturating_sub(self.start)).unwrap_or(usize::MAX);
+        let from = from.min(self.bytes.len());
+        self.bytes.drain(..from);
+        self.start = at.byte();
+        let feeds = self
+            .bytes
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| **b == b'\n')
+            .count();
+        at.line() + feeds as u64
+    }
+}
+
+impl<R: io::Read> io::Read for Kept<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.src.read(buf)?;
+        self.bytes.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Streaming reader over either encoding.
 pub struct TraceReader<R: BufRead> {
     inner: Inner<R>,
@@ -728,6 +770,8 @@ pub struct TraceReader<R: BufRead> {
     assume_sydney: bool,
     /// The fast path's last second.
     times: TimeCache,
+    /// The line the row last read begins on.
+    line: u64,
 }
 
 enum Inner<R: BufRead> {
@@ -740,7 +784,7 @@ enum Inner<R: BufRead> {
     },
     /// CSV read by the `csv` crate's reader ([`TraceReader::careful`]).
     CsvCareful {
-        rdr: csv::Reader<R>,
+        rdr: csv::Reader<Kept<R>>,
         /// Where each of [`COLUMNS`] is in a row.
         index: [usize; 10],
         /// How many fields a row has: the header's columns, with any the format does not define.
@@ -790,6 +834,7 @@ impl<R: BufRead> TraceReader<R> {
             done: false,
             assume_sydney: false,
             times: TimeCache::default(),
+            line: 0,
         })
     }
 
@@ -803,7 +848,7 @@ impl<R: BufRead> TraceReader<R> {
                 let mut rdr = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .flexible(true)
-                    .from_reader(src);
+                    .from_reader(Kept::new(src));
                 let headers = rdr.headers().map_err(|e| {
                     let text = e.to_string();
                     match e.into_kind() {
@@ -836,6 +881,7 @@ impl<R: BufRead> TraceReader<R> {
             done: false,
             assume_sydney: false,
             times: TimeCache::default(),
+            line: 0,
         })
     }
 
@@ -845,6 +891,12 @@ impl<R: BufRead> TraceReader<R> {
     pub fn assume_sydney(mut self, yes: bool) -> Self {
         self.assume_sydney = yes;
         self
+    }
+
+    /// The line the row last read begins on (0 before the first): empty lines before it are not
+    /// its own, and a CRLF's line feed is counted before the row after it.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 }
 
@@ -1281,7 +1333,10 @@ impl<R: BufRead> Iterator for TraceReader<R> {
         match &mut self.inner {
             Inner::Csv { rows, index, width } => loop {
                 let line = match rows.read_row() {
-                    Ok(Some(line)) => line,
+                    Ok(Some(line)) => {
+                        self.line = line;
+                        line
+                    }
                     Ok(None) => return None,
                     Err(e) => {
                         // As the `csv` crate reports it: no position, and the reading stops.
@@ -1336,16 +1391,17 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 width,
                 record,
             } => loop {
-                // Where `csv` would report a row that is not UTF-8: the reader's position before it.
-                let before = rdr.position().line();
+                let at = rdr.position().clone();
                 let read = rdr.read_byte_record(record);
+                let line = rdr.get_mut().row_line(&at);
+                self.line = line;
                 // Validated as `csv::StringRecord` does it: the whole row if ASCII, else each field.
                 let utf8 = record.as_slice().is_ascii() || record.iter().all(|f| std::str::from_utf8(f).is_ok());
                 match read {
                     Ok(false) => return None,
                     Ok(true) if !utf8 => {
                         return Some(Err(RowError {
-                            line: before,
+                            line,
                             column: None,
                             message: not_utf8(record.iter()),
                             port_ref: None,
@@ -1353,7 +1409,6 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         }));
                     }
                     Ok(true) => {
-                        let line = record.position().map_or(0, csv::Position::line);
                         // Every field is UTF-8, so the whole row is, and each field's bounds are
                         // character boundaries in it.
                         let all = std::str::from_utf8(record.as_slice()).unwrap_or_default();
@@ -1387,6 +1442,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             Inner::Jsonl { src, line, buf } => loop {
                 buf.clear();
                 *line += 1;
+                self.line = *line;
                 match src.read_until(b'\n', buf) {
                     Ok(0) => return None,
                     Ok(_) => {}
@@ -2374,6 +2430,56 @@ mod tests {
                 row.extend_from_slice(end.as_bytes());
                 row
             })
+    }
+
+    /// Each row's line is the line it begins on, however lines end and whatever empty lines
+    /// come before it, in both readers.
+    #[test]
+    fn a_row_is_placed_on_its_own_line() {
+        let rows = [
+            "1,2026-03-02T10:00:00+11:00,9001,9002,SNA,R1,A,0299990000,,",
+            "2,never,9001,9002,SNA,R2,A,0299990001,,",
+            "3,2026-03-02T10:00:01+11:00,9001,9002,SNA,R3,A,0299990002,,\"account=A\nB\"",
+            "4,2026-03-02T10:00:02+11:00,9001,9002,BOGUS,R4,A,0299990003,,",
+            "5,2026-03-02T10:00:03+11:00,9001,9002,SNA,R5,A,0299990004,,",
+        ];
+        for end in ["\n", "\r\n"] {
+            // Header on line 1, an empty line (2), rows on 3 and 4, the quoted row on 5 and 6,
+            // two empty lines (7, 8), rows on 9 and 10.
+            let text = format!(
+                "{}{end}{end}{}{end}{}{end}{}{end}{end}{end}{}{end}{}",
+                COLUMNS.join(","),
+                rows[0],
+                rows[1],
+                rows[2].replace('\n', end),
+                rows[3],
+                rows[4]
+            );
+            for careful in [false, true] {
+                let mut reader = if careful {
+                    TraceReader::careful(text.as_bytes(), TraceFormat::Csv)
+                } else {
+                    TraceReader::new(text.as_bytes(), TraceFormat::Csv)
+                }
+                .unwrap();
+                let mut lines = Vec::new();
+                while let Some(row) = reader.next() {
+                    lines.push((reader.line(), row.as_ref().err().map(|e| e.line)));
+                }
+                assert_eq!(
+                    lines,
+                    [(3, None), (4, Some(4)), (5, None), (9, Some(9)), (10, None)],
+                    "{end:?}, careful: {careful}"
+                );
+            }
+        }
+        let jsonl = "{\"seq\":1}\r\n\r\n{\"seq\":2}\n";
+        let mut reader = TraceReader::new(jsonl.as_bytes(), TraceFormat::Jsonl).unwrap();
+        let mut lines = Vec::new();
+        while let Some(row) = reader.next() {
+            lines.push((reader.line(), row.err().map(|e| e.line)));
+        }
+        assert_eq!(lines, [(1, Some(1)), (3, Some(3))]);
     }
 
     #[test]
