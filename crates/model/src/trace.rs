@@ -546,14 +546,27 @@ fn header_index(headers: &csv::StringRecord) -> Result<([usize; 10], usize), Tra
     Ok((index, headers.len()))
 }
 
+/// Counts the line breaks in `bytes` (a LF, a CR, or a CRLF is one), read just after a CR
+/// when `after_cr` is set; leaves `after_cr` set when the last byte is a CR, so that a LF
+/// read next completes that break rather than making another.
+fn line_breaks(bytes: &[u8], after_cr: &mut bool) -> u64 {
+    let mut n = 0;
+    for &b in bytes {
+        n += u64::from(b == b'\r' || (b == b'\n' && !*after_cr));
+        *after_cr = b == b'\r';
+    }
+    n
+}
+
 /// The rows of a CSV trace, split as the `csv` crate's reader splits them with the defaults the
 /// trace uses (`,` between fields, `"` quoting with doubled quotes inside, CR, LF or CRLF ending
 /// a row, empty lines skipped), each with the line it begins on.
 ///
 /// A row on a line of its own that has no quote (the writer's form) is split at its commas where
 /// it lies in the buffer, without copying. Any other row is read by `csv_core`, the `csv` crate's
-/// own tokenizer, from the same point. Lines are counted as line feeds read; a carriage return
-/// ends a row and the line feed after it is read with the next row, as an empty line.
+/// own tokenizer, from the same point. Lines are counted by [`line_breaks`]: a carriage return
+/// ends a row, and a line feed right after it is read with the next row, as an empty line that
+/// ends no further line.
 struct CsvRows<R> {
     src: R,
     buf: Vec<u8>,
@@ -563,8 +576,10 @@ struct CsvRows<R> {
     /// The source is exhausted.
     eof: bool,
     core: Box<csv_core::Reader>,
-    /// `csv_core`'s count: 1 + the line feeds read.
+    /// The line the next byte is on: 1 + the line breaks read.
     line: u64,
+    /// The last byte read is a carriage return.
+    after_cr: bool,
     /// The current row: a line of `buf` (its fields separated by one comma each) or, for a row
     /// `csv_core` read, `slow` (its fields back to back).
     row: RowAt,
@@ -591,6 +606,7 @@ impl<R: BufRead> CsvRows<R> {
             eof: false,
             core: Box::new(csv_core::Reader::new()),
             line: 1,
+            after_cr: false,
             row: RowAt::Slow,
             slow: Vec::new(),
             ends: Vec::new(),
@@ -638,8 +654,8 @@ impl<R: BufRead> CsvRows<R> {
     }
 
     /// Reads the next row; `None` at the end of the file. Gives the line the row begins on:
-    /// empty lines before it skipped, and a CRLF's line feed, read with the row after it,
-    /// counted before it.
+    /// empty lines before it skipped, and a CRLF's line feed, read with the row after it, not
+    /// counted again.
     fn read_row(&mut self) -> io::Result<Option<u64>> {
         loop {
             let unread = &self.buf[self.pos..self.end];
@@ -647,7 +663,9 @@ impl<R: BufRead> CsvRows<R> {
                 Some(k) if unread[k] != b'"' => {
                     let (a, b) = (self.pos, self.pos + k);
                     let line = self.line;
-                    self.line += u64::from(unread[k] == b'\n');
+                    // The bytes before `k` are neither CR nor LF.
+                    self.after_cr &= k == 0;
+                    self.line += line_breaks(&unread[k..=k], &mut self.after_cr);
                     self.pos = b + 1;
                     if a < b {
                         self.split(a, b);
@@ -682,7 +700,6 @@ impl<R: BufRead> CsvRows<R> {
     fn read_slow(&mut self, start_line: u64) -> io::Result<Option<u64>> {
         use csv_core::ReadRecordResult as Res;
         self.core.reset();
-        self.core.set_line(self.line);
         self.row = RowAt::Slow;
         let cap = self.slow.capacity().max(256);
         self.slow.resize(cap, 0);
@@ -694,6 +711,7 @@ impl<R: BufRead> CsvRows<R> {
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut self.slow[outlen..], &mut self.ends[endlen..]);
+            self.line += line_breaks(&input[..nin], &mut self.after_cr);
             self.pos += nin;
             outlen += nout;
             endlen += nend;
@@ -706,7 +724,6 @@ impl<R: BufRead> CsvRows<R> {
                 Res::OutputFull => self.slow.resize(self.slow.len() * 2, 0),
                 Res::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 Res::Record | Res::End => {
-                    self.line = self.core.line();
                     self.slow.truncate(outlen);
                     self.ends.truncate(endlen);
                     return Ok(matches!(res, Res::Record).then_some(start_line));
@@ -718,12 +735,16 @@ impl<R: BufRead> CsvRows<R> {
 
 /// The careful reader's source: it keeps the bytes `csv` has read and not yet placed, so that a
 /// row's line can be found. `csv` gives a row the position where its read began, before the
-/// empty lines it skips; the line feeds in those are counted on to the row's first byte.
+/// empty lines it skips, and counts line feeds only; the line breaks before a row's first byte
+/// are counted here instead, as the fast reader counts them ([`line_breaks`]).
 struct Kept<R> {
     src: R,
     bytes: Vec<u8>,
     /// Where `bytes` begins in the file.
     start: u64,
+    /// The line breaks before `start`, and whether the byte before it is a CR.
+    breaks: u64,
+    after_cr: bool,
 }
 
 impl<R> Kept<R> {
@@ -732,6 +753,8 @@ impl<R> Kept<R> {
             src,
             bytes: Vec::new(),
             start: 0,
+            breaks: 0,
+            after_cr: false,
         }
     }
 
@@ -739,15 +762,13 @@ impl<R> Kept<R> {
     fn row_line(&mut self, at: &csv::Position) -> u64 {
         let from = usize::try_from(at.byte().saturating_sub(self.start)).unwrap_or(usize::MAX);
         let from = from.min(self.bytes.len());
+        self.breaks += line_breaks(&self.bytes[..from], &mut self.after_cr);
         self.bytes.drain(..from);
         self.start = at.byte();
-        let feeds = self
-            .bytes
-            .iter()
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .filter(|b| **b == b'\n')
-            .count();
-        at.line() + feeds as u64
+        // The empty lines `csv` skipped before the row.
+        let skipped = self.bytes.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+        let mut after_cr = self.after_cr;
+        1 + self.breaks + line_breaks(&self.bytes[..skipped], &mut after_cr)
     }
 }
 
@@ -2443,7 +2464,7 @@ mod tests {
             "4,2026-03-02T10:00:02+11:00,9001,9002,BOGUS,R4,A,0299990003,,",
             "5,2026-03-02T10:00:03+11:00,9001,9002,SNA,R5,A,0299990004,,",
         ];
-        for end in ["\n", "\r\n"] {
+        for end in ["\n", "\r\n", "\r"] {
             // Header on line 1, an empty line (2), rows on 3 and 4, the quoted row on 5 and 6,
             // two empty lines (7, 8), rows on 9 and 10.
             let text = format!(
@@ -2472,6 +2493,28 @@ mod tests {
                     "{end:?}, careful: {careful}"
                 );
             }
+        }
+        // Line ends of every kind in one file: the rows begin on lines 2, 4, 5 and 8.
+        let mixed = format!(
+            "{}\r\n{}\r\r{}\n{}\n\r\n{}",
+            COLUMNS.join(","),
+            rows[0],
+            rows[1],
+            rows[2].replace('\n', "\r"),
+            rows[3]
+        );
+        for careful in [false, true] {
+            let mut reader = if careful {
+                TraceReader::careful(mixed.as_bytes(), TraceFormat::Csv)
+            } else {
+                TraceReader::new(mixed.as_bytes(), TraceFormat::Csv)
+            }
+            .unwrap();
+            let mut lines = Vec::new();
+            while reader.next().is_some() {
+                lines.push(reader.line());
+            }
+            assert_eq!(lines, [2, 4, 5, 8], "careful: {careful}");
         }
         let jsonl = "{\"seq\":1}\r\n\r\n{\"seq\":2}\n";
         let mut reader = TraceReader::new(jsonl.as_bytes(), TraceFormat::Jsonl).unwrap();
