@@ -161,7 +161,7 @@ impl Auditor<'_> {
                         port.sna_expires = Some(self.duties().sna_valid_until(r.time));
                     }
                 } else {
-                    if port.cna_reject.is_some() {
+                    if port.rare().cna_reject.is_some() {
                         self.charge(
                             RuleId::CnaAllOrNothing,
                             vec![r.seq],
@@ -193,7 +193,7 @@ impl Auditor<'_> {
                             ),
                         );
                     }
-                    port.cna_confirm.get_or_insert(ev);
+                    port.rare_mut().cna_confirm.get_or_insert(ev);
                 }
                 if let Some(req) = req {
                     if req.late == Some(true) {
@@ -256,7 +256,7 @@ impl Auditor<'_> {
                     }
                 } else {
                     self.check_pnv_codes(r, K::CnaReject);
-                    if port.cna_confirm.is_some() {
+                    if port.rare().cna_confirm.is_some() {
                         self.charge(
                             RuleId::CnaAllOrNothing,
                             vec![r.seq],
@@ -268,10 +268,10 @@ impl Auditor<'_> {
                             ),
                         );
                     }
-                    port.cna_reject.get_or_insert(ev);
+                    port.rare_mut().cna_reject.get_or_insert(ev);
                 }
-                if port.abandoned.is_none() {
-                    port.abandoned = Some(ev);
+                if port.rare().abandoned.is_none() {
+                    port.rare_mut().abandoned = Some(ev);
                 }
                 self.unpend(key, port);
             }
@@ -337,8 +337,8 @@ impl Auditor<'_> {
                 if is_eca {
                     port.eca_confirm.get_or_insert(ev);
                 } else {
-                    port.cca_confirm.get_or_insert(ev);
-                    port.retargets = 0;
+                    port.rare_mut().cca_confirm.get_or_insert(ev);
+                    port.rare_mut().retargets = 0;
                 }
             }
             K::EcaReject | K::CcaReject => {
@@ -350,20 +350,20 @@ impl Auditor<'_> {
                 if is_eca {
                     port.eca_active = None;
                     if matches!(m.code.reject_code(), Some(c) if c == RejectCode::SNA_EXPIRED || c == RejectCode::NO_VALID_SNA)
-                        && port.abandoned.is_none()
+                        && port.rare().abandoned.is_none()
                     {
-                        port.abandoned = Some(ev);
+                        port.rare_mut().abandoned = Some(ev);
                         self.unpend(key, port);
                     }
-                } else {
-                    port.cca_active = None;
+                } else if let Some(rare) = &mut port.rare {
+                    rare.cca_active = None;
                 }
             }
             K::RetargetConfirm => {
-                let counts = port.simple() || port.cca_confirm.is_some();
+                let counts = port.simple() || port.rare().cca_confirm.is_some();
                 if counts {
-                    port.retargets += 1;
-                    if port.retargets > self.book.retargets_max {
+                    port.rare_mut().retargets += 1;
+                    if port.rare().retargets > self.book.retargets_max {
                         self.charge(
                             RuleId::RetargetLimit,
                             vec![req.map_or(r.seq, |q| q.ev.seq), r.seq],
@@ -372,7 +372,9 @@ impl Auditor<'_> {
                             &format!(
                                 "RETARGET_CONFIRM at seq {} accepts re-target number {} of the port; at most {} are \
                                  allowed, so it should have been rejected with 104",
-                                r.seq, port.retargets, self.book.retargets_max
+                                r.seq,
+                                port.rare().retargets,
+                                self.book.retargets_max
                             ),
                         );
                     }
@@ -403,8 +405,8 @@ impl Auditor<'_> {
                         );
                     }
                 }
-                if port.abandoned.is_none() && port.completed_at().is_none() {
-                    port.abandoned = Some(ev);
+                if port.rare().abandoned.is_none() && port.completed_at().is_none() {
+                    port.rare_mut().abandoned = Some(ev);
                 }
                 self.unpend(key, port);
             }
@@ -432,7 +434,7 @@ impl Auditor<'_> {
                         );
                     }
                 }
-                port.returned.get_or_insert(ev);
+                port.rare_mut().returned.get_or_insert(ev);
                 self.unpend(key, port);
             }
             K::ReversalReject | K::EmergencyReturnReject => {

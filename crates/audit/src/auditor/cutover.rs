@@ -134,7 +134,7 @@ impl Auditor<'_> {
             );
         }
         if !port.simple() {
-            if let Some(rej) = port.cna_reject {
+            if let Some(rej) = port.rare().cna_reject {
                 self.charge(
                     RuleId::CnaAllOrNothing,
                     vec![rej.seq, r.seq],

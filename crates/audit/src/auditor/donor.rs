@@ -38,7 +38,8 @@ impl Auditor<'_> {
         if self.third_party_donor(port).is_none() {
             return cutover.time;
         }
-        match (port.notify_cutover, port.notify.c) {
+        let rare = port.rare();
+        match (rare.notify_cutover, rare.notify.c) {
             (Some(p), _) if p.time <= cutover.time => p.time,
             (_, Some(c)) => c.time,
             (Some(p), None) => p.time,
@@ -80,7 +81,7 @@ impl Auditor<'_> {
             }
             port.dtr_stop = Some(ev);
             let Some(start) = port.dtr_start else { return };
-            let returned_before = port.returned.is_some_and(|ret| ret.time <= r.time);
+            let returned_before = port.rare().returned.is_some_and(|ret| ret.time <= r.time);
             let from = port.cutover.unwrap_or(start);
             let min_end = self.duties().dtr_earliest_stop(from.time);
             if r.time < min_end && !returned_before {
@@ -110,20 +111,20 @@ impl Auditor<'_> {
         Some(self.duties().plnr_completed_window(cutover, completed.time))
     }
 
-    pub(super) fn on_plnr(&mut self, key: PortRef, port: &mut Port, r: &TraceRecord, ev: Ev) {
+    pub(super) fn on_plnr(&mut self, key: PortRef, port: &mut Port, r: &TraceRecord) {
         if !self.by_donor(port, r.from) {
             return;
         }
         let span = self.book.plnr_update;
         match r.message.detail.status {
             Some(PortStatus::P) => {
-                port.plnr.p.get_or_insert(ev);
+                port.plnr.p = true;
             }
             Some(PortStatus::C) => {
-                if port.plnr.c.is_some() {
+                if port.plnr.c {
                     return;
                 }
-                port.plnr.c = Some(ev);
+                port.plnr.c = true;
                 match self.plnr_window(port) {
                     None => self.charge(
                         RuleId::PlnrUpdate,
@@ -168,16 +169,16 @@ impl Auditor<'_> {
                 }
             }
             Some(s @ (PortStatus::R | PortStatus::N)) => {
-                let (slot, base) = if s == PortStatus::R {
-                    (&mut port.plnr.r, port.returned)
+                let base = if s == PortStatus::R {
+                    port.rare().returned
                 } else {
-                    let ended = port.ended_at(r.time);
-                    (&mut port.plnr.n, ended)
+                    port.ended_at(r.time)
                 };
-                if slot.is_some() {
+                let seen = port.plnr.of(s);
+                if *seen {
                     return;
                 }
-                *slot = Some(ev);
+                *seen = true;
                 if let Some(b) = base {
                     let deadline = self.duties().plnr_outcome_deadline(b.time);
                     if r.time > deadline && !port.due_charged(Due::notice(false, s)) {
@@ -211,12 +212,12 @@ impl Auditor<'_> {
             Some(PortStatus::P) => {
                 if r.message.detail.cutover.is_some() && port.cutover.is_none() {
                     // The latest instant the donor was given before the cutover.
-                    port.notify_cutover = Some(ev);
+                    port.rare_mut().notify_cutover = Some(ev);
                 }
-                if port.notify.p.is_some() {
+                if port.rare().notify.p.is_some() {
                     return;
                 }
-                port.notify.p = Some(ev);
+                port.rare_mut().notify.p = Some(ev);
                 if let Some(c) = port.cutover {
                     let deadline = self.duties().donor_notify_pending_deadline(c.time);
                     if r.time > deadline && !port.due_charged(Due::NotifyP) {
@@ -235,12 +236,16 @@ impl Auditor<'_> {
                 }
             }
             Some(s) => {
-                let completed = port.completed_at();
-                let ended = port.ended_at(r.time);
-                let (slot, base) = match s {
-                    PortStatus::C => (&mut port.notify.c, completed),
-                    PortStatus::R => (&mut port.notify.r, port.returned),
-                    _ => (&mut port.notify.n, ended),
+                let base = match s {
+                    PortStatus::C => port.completed_at(),
+                    PortStatus::R => port.rare().returned,
+                    _ => port.ended_at(r.time),
+                };
+                let notify = &mut port.rare_mut().notify;
+                let slot = match s {
+                    PortStatus::C => &mut notify.c,
+                    PortStatus::R => &mut notify.r,
+                    _ => &mut notify.n,
                 };
                 if slot.is_some() {
                     return;
@@ -273,13 +278,18 @@ impl Auditor<'_> {
     /// Missing `PLNR_PUBLISH` (or, with `notify`, `DONOR_NOTIFY`) rows whose deadline passed.
     pub(super) fn close_notices(&mut self, key: PortRef, port: &mut Port, end: Timestamp, notify: bool) {
         let (rule, span, notices, what) = if notify {
-            (RuleId::DonorNotify, self.book.donor_notify, port.notify, "DONOR_NOTIFY")
+            (
+                RuleId::DonorNotify,
+                self.book.donor_notify,
+                port.rare().notify.seen(),
+                "DONOR_NOTIFY",
+            )
         } else {
             (RuleId::PlnrUpdate, self.book.plnr_update, port.plnr, "PLNR_PUBLISH")
         };
         let nums = &port.numbers.clone();
         if notify {
-            if let (Some(c), None) = (port.cutover, notices.p) {
+            if let (Some(c), false) = (port.cutover, notices.p) {
                 if port.take_due(Due::NotifyP) {
                     self.charge(
                         rule,
@@ -298,13 +308,14 @@ impl Auditor<'_> {
         // before its `C` (or `R`) was published; one never announced is charged once that record
         // is published, or once its deadline has passed without it.
         if !notify && self.book.plnr_pending_required {
-            let settled = notices.c.is_some()
-                || notices.r.is_some()
+            let settled = notices.c
+                || notices.r
                 || self.plnr_window(port).is_some_and(|(_, deadline)| deadline < end)
                 || port
+                    .rare()
                     .returned
                     .is_some_and(|r| self.duties().plnr_outcome_deadline(r.time) < end);
-            if let (Some(c), None, true) = (port.cutover, notices.p, settled) {
+            if let (Some(c), false, true) = (port.cutover, notices.p, settled) {
                 if port.take_due(Due::notice(false, PortStatus::P)) {
                     self.charge(
                         rule,
@@ -337,12 +348,12 @@ impl Auditor<'_> {
             };
             (e.seq, deadline)
         };
-        let published_before = notices.p.is_some() || notices.c.is_some();
+        let published_before = notices.p || notices.c;
         let duties = [
-            (PortStatus::C, completed, notices.c, port.returned.is_none()),
+            (PortStatus::C, completed, notices.c, port.rare().returned.is_none()),
             (
                 PortStatus::R,
-                port.returned.map(outcome_deadline),
+                port.rare().returned.map(outcome_deadline),
                 notices.r,
                 notify || published_before,
             ),
@@ -351,11 +362,11 @@ impl Auditor<'_> {
                 port.ended_at(end).map(outcome_deadline),
                 notices.n,
                 // A port that was cut over after all (a fault accepted it) did proceed.
-                notices.p.is_some() && port.cutover.is_none(),
+                notices.p && port.cutover.is_none(),
             ),
         ];
         for (status, base, done, required) in duties {
-            let (Some((seq, deadline)), None, true) = (base, done, required) else {
+            let (Some((seq, deadline)), false, true) = (base, done, required) else {
                 continue;
             };
             if deadline < end && port.take_due(Due::notice(notify, status)) {

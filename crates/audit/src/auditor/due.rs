@@ -46,7 +46,7 @@ impl Auditor<'_> {
                 ),
             );
         }
-        if let (Some(cna), None) = (port.cna, port.cna_receipt) {
+        if let (Some(cna), None) = (port.rare().cna, port.rare().cna_receipt) {
             let deadline = self.duties().cna_receipt_deadline(cna.time);
             if deadline < end && port.take_due(Due::CnaReceipt) {
                 self.charge(
@@ -62,7 +62,7 @@ impl Auditor<'_> {
                 );
             }
         }
-        if let (Some(conf), None, None) = (port.eca_confirm, port.completion, port.abandoned) {
+        if let (Some(conf), None, None) = (port.eca_confirm, port.completion, port.rare().abandoned) {
             let deadline = self.duties().completion_deadline(conf.time);
             if deadline < end && port.take_due(Due::Completion) {
                 self.charge(
@@ -93,7 +93,11 @@ impl Auditor<'_> {
                 );
             }
             let due = self.duties().agreed_cutover_latest(t);
-            if !port.simple() && port.abandoned.is_none() && due < end && port.first_charge(RuleId::CutoverAtAgreed) {
+            if !port.simple()
+                && port.rare().abandoned.is_none()
+                && due < end
+                && port.first_charge(RuleId::CutoverAtAgreed)
+            {
                 self.charge(
                     RuleId::CutoverAtAgreed,
                     vec![conf.seq],
@@ -109,7 +113,7 @@ impl Auditor<'_> {
         }
         let donor = self.donor_of_port(port);
         let away = donor.is_some() && donor != port.gaining;
-        if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.returned) {
+        if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.rare().returned) {
             let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
             if deadline < end && port.take_due(Due::DtrStart) {
                 self.charge(
@@ -151,12 +155,12 @@ impl Auditor<'_> {
             .sna_expires
             .filter(|_| port.simple() && port.eca_active.is_none() && port.eca_confirm.is_none());
         let sna_expired = || lapses.filter(|t| self.now > *t);
-        let finished = [port.abandoned, port.returned, port.completed_at()]
+        let finished = [port.rare().abandoned, port.rare().returned, port.completed_at()]
             .into_iter()
             .flatten()
             .map(|e| e.time)
             .min()
-            .or_else(|| (port.sna.is_none() && port.cna.is_none()).then_some(port.last_activity))
+            .or_else(|| (port.sna.is_none() && port.rare().cna.is_none()).then_some(port.last_activity))
             .or_else(sna_expired)
             .ok_or(lapses.unwrap_or(FOREVER))?;
         let b = self.book;

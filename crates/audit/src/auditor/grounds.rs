@@ -46,15 +46,19 @@ impl Auditor<'_> {
                     }
                 }
             }
-            RejectCode::RETARGET_LIMIT if port.retargets < self.book.retargets_max => {
+            RejectCode::RETARGET_LIMIT if port.rare().retargets < self.book.retargets_max => {
                 let why = format!(
                     "only {} re-target(s) of the {} allowed had been confirmed",
-                    port.retargets, self.book.retargets_max
+                    port.rare().retargets,
+                    self.book.retargets_max
                 );
                 self.unjustified(RuleId::RetargetLimit, key, port, req, r, &why);
             }
             RejectCode::CCA_WITHOUT_CNA if !req.no_basis => {
-                let why = format!("its CNA was confirmed at seq {}", port.cna_confirm.map_or(0, |c| c.seq));
+                let why = format!(
+                    "its CNA was confirmed at seq {}",
+                    port.rare().cna_confirm.map_or(0, |c| c.seq)
+                );
                 self.unjustified(RuleId::CcaNeedsCna, key, port, req, r, &why);
             }
             RejectCode::DAILY_CAP => {
