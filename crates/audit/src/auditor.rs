@@ -203,6 +203,50 @@ struct Slot {
     open_until: Option<Timestamp>,
 }
 
+/// How many slots a chunk of [`Slots`] holds: 4096 of 72 bytes, about 300 KB.
+const SLOT_CHUNK: usize = 4096;
+
+/// The ports' slots, in chunks of [`SLOT_CHUNK`] that never move once made: the store grows a
+/// chunk at a time, where a `Vec` of slots doubles, copying every slot into fresh memory (a
+/// 100,000-port market's 66,000 open ports took it from 4.7 MB to 9.4 MB just past 65,536).
+#[derive(Clone, Debug, Default)]
+struct Slots {
+    chunks: Vec<Vec<Slot>>,
+}
+
+impl Slots {
+    /// Adds a slot at the end; returns its index.
+    fn push(&mut self, slot: Slot) -> usize {
+        let full = self.chunks.last().is_none_or(|c| c.len() == SLOT_CHUNK);
+        if full {
+            self.chunks.push(Vec::with_capacity(SLOT_CHUNK));
+        }
+        let last = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[last];
+        chunk.push(slot);
+        last * SLOT_CHUNK + chunk.len() - 1
+    }
+
+    /// Every slot, in index order.
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.chunks.iter_mut().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Slots {
+    type Output = Slot;
+
+    fn index(&self, i: usize) -> &Slot {
+        &self.chunks[i / SLOT_CHUNK][i % SLOT_CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Slots {
+    fn index_mut(&mut self, i: usize) -> &mut Slot {
+        &mut self.chunks[i / SLOT_CHUNK][i % SLOT_CHUNK]
+    }
+}
+
 impl Port {
     /// The port's rare state: a shared empty one while none of it has been set.
     fn rare(&self) -> &Rare {
@@ -360,7 +404,7 @@ pub struct Auditor<'a> {
     /// Where each port's slot is in `slots`.
     ports: FastMap<PortRef, usize>,
     /// The ports' state: a row of a known port costs one lookup, not a removal and an insertion.
-    slots: Vec<Slot>,
+    slots: Slots,
     /// Slots freed by retired ports, to be used again.
     free_slots: Vec<usize>,
     /// The state of retired ports, to be used again for new ones: a market retires ports by the
@@ -484,7 +528,7 @@ impl<'a> Auditor<'a> {
             clock: Clock::new(calendar),
             ctx: context.map(ContextIndex::new),
             ports: FastMap::default(),
-            slots: Vec::new(),
+            slots: Slots::default(),
             free_slots: Vec::new(),
             spare_ports: Vec::new(),
             pnvs: FastMap::default(),
@@ -673,8 +717,7 @@ impl<'a> Auditor<'a> {
             self.slots[i] = slot;
             i
         } else {
-            self.slots.push(slot);
-            self.slots.len() - 1
+            self.slots.push(slot)
         };
         self.ports.insert(key, i);
         i
@@ -1172,6 +1215,32 @@ mod tests {
     #[test]
     fn port_fits_its_size_class() {
         assert!(size_of::<Port>() <= 256, "Port is {} bytes", size_of::<Port>());
+    }
+
+    /// A slot keeps its index across the chunks of [`Slots`], and a walk visits them in order.
+    #[test]
+    fn slots_keep_their_index_across_chunks() {
+        let slot = |t: i64| Slot {
+            key: "P1".parse().expect("a reference"),
+            port: None,
+            last_activity: Timestamp::from_millis(t),
+            retire: None,
+            open_until: None,
+        };
+        let mut slots = Slots::default();
+        let n = 2 * SLOT_CHUNK + 3;
+        for i in 0..n {
+            assert_eq!(slots.push(slot(i64::try_from(i).expect("small"))), i);
+        }
+        slots[SLOT_CHUNK] = slot(-1);
+        assert_eq!(slots[SLOT_CHUNK].last_activity, Timestamp::from_millis(-1));
+        assert_eq!(
+            slots[n - 1].last_activity,
+            Timestamp::from_millis(i64::try_from(n - 1).expect("small"))
+        );
+        let walked: Vec<i64> = slots.iter_mut().map(|s| s.last_activity.millis()).collect();
+        assert_eq!(walked.len(), n);
+        assert_eq!(walked[SLOT_CHUNK - 1..=SLOT_CHUNK + 1], [4095, -1, 4097]);
     }
 
     #[test]

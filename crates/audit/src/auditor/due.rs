@@ -182,7 +182,7 @@ impl Auditor<'_> {
         let now = self.now;
         let mut slots = std::mem::take(&mut self.slots);
         let mut done: Vec<PortRef> = Vec::new();
-        for s in &mut slots {
+        for s in slots.iter_mut() {
             let Some(p) = &s.port else { continue };
             let retire = match s.retire {
                 Some((at, r)) if at == s.last_activity => r,
