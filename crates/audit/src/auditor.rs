@@ -1229,6 +1229,33 @@ mod tests {
         assert!(size_of::<Port>() <= 256, "Port is {} bytes", size_of::<Port>());
     }
 
+    /// A market's common port (Cat A, cut over and completed, its donor the losing carrier) never
+    /// makes its rare state: what keeps the port within its size class.
+    #[test]
+    fn a_completed_cat_a_port_sets_nothing_rare() {
+        const ROWS: &str = "seq,time,from,to,msg,ref,category,numbers,code,detail\n\
+1,2026-03-02T00:00:07.248+11:00,9006,9007,SNA,L000000000,A,0756000000,,ca_date=2026-02-14;account=GEN-0;cutover=2026-03-05T15:42:00+11:00\n\
+11,2026-03-02T00:02:45.248+11:00,9007,9006,SNA_CONFIRM,L000000000,A,0756000000,,\n\
+12,2026-03-02T00:02:45.248+11:00,9007,,PLNR_PUBLISH,L000000000,A,0756000000,,status=P;current=9006;file_seq=1;losing=9007\n\
+47369,2026-03-05T15:42:00+11:00,9006,9007,ECA,L000000000,A,0756000000,,\n\
+47426,2026-03-05T15:44:33+11:00,9007,9006,ECA_CONFIRM,L000000000,A,0756000000,,\n\
+47427,2026-03-05T15:44:33+11:00,9007,,CUTOVER,L000000000,A,0756000000,,current=9006\n\
+47428,2026-03-05T15:44:33+11:00,9007,,DTR_START,L000000000,A,0756000000,,current=9006\n\
+47429,2026-03-05T15:44:33+11:00,9007,9006,COMPLETION,L000000000,A,0756000000,,\n\
+50128,2026-03-05T19:44:33+11:00,9007,,PLNR_PUBLISH,L000000000,A,0756000000,,status=C;current=9006;file_seq=1762;losing=9007;effective=2026-03-05T15:44:33+11:00\n\
+221487,2026-03-12T15:44:33+11:00,9007,,DTR_STOP,L000000000,A,0756000000,,current=9006\n";
+        let book = Rulebook::default();
+        let cal = book.calendar();
+        let mut audit = Auditor::new(&book, &cal, None);
+        for r in lnp_model::TraceReader::new(ROWS.as_bytes(), lnp_model::TraceFormat::Csv).unwrap() {
+            audit.push(&r.unwrap());
+        }
+        let port = audit.port("L000000000".parse().unwrap()).expect("held until a sweep");
+        assert!(port.completion.is_some() && port.dtr_stop.is_some() && port.plnr.c);
+        assert!(port.rare.is_none());
+        assert!(audit.finish().findings.is_empty());
+    }
+
     /// A slot keeps its index across the chunks of [`Slots`], and a walk visits them in order.
     #[test]
     fn slots_keep_their_index_across_chunks() {
