@@ -229,7 +229,7 @@ pub fn judge(src: &TraceSource<'_>, judge: &Judge, keep: bool) -> Result<(Report
             let mut batch = fresh();
             while let Some(row) = reader.next() {
                 rows += 1;
-                // The line the row begins on (0 after a read that failed).
+                // The line the row begins on (a row that cannot be read names its own).
                 let line = reader.line();
                 progress.tick(|| format!("line {line}"));
                 match row {

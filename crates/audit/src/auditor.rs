@@ -58,8 +58,8 @@ struct OpenRequest {
     late: Option<bool>,
 }
 
-/// Status notices of one kind of duty (`DONOR_NOTIFY` or `PLNR_PUBLISH`): the first row of each.
-#[derive(Clone, Copy, Debug, Default)]
+/// The `DONOR_NOTIFY` status notices of a port: the first row of each.
+#[derive(Clone, Copy, Debug)]
 struct Notices {
     p: Option<Ev>,
     c: Option<Ev>,
@@ -114,7 +114,7 @@ impl Seen {
 /// ([`Port::rare_mut`]), so that the common port (Cat A, cut over and completed, with its donor
 /// the losing carrier) fits a 256-byte allocation instead of 512: at 66,000 open ports of a
 /// 100,000-port market that was 34 MB of fresh pages for the kernel to zero.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Rare {
     cna: Option<Ev>,
     cna_receipt: Option<Ev>,
@@ -148,6 +148,12 @@ impl Rare {
         notify: Notices::NONE,
         notify_cutover: None,
     };
+}
+
+impl Default for Rare {
+    fn default() -> Self {
+        Self::NONE
+    }
 }
 
 /// Read by every port without rare state.

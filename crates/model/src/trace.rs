@@ -812,11 +812,8 @@ enum Inner<R: BufRead> {
         width: usize,
         record: csv::ByteRecord,
     },
-    Jsonl {
-        src: R,
-        line: u64,
-        buf: Vec<u8>,
-    },
+    /// JSON Lines, its lines counted in [`TraceReader::line`].
+    Jsonl { src: R, buf: Vec<u8> },
 }
 
 impl<R: BufRead> TraceReader<R> {
@@ -843,11 +840,7 @@ impl<R: BufRead> TraceReader<R> {
                 let (index, width) = header_index(&header)?;
                 Inner::Csv { rows, index, width }
             }
-            TraceFormat::Jsonl => Inner::Jsonl {
-                src,
-                line: 0,
-                buf: Vec::new(),
-            },
+            TraceFormat::Jsonl => Inner::Jsonl { src, buf: Vec::new() },
         };
         Ok(Self {
             inner,
@@ -890,11 +883,7 @@ impl<R: BufRead> TraceReader<R> {
                     record: csv::ByteRecord::new(),
                 }
             }
-            TraceFormat::Jsonl => Inner::Jsonl {
-                src,
-                line: 0,
-                buf: Vec::new(),
-            },
+            TraceFormat::Jsonl => Inner::Jsonl { src, buf: Vec::new() },
         };
         Ok(Self {
             inner,
@@ -1460,17 +1449,16 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                     }
                 }
             },
-            Inner::Jsonl { src, line, buf } => loop {
+            Inner::Jsonl { src, buf } => loop {
                 buf.clear();
-                *line += 1;
-                self.line = *line;
+                self.line += 1;
                 match src.read_until(b'\n', buf) {
                     Ok(0) => return None,
                     Ok(_) => {}
                     Err(e) => {
                         self.done = true;
                         return Some(Err(RowError {
-                            line: *line,
+                            line: self.line,
                             column: None,
                             message: format!("read error: {e}"),
                             port_ref: None,
@@ -1480,7 +1468,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 }
                 let Ok(text) = std::str::from_utf8(buf) else {
                     return Some(Err(RowError {
-                        line: *line,
+                        line: self.line,
                         column: None,
                         message: "not valid UTF-8".into(),
                         port_ref: None,
@@ -1489,7 +1477,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 };
                 let text = text.trim_end_matches(['\n', '\r']);
                 // A byte-order mark opens the file, not its first row (CSV's header drops it too).
-                let text = if *line == 1 {
+                let text = if self.line == 1 {
                     text.strip_prefix('\u{feff}').unwrap_or(text)
                 } else {
                     text
@@ -1498,7 +1486,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                     continue;
                 }
                 let fast = (!self.careful).then_some(&mut self.times);
-                return Some(jsonl_record(*line, text, self.assume_sydney, fast));
+                return Some(jsonl_record(self.line, text, self.assume_sydney, fast));
             },
         }
     }
@@ -2457,6 +2445,20 @@ mod tests {
     /// come before it, in both readers.
     #[test]
     fn a_row_is_placed_on_its_own_line() {
+        // Each row's line as the reader gives it, and the line of its error if it has one.
+        let lines_of = |text: &str, format: TraceFormat, careful: bool| {
+            let mut reader = if careful {
+                TraceReader::careful(text.as_bytes(), format)
+            } else {
+                TraceReader::new(text.as_bytes(), format)
+            }
+            .unwrap();
+            let mut lines = Vec::new();
+            while let Some(row) = reader.next() {
+                lines.push((reader.line(), row.err().map(|e| e.line)));
+            }
+            lines
+        };
         let rows = [
             "1,2026-03-02T10:00:00+11:00,9001,9002,SNA,R1,A,0299990000,,",
             "2,never,9001,9002,SNA,R2,A,0299990001,,",
@@ -2477,18 +2479,8 @@ mod tests {
                 rows[4]
             );
             for careful in [false, true] {
-                let mut reader = if careful {
-                    TraceReader::careful(text.as_bytes(), TraceFormat::Csv)
-                } else {
-                    TraceReader::new(text.as_bytes(), TraceFormat::Csv)
-                }
-                .unwrap();
-                let mut lines = Vec::new();
-                while let Some(row) = reader.next() {
-                    lines.push((reader.line(), row.as_ref().err().map(|e| e.line)));
-                }
                 assert_eq!(
-                    lines,
+                    lines_of(&text, TraceFormat::Csv, careful),
                     [(3, None), (4, Some(4)), (5, None), (9, Some(9)), (10, None)],
                     "{end:?}, careful: {careful}"
                 );
@@ -2504,25 +2496,14 @@ mod tests {
             rows[3]
         );
         for careful in [false, true] {
-            let mut reader = if careful {
-                TraceReader::careful(mixed.as_bytes(), TraceFormat::Csv)
-            } else {
-                TraceReader::new(mixed.as_bytes(), TraceFormat::Csv)
-            }
-            .unwrap();
-            let mut lines = Vec::new();
-            while reader.next().is_some() {
-                lines.push(reader.line());
-            }
-            assert_eq!(lines, [2, 4, 5, 8], "careful: {careful}");
+            assert_eq!(
+                lines_of(&mixed, TraceFormat::Csv, careful),
+                [(2, None), (4, Some(4)), (5, None), (8, Some(8))],
+                "careful: {careful}"
+            );
         }
         let jsonl = "{\"seq\":1}\r\n\r\n{\"seq\":2}\n";
-        let mut reader = TraceReader::new(jsonl.as_bytes(), TraceFormat::Jsonl).unwrap();
-        let mut lines = Vec::new();
-        while let Some(row) = reader.next() {
-            lines.push((reader.line(), row.err().map(|e| e.line)));
-        }
-        assert_eq!(lines, [(1, Some(1)), (3, Some(3))]);
+        assert_eq!(lines_of(jsonl, TraceFormat::Jsonl, false), [(1, Some(1)), (3, Some(3))]);
     }
 
     #[test]
