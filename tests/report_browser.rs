@@ -60,7 +60,7 @@ fn highlighted(dom: &str) -> Vec<String> {
 fn the_page_after_its_script_has_every_row_and_finding_and_n_moves_the_highlight() {
     let Some(bin) = chromium() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
-    let scenario = "scenarios/business-day-boundaries.toml";
+    let scenario = "scenarios/cna-reject-then-cutover.toml";
     let page = dir.path().join("replay.html");
     let o = lnpsim(&["run", scenario, "--quiet", "--report", page.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -84,42 +84,56 @@ fn the_page_after_its_script_has_every_row_and_finding_and_n_moves_the_highlight
         (1..=rows).collect::<Vec<_>>(),
         "one [data-seq] element per row, in order"
     );
-    let rules: Vec<(&str, &str)> = groups
+    // The findings in page order: each at its rows, so not always in the report's order (this
+    // story's first finding in the report is shown after the second's rows).
+    let shown: Vec<(usize, &str, &str)> = groups
         .iter()
-        .filter_map(|t| Some((attr(t, "data-rule")?, attr(t, "data-seq")?)))
+        .filter_map(|t| {
+            let k = attr(t, "id")?.strip_prefix('f')?.parse().ok()?;
+            Some((k, attr(t, "data-rule")?, attr(t, "data-seq")?))
+        })
         .collect();
-    assert_eq!(rules.len(), findings.len(), "one [data-rule] element per finding");
-    for (f, (rule, seq)) in findings.iter().zip(&rules) {
-        assert_eq!(f["rule"].as_str(), Some(*rule));
-        assert_eq!(f["seq"][0].as_u64().map(|s| s.to_string()).as_deref(), Some(*seq));
+    assert_eq!(shown.len(), findings.len(), "one [data-rule] element per finding");
+    for &(k, rule, seq) in &shown {
+        let f = &findings[k];
+        assert_eq!(f["rule"].as_str(), Some(rule));
+        assert_eq!(f["seq"][0].as_u64().map(|s| s.to_string()).as_deref(), Some(seq));
     }
+    let order: Vec<usize> = shown.iter().map(|&(k, _, _)| k).collect();
+    assert_ne!(
+        order,
+        (0..findings.len()).collect::<Vec<_>>(),
+        "the story shows findings out of report order"
+    );
     assert!(highlighted(&dom).is_empty(), "nothing is highlighted before a key");
 
-    // `n` highlights the first finding, `n` again the next, `p` goes back.
+    // `n` highlights the first finding down the page, `n` again the next, `p` goes back.
+    let (first, second) = (format!("f{}", order[0]), format!("f{}", order[1]));
     let one = dom_of(&bin, &page, "keys=n");
-    assert_eq!(highlighted(&one), ["f0"]);
-    assert!(one.contains("data-finding=\"0\""));
+    assert_eq!(highlighted(&one), [first.as_str()]);
+    assert!(one.contains(&format!("data-finding=\"{}\"", order[0])));
     let two = dom_of(&bin, &page, "keys=nn");
-    assert_eq!(highlighted(&two), ["f1"]);
-    assert!(two.contains("data-finding=\"1\""));
+    assert_eq!(highlighted(&two), [second.as_str()]);
+    assert!(two.contains(&format!("data-finding=\"{}\"", order[1])));
     let back = dom_of(&bin, &page, "keys=nnp");
-    assert_eq!(highlighted(&back), ["f0"]);
+    assert_eq!(highlighted(&back), [first.as_str()]);
     // The rows of the highlighted finding are marked too.
     let lit = tags(&two, "g")
         .into_iter()
         .filter(|t| attr(t, "class").is_some_and(|c| c.split(' ').any(|w| w == "hl")))
         .filter_map(|t| attr(t, "data-seq")?.parse::<u64>().ok())
         .collect::<Vec<_>>();
-    let want: Vec<u64> = findings[1]["seq"]
+    let mut want: Vec<u64> = findings[order[1]]["seq"]
         .as_array()
         .expect("seq")
         .iter()
         .filter_map(serde_json::Value::as_u64)
         .collect();
+    want.sort_unstable();
     assert_eq!(lit, want);
 
     // A screenshot for people, of the second finding.
-    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-business-day-boundaries.png");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-cna-reject-then-cutover.png");
     let _ = std::fs::remove_file(&shot);
     let url = format!("file://{}#keys=nn", page.display());
     let o = run_chromium(

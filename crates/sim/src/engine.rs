@@ -430,6 +430,16 @@ pub struct Sim {
 #[error("{0}")]
 pub struct SetupError(pub String);
 
+/// How long a carrier whose `answers_within` is `within_ms` takes over a message, from one draw
+/// of the generator: a fifth of `within_ms` plus whole seconds, never more than `within_ms`
+/// itself, so `0m` answers at once. A draw is taken whatever `within_ms` is, so that the
+/// generator's stream does not depend on how fast carriers answer.
+fn processing_time(within_ms: i64, draw: u64) -> i64 {
+    let low = within_ms / 5;
+    let whole_seconds = ((within_ms - low) / 1000).max(0) as u64;
+    low + (draw % (whole_seconds + 1)) as i64 * 1000
+}
+
 fn fault_action(f: &crate::scenario::FaultSpec) -> Result<FaultAction, SetupError> {
     use crate::scenario::FaultAction as A;
     let need_by = || {
@@ -565,9 +575,8 @@ impl Sim {
                 Seat {
                     carrier: Carrier::new(code, cfg, rulebook.clone(), calendar.clone()),
                     reads_plnr: spec.map_or(ReadsPlnr::Never, |c| c.reads_plnr),
-                    answers_within_ms: spec.map_or(300_000, |c| {
-                        c.answers_within.fixed_millis().unwrap_or(300_000).max(1000)
-                    }),
+                    answers_within_ms: spec
+                        .map_or(300_000, |c| c.answers_within.fixed_millis().unwrap_or(300_000).max(0)),
                     wake_at: None,
                     external: options.external.contains(&code),
                 }
@@ -1046,10 +1055,7 @@ impl Sim {
                 let receiver = self.seats.get(to);
                 let within = receiver.map_or(300_000, |s| s.answers_within_ms);
                 let external = receiver.is_some_and(|s| s.external);
-                // Whole seconds between a fifth of the carrier's answer time and all of it.
-                let low = within / 5;
-                let span_s = ((within - low) / 1000).max(1) as u64;
-                let processing_ms = low + (self.rng.next_u64() % (span_s + 1)) as i64 * 1000;
+                let processing_ms = processing_time(within, self.rng.next_u64());
                 if external {
                     // Handed out as it is sent, in trace order; the draw above still happens, so
                     // the generator's stream does not depend on who plays the receiver.
@@ -1472,5 +1478,30 @@ impl Sim {
     /// with when they arrived.
     pub fn unexpected(&self) -> &[(Timestamp, Unexpected)] {
         &self.unexpected
+    }
+}
+
+#[cfg(test)]
+mod processing_tests {
+    use super::processing_time;
+
+    #[test]
+    fn a_processing_time_lies_between_a_fifth_of_answers_within_and_all_of_it() {
+        for within in [0, 1, 999, 1000, 1999, 2000, 60_000, 300_000, 3_600_000] {
+            let mut seen = std::collections::BTreeSet::new();
+            for draw in 0..5_000u64 {
+                let t = processing_time(within, draw.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                assert!(t >= within / 5 && t <= within, "{within} ms gave {t} ms");
+                assert_eq!((t - within / 5) % 1000, 0, "whole seconds above the fifth");
+                seen.insert(t);
+            }
+            let most = seen.last().copied().unwrap_or_default();
+            assert!(
+                most > within - 1000,
+                "{within} ms: within a second of all of it, got {most}"
+            );
+        }
+        assert_eq!(processing_time(0, u64::MAX), 0, "0m answers at once");
+        assert_eq!(processing_time(1000, 7), 200);
     }
 }
