@@ -197,3 +197,58 @@ fn a_torn_tail_is_dropped_with_a_warning_and_a_corrupt_middle_or_another_story_i
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("not an lnpsim journal"), "{err}");
 }
+
+/// A running clock's rows are journaled before anyone can read them: after a SIGKILL the clock
+/// starts again from the last instant whose rows were shown, so a message sent at once after
+/// the restart comes after them, and every row shown keeps its `seq`.
+#[test]
+fn rows_a_running_clock_made_keep_their_seq_after_a_kill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = tokens_file(dir.path(), &["9002"], "");
+    let journal = dir.path().join("journal");
+    // Two virtual minutes a second: Alpha answers one to five virtual minutes after the SNA.
+    let args = |j: &Path| {
+        vec![
+            "scenarios/serve/cat-a.toml".to_string(),
+            "--external".into(),
+            "9002".into(),
+            "--clock".into(),
+            "scaled:120".into(),
+            "--tokens".into(),
+            tokens.display().to_string(),
+            "--journal".into(),
+            j.display().to_string(),
+        ]
+    };
+    let argv = args(&journal);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let s = start(&argv);
+    s.send("9002", &msg("SNA", "9002", "9001", "K1", "A", &["0255501234"]));
+    let mut before = Vec::new();
+    for _ in 0..400 {
+        before = rows(&s.trace().0);
+        if before.iter().any(|r| r["from"] == "9001") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(
+        before.iter().any(|r| r["from"] == "9001"),
+        "Alpha never answered: {before:?}"
+    );
+    drop(s); // SIGKILL
+
+    let again = start(&argv);
+    let seq = again.send("9002", &msg("SNA", "9002", "9001", "K2", "A", &["0255501234"]));
+    let after = rows(&again.trace().0);
+    assert!(after.len() >= before.len(), "rows lost: {after:?}");
+    assert_eq!(
+        &after[..before.len()],
+        &before[..],
+        "a row shown before the kill changed"
+    );
+    assert!(
+        seq as usize > before.len(),
+        "the message sent after the restart took seq {seq}, before rows already shown: {before:?}"
+    );
+}

@@ -259,12 +259,22 @@ impl Owner<'_> {
         Ok((self.core.now(), rows))
     }
 
-    /// Moves a running clock to `t` (realtime and scaled modes; not journaled: a restart
-    /// moves it again from the journal's last instant).
-    fn run_clock_to(&mut self, t: Timestamp) {
-        if t > self.core.now() {
-            let _ = self.core.advance_to(t);
-            self.publish();
+    /// Moves a running clock to `t` (realtime and scaled modes). A move that makes rows or
+    /// findings is journaled, as a manual advance is, and the next flush makes it durable
+    /// before anyone can read them: after a crash the clock starts again from the last instant
+    /// whose consequences may have been seen, so a row shown keeps its `seq` whatever arrives
+    /// after the restart, and a finding shown stays. A move that makes nothing is not
+    /// journaled. Once the journal has failed, the clock stands still.
+    fn move_running_clock(&mut self, t: Timestamp) {
+        if self.broken.is_some() || t <= self.core.now() {
+            return;
+        }
+        let before = (self.core.rows(), self.core.findings_count());
+        let moved = self.core.advance_to(t).is_ok();
+        if moved && (self.core.rows(), self.core.findings_count()) != before {
+            if let Some(j) = self.journal.as_mut() {
+                j.append(&Entry::Clock(t.to_string()));
+            }
         }
     }
 
@@ -289,7 +299,8 @@ impl Owner<'_> {
                 tokio::select! {
                     r = rx.recv() => r,
                     _ = ticker.tick() => {
-                        self.run_clock_to(virtual_now());
+                        self.move_running_clock(virtual_now());
+                        self.flush(&mut pending);
                         continue;
                     }
                 }
@@ -308,10 +319,7 @@ impl Owner<'_> {
                 match req {
                     Request::Post { input, reply } => {
                         if running {
-                            let t = virtual_now();
-                            if t > self.core.now() {
-                                let _ = self.core.advance_to(t);
-                            }
+                            self.move_running_clock(virtual_now());
                         }
                         let r = self.post(input);
                         pending.push(Pending::Post(reply, r));
