@@ -318,3 +318,84 @@ fn the_calendar_holidays_help_names_each_state_and_its_act() {
         assert!(flat.contains(left_out), "{left_out:?} missing:\n{out}");
     }
 }
+
+/// Every carrier answers a request a fifth of its `answers_within` plus whole seconds after it
+/// arrives, never later than `answers_within` (docs/scenario-format.md): `0m` at once, `1s` in
+/// 200 ms, `90s` between 18 and 90 seconds. Five carriers of different speeds each lose and gain
+/// generated Cat A ports; every answer to an SNA or an ECA is checked against its answerer.
+#[test]
+fn every_answer_comes_within_the_answerers_answers_within() {
+    use std::fmt::Write as _;
+    let speeds = [
+        ("9001", 0),
+        ("9002", 1_000),
+        ("9003", 90_000),
+        ("9004", 300_000),
+        ("9005", 600_000),
+    ];
+    let mut text = String::from("name = \"answer speeds\"\nstart = \"2026-03-02T08:00:00+11:00\"\nseed = 5\n");
+    for (i, (code, ms)) in speeds.iter().enumerate() {
+        let _ = write!(
+            text,
+            "\n[[carriers]]\ncode = \"{code}\"\nname = \"C{code}\"\nranges = [\"02{}000000-02{}999999\"]\nanswers_within = \"{}s\"\n",
+            50 + i,
+            50 + i,
+            ms / 1000
+        );
+    }
+    for (i, (a, _)) in speeds.iter().enumerate() {
+        for (b, _) in &speeds[i + 1..] {
+            let _ = write!(text, "\n[[agreements]]\ncarriers = [\"{a}\", \"{b}\"]\n");
+        }
+    }
+    text += "\n[load]\nports = 400\ncategories = { A = 1.0 }\nwindow = \"5d\"\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("speeds.toml");
+    std::fs::write(&scenario, &text).expect("write");
+    let trace = dir.path().join("speeds.jsonl");
+    let (code, out, err) = lnpsim(&[
+        "run",
+        "--quiet",
+        scenario.to_str().expect("path"),
+        "--trace",
+        trace.to_str().expect("path"),
+    ]);
+    assert!(code.is_some_and(|c| c < 2), "{out}{err}");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+        .expect("trace")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON row"))
+        .collect();
+    let millis = |row: &serde_json::Value| {
+        lnp_model::Timestamp::parse_rfc3339(row["time"].as_str().expect("time"))
+            .expect("an instant")
+            .millis()
+    };
+    let mut checked = std::collections::BTreeMap::new();
+    for (i, asked) in rows.iter().enumerate() {
+        let kind = asked["msg"].as_str().unwrap_or_default();
+        if kind != "SNA" && kind != "ECA" {
+            continue;
+        }
+        let answerer = asked["to"].as_str().expect("to");
+        let within = speeds.iter().find(|(c, _)| *c == answerer).expect("a carrier").1;
+        let answer = rows[i + 1..]
+            .iter()
+            .find(|r| {
+                r["ref"] == asked["ref"]
+                    && r["from"] == asked["to"]
+                    && r["msg"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with(kind) && m.len() > kind.len())
+            })
+            .unwrap_or_else(|| panic!("{kind} at seq {} has no answer", asked["seq"]));
+        let took = millis(answer) - millis(asked);
+        assert!(
+            took >= within / 5 && took <= within,
+            "{answerer} (answers_within {within} ms) answered seq {} after {took} ms",
+            asked["seq"]
+        );
+        *checked.entry(answerer.to_string()).or_insert(0) += 1;
+    }
+    assert_eq!(checked.len(), speeds.len(), "every carrier answered: {checked:?}");
+}
