@@ -399,3 +399,47 @@ fn every_answer_comes_within_the_answerers_answers_within() {
     }
     assert_eq!(checked.len(), speeds.len(), "every carrier answered: {checked:?}");
 }
+
+/// `scenarios/port-back-to-donor.toml`: a number ported back to its donor needs no donor transit
+/// routing (no `DTR_START` or `DTR_STOP` row), and the donor's register file deletes it (action
+/// `D`, the donor as current carrier).
+#[test]
+fn a_number_ported_home_has_no_transit_routing_and_leaves_the_register() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("home.csv");
+    let plnr = dir.path().join("plnr");
+    let (code, out, err) = lnpsim(&[
+        "run",
+        "--quiet",
+        &format!("{root}/scenarios/port-back-to-donor.toml"),
+        "--trace",
+        trace.to_str().expect("path"),
+        "--plnr-dir",
+        plnr.to_str().expect("path"),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let rows = std::fs::read_to_string(&trace).expect("trace");
+    assert!(rows.contains(",CUTOVER,"), "{rows}");
+    assert!(!rows.contains(",DTR_START,") && !rows.contains(",DTR_STOP,"), "{rows}");
+    let mut files: Vec<_> = std::fs::read_dir(&plnr)
+        .expect("register folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("9001-")))
+        .collect();
+    files.sort();
+    let completed = files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("register file"))
+        .find(|t| {
+            t.lines()
+                .any(|l| l.starts_with('D') && l.as_bytes().get(20) == Some(&b'C'))
+        })
+        .expect("a completed record");
+    let record = completed.lines().find(|l| l.starts_with('D')).expect("a detail record");
+    assert_eq!(
+        &record[..16],
+        "DD02555012349001",
+        "action D, the donor as current: {record}"
+    );
+}

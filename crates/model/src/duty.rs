@@ -11,6 +11,7 @@
 use chrono::{NaiveDate, NaiveTime};
 
 use crate::calendar::BusinessCalendar;
+use crate::carrier::CarrierCode;
 use crate::message::MsgKind;
 use crate::rulebook::{RuleId, Rulebook};
 use crate::time::{Span, Timestamp};
@@ -90,6 +91,13 @@ pub const SEND_TIME_SEARCH_DAYS: u32 = 400;
 /// ECA was sent, a Cat C port once its CCA was sent.
 pub fn withdrawal_too_late(cutover_advice_sent: bool) -> bool {
     cutover_advice_sent
+}
+
+/// `DTR-DURATION`: whether the donor runs transit routing for a number now served by `current`:
+/// not when the number comes home, the donor itself being the carrier it is ported to (calls
+/// that reach the donor are then its own to complete).
+pub fn transit_routing_due(donor: CarrierCode, current: CarrierCode) -> bool {
+    donor != current
 }
 
 /// `DAILY-CAP`: whether a losing carrier that has confirmed `used` cutovers for a date may

@@ -6,7 +6,7 @@
 //! when the earlier record stands again. Transit routing is kept per port, so that a second port
 //! of a number inside the first one's transit period still ends the first one's.
 
-use lnp_model::{CarrierCode, Category, Message, MsgKind, PortRef, PortStatus, TelephoneNumber, Timestamp};
+use lnp_model::{duty, CarrierCode, Category, Message, MsgKind, PortRef, PortStatus, TelephoneNumber, Timestamp};
 
 use super::{Carrier, DonorEntry, Job, Output, PlnrRecord, Task};
 
@@ -95,7 +95,7 @@ impl Carrier {
         let code = self.refs.code(port_ref);
         for n in numbers {
             let Some(e) = self.donor.get_mut(*n) else { continue };
-            if e.port_ref != code || e.status != PortStatus::P {
+            if e.port_ref != code || e.status != PortStatus::P || !duty::transit_routing_due(self.code, e.current) {
                 continue;
             }
             e.dtr_gen += 1;
@@ -155,7 +155,7 @@ impl Carrier {
             }
             self.publish_now(earliest, n, rec);
         }
-        if !start.is_empty() {
+        if !start.is_empty() && duty::transit_routing_due(self.code, current) {
             let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
             dtr.category = Some(category);
             dtr.numbers = start;

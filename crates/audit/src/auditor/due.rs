@@ -1,7 +1,7 @@
 //! Duties not done: each is charged once its deadline has passed the audit's horizon, whether
 //! or not the trace goes on (`docs/rules.md`, "Findings"); finished ports are then retired.
 
-use lnp_model::{Duties, MsgKind, PortRef, RuleId, Timestamp};
+use lnp_model::{duty, Duties, MsgKind, PortRef, RuleId, Timestamp};
 
 use super::{Auditor, Due, Port, RETIRE_SLACK};
 
@@ -112,7 +112,7 @@ impl Auditor<'_> {
             }
         }
         let donor = self.donor_of_port(port);
-        let away = donor.is_some() && donor != port.gaining;
+        let away = donor.is_some_and(|d| port.gaining.is_none_or(|g| duty::transit_routing_due(d, g)));
         if let (true, Some(c), None, None) = (away, port.cutover, port.dtr_start, port.rare().returned) {
             let deadline = self.duties().dtr_start_deadline(c.time, self.donor_learned(port, c));
             if deadline < end && port.take_due(Due::DtrStart) {
