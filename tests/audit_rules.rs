@@ -428,3 +428,16 @@ fn a_missing_pending_record_is_charged_only_when_the_rulebook_requires_it() {
     );
     assert!(Rulebook::from_toml("[PLNR-UPDATE]\nplnr_pending_required = \"yes\"\n").is_err());
 }
+
+/// An answer 200 ms past a 15-minute limit is late, and its finding says by how much (in
+/// words, "15 minutes later" alone would read as on time).
+#[test]
+fn an_overrun_below_a_second_is_named() {
+    let r = audit("eca_response_200ms_late.csv");
+    assert_only("eca_response_200ms_late.csv", &r, RuleId::EcaResponse);
+    let message = &r.findings[0].message;
+    assert!(
+        message.contains("answered 15 minutes later at seq 4 (200 ms over); the limit is 15 minutes"),
+        "{message}"
+    );
+}

@@ -22,12 +22,19 @@ impl Auditor<'_> {
         if r.time <= deadline {
             return;
         }
-        let msg = if span.fixed_millis().is_some() {
+        let msg = if let Some(limit) = span.fixed_millis() {
+            let taken = r.time.millis() - req.ev.time.millis();
+            // Words round to the second (or minute, hour): where that hides the overrun, say it.
+            let over = if elapsed(taken) == elapsed(limit) {
+                format!(" ({} over)", elapsed(taken - limit))
+            } else {
+                String::new()
+            };
             format!(
-                "{} at seq {} was answered {} later at seq {}; the limit is {}",
+                "{} at seq {} was answered {} later at seq {}{over}; the limit is {}",
                 req.kind,
                 req.ev.seq,
-                elapsed(r.time.millis() - req.ev.time.millis()),
+                elapsed(taken),
                 r.seq,
                 span.describe()
             )
