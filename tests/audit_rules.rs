@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use lnp_audit::{
-    audit_rows, Agreement, CarrierInfo, Context, Report, Service, ServiceHolding, ServiceKind, StatStatus,
+    audit_reader, Agreement, CarrierInfo, Context, Report, Service, ServiceHolding, ServiceKind, StatStatus,
 };
 use lnp_model::{BusinessCalendar, RuleId, Rulebook, TraceFormat, TraceReader};
 
@@ -20,7 +20,7 @@ fn audit_with(name: &str, ctx: Option<&Context>) -> Report {
     let book = Rulebook::default();
     let cal: BusinessCalendar = book.calendar();
     let reader = TraceReader::new(bytes.as_slice(), TraceFormat::Csv).unwrap();
-    audit_rows(reader, &book, &cal, ctx)
+    audit_reader(reader, &book, &cal, ctx)
 }
 
 fn audit(name: &str) -> Report {
@@ -419,7 +419,7 @@ fn a_missing_pending_record_is_charged_only_when_the_rulebook_requires_it() {
     let cal: BusinessCalendar = book.calendar();
     let bytes = std::fs::read(trace_path(name)).unwrap();
     let reader = TraceReader::new(bytes.as_slice(), TraceFormat::Csv).unwrap();
-    let report = audit_rows(reader, &book, &cal, None);
+    let report = audit_reader(reader, &book, &cal, None);
     assert_only(name, &report, RuleId::PlnrUpdate);
     assert!(
         report.findings[0].message.contains("pending record"),

@@ -114,10 +114,30 @@ where
     auditor.finish()
 }
 
-/// Audits the items of a [`lnp_model::TraceReader`] (or any iterator of rows that may have failed
-/// to parse) as a file is read ([`LogAudit`], with the default reorder window): malformed rows
-/// are listed and their ports not judged, and the rest audited. Lines are counted as in a CSV
-/// file with a header (a well-formed row is the line after the previous row).
+/// Audits a trace file as it is read ([`LogAudit`], with the default reorder window): malformed
+/// rows are listed and their ports not judged, and the rest audited. Every row is named by the
+/// line it begins on, as the reader counts lines (empty lines, CRLF and quoted line breaks
+/// included), so a finding of the reader rules names the line `lnpsim audit` names.
+pub fn audit_reader<R: std::io::BufRead>(
+    mut reader: lnp_model::TraceReader<R>,
+    rulebook: &Rulebook,
+    calendar: &BusinessCalendar,
+    context: Option<&Context>,
+) -> Report {
+    let mut audit = LogAudit::new(Auditor::new(rulebook, calendar, context), LogAudit::DEFAULT_WINDOW);
+    while let Some(row) = reader.next() {
+        match row {
+            Ok(r) => audit.push(reader.line(), r),
+            Err(e) => audit.push_malformed(e),
+        }
+    }
+    audit.finish(None)
+}
+
+/// Audits rows that may have failed to parse, from any iterator, as [`audit_reader`] does a file.
+/// An iterator does not say which line a row came from, so lines are counted as in a CSV file
+/// with a header and nothing else: a well-formed row is the line after the previous row, and
+/// a malformed one names its own. For a file, [`audit_reader`] names every line exactly.
 pub fn audit_rows<I>(rows: I, rulebook: &Rulebook, calendar: &BusinessCalendar, context: Option<&Context>) -> Report
 where
     I: IntoIterator<Item = Result<TraceRecord, RowError>>,
@@ -230,5 +250,27 @@ mod tests {
         let report = audit.finish();
         assert_eq!(report.violated_rules(), vec![RuleId::EcaResponse]);
         assert_eq!(report.findings.len(), 1);
+    }
+
+    /// A file with empty lines: `audit_reader` names a refused row by the line it is on.
+    #[test]
+    fn audit_reader_names_the_line_a_row_is_on() {
+        let text = "seq,time,from,to,msg,ref,category,numbers,code,detail\r\n\
+                    1,2026-03-02T09:00:00+11:00,9002,9001,SNA,SNA-1,A,0255501234,,ca_date=2026-02-25\r\n\
+                    \r\n\
+                    2,2026-03-02T09:05:00+11:00,9001,9002,SNA_CONFIRM,SNA-1,A,0255501234,,\r\n\
+                    \r\n\
+                    \r\n\
+                    2,2026-03-02T09:06:00+11:00,9001,9002,SNA_CONFIRM,SNA-1,A,0255501234,,\r\n";
+        let book = Rulebook::default();
+        let cal = book.calendar();
+        let report = audit_reader(
+            lnp_model::TraceReader::new(text.as_bytes(), TraceFormat::Csv).unwrap(),
+            &book,
+            &cal,
+            None,
+        );
+        let lines: Vec<u64> = report.malformed_rows.iter().map(|m| m.line).collect();
+        assert_eq!(lines, [7], "{}", report.to_text());
     }
 }
