@@ -306,6 +306,8 @@ pub struct SimFinding {
 /// Counters of a run.
 #[derive(Clone, Debug, Default)]
 pub struct RunStats {
+    /// Events processed: messages delivered, commands, timers that ran, register loads (a
+    /// wake-up superseded by an earlier one is not one).
     pub events: u64,
     pub records: u64,
     pub ports_submitted: u64,
@@ -858,7 +860,15 @@ impl Sim {
             return None;
         }
         let ev = self.pop_event()?;
-        self.stats.events += 1;
+        // A wake-up superseded by an earlier one (the carrier's deadline moved) does nothing and
+        // is not counted: `events` is the work simulated, and the bound is on that.
+        let superseded = match ev.kind {
+            EventKind::Wake(code) => self.seats.get(code).is_none_or(|s| s.wake_at != Some(ev.at)),
+            _ => false,
+        };
+        if !superseded {
+            self.stats.events += 1;
+        }
         self.now = ev.at;
         self.stats.end = ev.at;
         self.process(ev, sink);
