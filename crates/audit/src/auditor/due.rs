@@ -181,7 +181,9 @@ impl Auditor<'_> {
         self.since_sweep = 0;
         let now = self.now;
         let mut slots = std::mem::take(&mut self.slots);
-        let mut done: Vec<PortRef> = Vec::new();
+        // Each with its order key, computed once (sorting by a key computed per comparison was
+        // a twentieth of the judging thread's instructions on a 1M-row trace).
+        let mut done: Vec<((u8, [u64; 3]), PortRef)> = Vec::new();
         for s in slots.iter_mut() {
             let Some(p) = &s.port else { continue };
             let retire = match s.retire {
@@ -205,14 +207,13 @@ impl Auditor<'_> {
                 },
             };
             if retire.is_some_and(|t| t < now) {
-                done.push(s.key);
+                done.push((s.key.order_key(), s.key));
             }
         }
         self.slots = slots;
-        // In reference order, as `finish` and `advance` judge ports: not the map's order. Sorted
-        // by a key computed once per reference, as `ports_in_order` does.
-        done.sort_unstable_by_key(PortRef::order_key);
-        for key in done {
+        // In reference order, as `finish` and `advance` judge ports: not the map's order.
+        done.sort_unstable_by_key(|(order, _)| *order);
+        for (_, key) in done {
             if let Some(mut port) = self.remove_port(key) {
                 let before = self.findings.len();
                 self.judge_due(key, &mut port, now);
