@@ -21,6 +21,9 @@
 //! position holds one bucket); and when `near` is empty so are the others (the next bucket is
 //! moved in as soon as the last near key leaves), so the earliest key is the top of `near`.
 //! A key may be due before anything already popped: it goes to `near` and still comes first.
+//! A key due a day or more before `near_end` (the window was moved on by a key due weeks ahead
+//! while nothing nearer was queued) moves the window back to its own hour, so that `near` stays
+//! a heap of about an hour of keys.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -32,6 +35,9 @@ pub const BUCKET_MS: i64 = 3_600_000;
 
 /// How many hour buckets the wheel holds (a power of two): 42 days and 16 hours.
 pub const WHEEL_BUCKETS: usize = 1024;
+
+/// How many buckets before `near_end` a pushed key must be to move the window back.
+const REWINDOW_AFTER: i64 = 24;
 
 /// A key: when it is due, its insertion sequence (unique within a queue, so the order is
 /// total), and the caller's slot for the value it stands for.
@@ -148,8 +154,21 @@ impl KeyQueue {
             self.near_end = self.near_end.max(b + 1);
             self.near.push(Entry(key));
         } else if b < self.near_end {
+            if b + REWINDOW_AFTER < self.near_end {
+                // The window was moved on by keys due a day or more ahead (into an empty queue,
+                // or by a refill): it comes back, so that `near` holds about an hour of keys and
+                // not the weeks between.
+                self.rewindow(b + 1);
+            }
             self.near.push(Entry(key));
-        } else if b - self.near_end < WHEEL_BUCKETS as i64 {
+        } else {
+            self.push_later(b, key);
+        }
+    }
+
+    /// Puts a key due at or after `near_end` (in bucket `b`) in the wheel or beyond it.
+    fn push_later(&mut self, b: i64, key: Key) {
+        if b - self.near_end < WHEEL_BUCKETS as i64 {
             if self.wheel.is_empty() {
                 self.wheel.resize_with(WHEEL_BUCKETS, Vec::new);
                 self.occupied = vec![0; WHEEL_BUCKETS / 64];
@@ -209,6 +228,39 @@ impl KeyQueue {
         }
     }
 
+    /// Moves `near_end` back to `end`: the keys of `near` due from then on go back to the
+    /// wheel, and the wheel's buckets the window no longer reaches go beyond it.
+    fn rewindow(&mut self, end: i64) {
+        let old_end = self.near_end;
+        if self.in_wheel > 0 {
+            for b in old_end.max(end + WHEEL_BUCKETS as i64)..old_end + WHEEL_BUCKETS as i64 {
+                let i = ring_index(b);
+                let Some(bucket) = self.wheel.get_mut(i).filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                let keys = std::mem::take(bucket);
+                self.in_wheel -= keys.len();
+                if let Some(word) = self.occupied.get_mut(i / 64) {
+                    *word &= !(1 << (i % 64));
+                }
+                self.beyond.entry(b).or_default().extend(keys);
+            }
+        }
+        self.near_end = end;
+        let mut keep = std::mem::take(&mut self.near).into_vec();
+        let mut i = 0;
+        while let Some(&Entry(k)) = keep.get(i) {
+            let b = bucket_of(k.at);
+            if b < end {
+                i += 1;
+            } else {
+                keep.swap_remove(i);
+                self.push_later(b, k);
+            }
+        }
+        self.near = BinaryHeap::from(keep);
+    }
+
     /// The first bucket from `near_end` on, before `end`, with keys in the wheel.
     fn next_occupied(&self, end: i64) -> Option<i64> {
         let mut b = self.near_end;
@@ -262,13 +314,7 @@ impl KeyQueue {
                 }
             }
         }
-        let spent = std::mem::replace(&mut self.near, BinaryHeap::from(keys)).into_vec();
-        if in_ring == Some(b) {
-            // The emptied heap's allocation serves the ring position next time round.
-            if let Some(bucket) = self.wheel.get_mut(ring_index(b)) {
-                *bucket = spent;
-            }
-        }
+        self.near = BinaryHeap::from(keys);
     }
 }
 
@@ -295,6 +341,7 @@ mod tests {
             2 => (0..(WHEEL_BUCKETS as i64 + 200) * BUCKET_MS).prop_map(Op::Push),
             1 => (0..4 * WHEEL_BUCKETS as i64 * BUCKET_MS).prop_map(Op::Push),
             2 => (-3 * BUCKET_MS..0).prop_map(Op::Push),
+            1 => (-30 * 24 * BUCKET_MS..0).prop_map(Op::Push),
             3 => (0..2 * BUCKET_MS).prop_map(Op::PopUntil),
             1 => (0..60 * 24 * BUCKET_MS).prop_map(Op::PopUntil),
             1 => (2_u64..6).prop_map(Op::Retain),
