@@ -13,6 +13,7 @@ pub mod duty;
 pub mod fasthash;
 pub mod message;
 pub mod number;
+pub mod queue;
 pub mod rulebook;
 pub mod states;
 pub mod time;

@@ -78,6 +78,12 @@ impl Timestamp {
         (self.0.get() ^ SIGN) as i64
     }
 
+    /// The instant as an unsigned integer in the same order (for packed sort keys).
+    #[inline]
+    pub(crate) const fn order_bits(self) -> u64 {
+        self.0.get()
+    }
+
     /// Parses RFC 3339 with an explicit offset (or `Z`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
         match fast_rfc3339(s.trim().as_bytes()) {

@@ -18,10 +18,10 @@
 //! and does comes back in through [`Sim::deliver`] and [`Sim::act`], at the current virtual time,
 //! recorded and routed exactly as if one of the simulator's own carriers had sent or done it.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use lnp_actors::{Carrier, CarrierConfig, Command, Fault, FaultAction, Input, Outcome, Output, Unexpected};
+use lnp_model::queue::{Key, KeyQueue};
 use lnp_model::{
     BusinessCalendar, CarrierCode, Category, Envelope, Message, MsgKind, NumberRange, PortRef, PortStatus, Rulebook,
     TelephoneNumber, Timestamp, TraceRecord,
@@ -383,8 +383,8 @@ pub struct Sim {
     seats: Seats,
     calendar: BusinessCalendar,
     /// Future events as small keys (time, insertion order, slot); the events themselves sit
-    /// in `slots` and never move while the heap reorders.
-    queue: BinaryHeap<Reverse<(Timestamp, u64, usize)>>,
+    /// in `slots` and never move while the queue reorders.
+    queue: KeyQueue,
     slots: Vec<Option<EventKind>>,
     free_slots: Vec<usize>,
     /// Events due at the current instant, in insertion order. Most events (every delivery) are
@@ -594,7 +594,7 @@ impl Sim {
         let mut sim = Self {
             seats: Seats::new(seats),
             calendar: calendar.clone(),
-            queue: BinaryHeap::new(),
+            queue: KeyQueue::default(),
             slots: Vec::new(),
             free_slots: Vec::new(),
             due_now: VecDeque::new(),
@@ -762,8 +762,11 @@ impl Sim {
         } else if let EventKind::Wake(code) = ev.kind {
             // A wake-up is all key: most wait minutes or hours (and many are superseded by an
             // earlier one), and reading them back costs no visit to a slot.
-            self.queue
-                .push(Reverse((ev.at, ev.seq, WAKE | usize::from(code.get()))));
+            self.queue.push(Key {
+                at: ev.at,
+                seq: ev.seq,
+                slot: WAKE | usize::from(code.get()),
+            });
         } else {
             let slot = if let Some(i) = self.free_slots.pop() {
                 if let Some(s) = self.slots.get_mut(i) {
@@ -774,7 +777,11 @@ impl Sim {
                 self.slots.push(Some(ev.kind));
                 self.slots.len() - 1
             };
-            self.queue.push(Reverse((ev.at, ev.seq, slot)));
+            self.queue.push(Key {
+                at: ev.at,
+                seq: ev.seq,
+                slot,
+            });
         }
     }
 
@@ -782,14 +789,14 @@ impl Sim {
     fn pop_event(&mut self) -> Option<Event> {
         loop {
             let take_heap = match (self.queue.peek(), self.due_now.front()) {
-                (Some(Reverse((at, seq, _))), Some(d)) => (*at, *seq) < (d.at, d.seq),
+                (Some(k), Some(d)) => (k.at, k.seq) < (d.at, d.seq),
                 (Some(_), None) => true,
                 (None, _) => false,
             };
             if !take_heap {
                 return self.due_now.pop_front();
             }
-            let Reverse((at, seq, slot)) = self.queue.pop()?;
+            let Key { at, seq, slot } = self.queue.pop()?;
             if slot & WAKE != 0 {
                 let code = u16::try_from(slot & !WAKE).ok().and_then(CarrierCode::new);
                 if let Some(code) = code {
@@ -816,8 +823,8 @@ impl Sim {
     /// When the earliest queued event is due, bounds aside.
     fn peek_at(&self) -> Option<Timestamp> {
         match (self.queue.peek(), self.due_now.front()) {
-            (Some(Reverse((at, _, _))), Some(d)) => Some((*at).min(d.at)),
-            (Some(Reverse((at, _, _))), None) => Some(*at),
+            (Some(k), Some(d)) => Some(k.at.min(d.at)),
+            (Some(k), None) => Some(k.at),
             (None, d) => d.map(|d| d.at),
         }
     }

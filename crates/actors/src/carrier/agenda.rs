@@ -5,35 +5,22 @@
 //! Outputs (whole messages, due within minutes) and jobs (small, often due days later) have
 //! slabs of their own: a job read back long after it was written costs one cold cache line, not
 //! the four of a slot sized for a message.
-//! The keys live in three places, by how soon they are due, and the order they come out in is
-//! exactly that of one priority queue over all of them:
+//! The keys live in two places, and the order they come out in is exactly that of one priority
+//! queue over all of them:
 //!
 //! - `now`: a FIFO of keys due at the instant last drained, pushed in increasing sequence (most
 //!   tasks, every answer sent at once, are due the instant they are scheduled: no heap at all);
-//! - `near`: a binary heap of the keys due before `near_end`;
-//! - `far`: the later keys in buckets of [`BUCKET_MS`], unsorted, each heapified into `near`
-//!   only when the clock reaches it. A market keeps thousands of jobs days or weeks ahead per
-//!   carrier (cutovers, patience, transit routing to stop, ports to forget); they cost a push
-//!   onto a vector now and one heap operation in a small heap when their hour comes, instead of
-//!   a sift through a heap of all of them every time anything is popped.
+//! - `later`: every other key, in a [`KeyQueue`] (a small heap of the keys due within the hour,
+//!   the rest in hour buckets heapified when their hour comes).
 //!
-//! Invariants: every key in `near` or `now` is due before `near_end`, every key in `far` at or
-//! after it; `now` is sorted; and when `now` and `near` are both empty, so is `far` (the next
-//! bucket is moved in as soon as the last near key leaves), so the earliest key is always at the
-//! front of `now` or the top of `near`.
+//! Invariant: `now` is sorted, so the earliest key is the front of `now` or of `later`.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
+use lnp_model::queue::{Key, KeyQueue};
 use lnp_model::Timestamp;
 
 use super::{Job, Output, Task};
-
-/// The width of a far bucket: an hour of virtual time.
-const BUCKET_MS: i64 = 3_600_000;
-
-/// (due, insertion sequence, slot): unique keys, so the order is total.
-type Key = (Timestamp, u64, usize);
 
 /// The bit of a slot number that says it is in the outputs' slab.
 const EMIT: usize = 1 << (usize::BITS - 1);
@@ -78,10 +65,6 @@ impl<T> Slab<T> {
     }
 }
 
-fn bucket_of(at: Timestamp) -> i64 {
-    at.millis().div_euclid(BUCKET_MS)
-}
-
 /// What [`Agenda::pop_due_into`] found due.
 pub(super) enum Popped {
     /// A job, when it was due, and whether a `shift` fault already moved it.
@@ -93,11 +76,7 @@ pub(super) enum Popped {
 #[derive(Debug, Default)]
 pub(super) struct Agenda {
     now: VecDeque<Key>,
-    near: BinaryHeap<Reverse<Key>>,
-    /// Keys due at or after `near_end`, by bucket.
-    far: BTreeMap<i64, Vec<Key>>,
-    /// The first bucket not in `near` (`None`: nothing has been queued yet).
-    near_end: Option<i64>,
+    later: KeyQueue,
     /// The instant last drained: keys due then go to the FIFO.
     drained_at: Option<Timestamp>,
     jobs: Slab<Job>,
@@ -112,70 +91,35 @@ impl Agenda {
             Task::Job(job) => self.jobs.put(job, shifted),
             Task::Emit(out) => self.emits.put(out, shifted) | EMIT,
         };
-        self.push_key((at, self.seq, slot));
-    }
-
-    fn push_key(&mut self, key: Key) {
-        let at = key.0;
-        let b = bucket_of(at);
-        if self.now.is_empty() && self.near.is_empty() {
-            // Nothing near (so nothing far either): the near window moves to this key's bucket.
-            debug_assert!(self.far.is_empty());
-            self.near_end = Some(self.near_end.map_or(b + 1, |e| e.max(b + 1)));
-        }
-        let near_end = self.near_end.unwrap_or(b + 1);
-        if b >= near_end {
-            self.far.entry(b).or_default().push(key);
-        } else if self.drained_at == Some(at) && self.now.back().is_none_or(|k| k.0 == at) {
+        let key = Key {
+            at,
+            seq: self.seq,
+            slot,
+        };
+        if self.drained_at == Some(at) && self.now.back().is_none_or(|k| k.at == at) {
             // Sequence numbers only grow, so the FIFO stays sorted.
             self.now.push_back(key);
         } else {
-            self.near.push(Reverse(key));
+            self.later.push(key);
         }
     }
 
     /// When the earliest task is due.
     pub(super) fn next_time(&self) -> Option<Timestamp> {
-        match (self.now.front(), self.near.peek()) {
-            (Some(a), Some(Reverse(b))) => Some(a.0.min(b.0)),
-            (Some(a), None) => Some(a.0),
-            (None, Some(Reverse(b))) => Some(b.0),
-            (None, None) => None,
+        match (self.now.front(), self.later.peek()) {
+            (Some(a), Some(b)) => Some(a.at.min(b.at)),
+            (Some(a), None) => Some(a.at),
+            (None, b) => b.map(|b| b.at),
         }
     }
 
     /// The earliest key, removed, when it is due by `now`.
     fn pop_key_due(&mut self, now: Timestamp) -> Option<Key> {
-        let from_fifo = match (self.now.front(), self.near.peek()) {
-            (Some(a), Some(Reverse(b))) => a < b,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return None,
-        };
-        let key = if from_fifo {
-            let k = *self.now.front()?;
-            if k.0 > now {
-                return None;
-            }
-            self.now.pop_front()
-        } else {
-            let Reverse(k) = *self.near.peek()?;
-            if k.0 > now {
-                return None;
-            }
-            self.near.pop().map(|Reverse(k)| k)
-        };
-        if self.now.is_empty() && self.near.is_empty() {
-            self.refill();
-        }
-        key
-    }
-
-    /// Moves the next far bucket into `near` once nothing nearer is left.
-    fn refill(&mut self) {
-        if let Some((b, keys)) = self.far.pop_first() {
-            self.near_end = Some(b + 1);
-            self.near = BinaryHeap::from(keys.into_iter().map(Reverse).collect::<Vec<_>>());
+        match (self.now.front(), self.later.peek()) {
+            (Some(a), Some(b)) if b.before(*a) => (b.at <= now).then(|| self.later.pop())?,
+            (Some(a), _) => (a.at <= now).then(|| self.now.pop_front())?,
+            (None, Some(b)) => (b.at <= now).then(|| self.later.pop())?,
+            (None, None) => None,
         }
     }
 
@@ -185,7 +129,7 @@ impl Agenda {
     pub(super) fn pop_due_into(&mut self, now: Timestamp, out: &mut Vec<Output>) -> Option<Popped> {
         self.drained_at = Some(now);
         loop {
-            let (at, _, slot) = self.pop_key_due(now)?;
+            let Key { at, slot, .. } = self.pop_key_due(now)?;
             if slot & EMIT == 0 {
                 if let Some((job, shifted)) = self.jobs.take(slot) {
                     return Some(Popped::Job(at, job, shifted));
@@ -211,16 +155,9 @@ impl Agenda {
         if removed {
             // Only jobs were removed: an output's key stays.
             let jobs = &self.jobs;
-            let live = |k: &Key| k.2 & EMIT != 0 || jobs.is_live(k.2);
+            let live = |k: &Key| k.slot & EMIT != 0 || jobs.is_live(k.slot);
             self.now.retain(|k| live(k));
-            self.near.retain(|Reverse(k)| live(k));
-            for keys in self.far.values_mut() {
-                keys.retain(|k| live(k));
-            }
-            self.far.retain(|_, keys| !keys.is_empty());
-            if self.now.is_empty() && self.near.is_empty() {
-                self.refill();
-            }
+            self.later.retain(live);
         }
     }
 }
@@ -264,7 +201,7 @@ mod tests {
                     0 | 1 => 0,
                     2 => (next() % 600_000) as i64,
                     3 => (next() % (30 * 86_400_000)) as i64,
-                    4 => (next() % (3 * BUCKET_MS as u64)) as i64,
+                    4 => (next() % (3 * 3_600_000)) as i64,
                     _ => -((next() % 100_000) as i64),
                 };
                 let at = now.plus_millis(offset);
