@@ -245,8 +245,8 @@ impl<'a> Clock<'a> {
             Span::Seconds(_) => 6,
         };
         #[allow(clippy::cast_sign_loss, reason = "bits for a hash")]
-        let mixed = ((day as u64) ^ (span.count() as u64).rotate_left(20) ^ (kind << 58))
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mixed =
+            ((day as u64) ^ (span.count() as u64).rotate_left(20) ^ (kind << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         #[allow(clippy::cast_possible_truncation, reason = "the top bits index the slots")]
         let slot = (mixed >> (64 - RESOLVED_SLOTS.trailing_zeros())) as usize;
         if let Some(Some(r)) = c.resolved.get(slot) {
