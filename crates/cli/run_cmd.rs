@@ -116,8 +116,8 @@ struct Batch {
 }
 
 /// `dst` made equal to `src`, keeping `dst`'s buffers where they fit. The patterns name every
-/// field, so a field added to a record, message or detail fails to compile here until it is
-/// copied too.
+/// field (the detail's in its own `clone_from`), so a field added to a record, message or detail
+/// fails to compile until it is copied too.
 fn copy_into(dst: &mut TraceRecord, src: &TraceRecord) {
     let TraceRecord {
         seq,
@@ -134,19 +134,6 @@ fn copy_into(dst: &mut TraceRecord, src: &TraceRecord) {
         code,
         detail,
     } = message;
-    let lnp_model::Detail {
-        ca_date,
-        account,
-        cutover,
-        pm,
-        status,
-        current,
-        file_seq,
-        reason,
-        losing,
-        effective,
-        extra,
-    } = detail;
     dst.seq = *seq;
     dst.time = *time;
     dst.from = *from;
@@ -157,18 +144,8 @@ fn copy_into(dst: &mut TraceRecord, src: &TraceRecord) {
     m.category = *category;
     m.numbers.clone_from(numbers);
     m.code.clone_from(code);
-    let d = &mut m.detail;
-    d.ca_date = *ca_date;
-    d.account.clone_from(account);
-    d.cutover = *cutover;
-    d.pm.clone_from(pm);
-    d.status = *status;
-    d.current = *current;
-    d.file_seq = *file_seq;
-    d.reason.clone_from(reason);
-    d.losing = *losing;
-    d.effective = *effective;
-    d.extra.clone_from(extra);
+    // `Detail::clone_from` goes field by field, keeping the text's buffers.
+    m.detail.clone_from(detail);
     debug_assert_eq!(dst, src);
 }
 

@@ -209,11 +209,9 @@ fn sna_by_hand(port_ref: &str, number: &str, ca_date: NaiveDate) -> Envelope {
     let mut m = Message::new(MsgKind::Sna, pref(port_ref));
     m.category = Some(Category::A);
     m.numbers = vec![num(number)];
-    m.detail = Detail {
-        ca_date: Some(ca_date),
-        account: Some("ACC-0001".into()),
-        ..Detail::default()
-    };
+    m.detail = Detail::default();
+    m.detail.ca_date = Some(ca_date);
+    m.detail.set_account(Some("ACC-0001".into()));
     Envelope {
         from: code(GAINING),
         to: code(LOSING),

@@ -346,11 +346,9 @@ fn request(kind: MsgKind, at: Timestamp, cutover: Option<Timestamp>) -> Message 
     };
     let mut m = message(kind, category, numbers);
     if matches!(kind, MsgKind::Sna | MsgKind::Cna) {
-        m.detail = Detail {
-            ca_date: Some(at.sydney_date()),
-            account: Some("ACC-0001".into()),
-            ..Detail::default()
-        };
+        m.detail = Detail::default();
+        m.detail.ca_date = Some(at.sydney_date());
+        m.detail.set_account(Some("ACC-0001".into()));
     }
     m.detail.cutover = cutover;
     m

@@ -236,7 +236,7 @@ fn fast_detail(s: &str) -> Option<Detail> {
         let (key, value) = (&s[start..eq], &s[eq + 1..end]);
         match key {
             "ca_date" => d.ca_date = Some(crate::time::parse_date(value).ok()?),
-            "account" => d.account = Some(value.into()),
+            "account" => d.set_account(Some(value.into())),
             "cutover" => d.cutover = Some(Timestamp::parse_rfc3339(value).ok()?),
             "current" => d.current = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
             "losing" => d.losing = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
@@ -1611,11 +1611,11 @@ fn push_date(out: &mut String, d: chrono::NaiveDate) {
 /// Whether a detail's text splits back into its pairs: no value holds a `;`, no key of its own
 /// an `=` or `;` (as `Detail::set` ensures; a detail built in code might not).
 fn detail_splits(d: &Detail) -> bool {
-    let clean = |v: &Option<String>| v.as_deref().is_none_or(|v| !v.contains(';'));
-    clean(&d.account)
-        && clean(&d.pm)
-        && clean(&d.reason)
-        && d.extra
+    let clean = |v: Option<&str>| v.is_none_or(|v| !v.contains(';'));
+    clean(d.account())
+        && clean(d.pm())
+        && clean(d.reason())
+        && d.extra()
             .iter()
             .all(|(k, v)| !k.is_empty() && !k.contains(['=', ';']) && !v.contains(';'))
 }
@@ -1657,17 +1657,23 @@ fn push_detail_json(out: &mut String, text: &str) {
 fn push_detail(out: &mut String, d: &Detail) {
     let Detail {
         ca_date,
-        account,
         cutover,
-        pm,
         status,
         current,
         file_seq,
-        reason,
         losing,
         effective,
-        extra,
+        text,
     } = d;
+    let (account, pm, reason, extra) = match text.as_deref() {
+        Some(crate::message::DetailText {
+            account,
+            pm,
+            reason,
+            extra,
+        }) => (account.as_deref(), pm.as_deref(), reason.as_deref(), extra.as_slice()),
+        None => (None, None, None, &[][..]),
+    };
     let mut first = true;
     let mut key = |out: &mut String, k: &str| {
         if !first {
@@ -1925,6 +1931,15 @@ mod tests {
     use crate::number::TelephoneNumber;
     use proptest::prelude::*;
 
+    /// What a record costs to move (the audit's reading thread moves each several times) and to
+    /// read from another thread: the detail's text keys are boxed, and absent on most rows.
+    #[test]
+    fn record_size_is_held() {
+        assert_eq!(std::mem::size_of::<crate::message::Detail>(), 48);
+        assert_eq!(std::mem::size_of::<crate::message::Message>(), 128);
+        assert_eq!(std::mem::size_of::<TraceRecord>(), 152);
+    }
+
     /// Sydney's 1895 change from local mean time fell at 13:55:08 UTC, not on a UTC hour: rows
     /// either side of it in that hour are written each with its own offset, as `Display` gives.
     #[test]
@@ -1980,9 +1995,9 @@ mod tests {
         let (good, bad) = read_all(SAMPLE.as_bytes(), TraceFormat::Csv).unwrap();
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(good.len(), 5);
-        assert_eq!(good[0].message.detail.account.as_deref(), Some("ACC-1001"));
+        assert_eq!(good[0].message.detail.account(), Some("ACC-1001"));
         assert_eq!(good[3].message.code.reject_code().map(RejectCode::get), Some(103));
-        assert_eq!(good[3].message.detail.reason.as_deref(), Some("outside hours, sorry"));
+        assert_eq!(good[3].message.detail.reason(), Some("outside hours, sorry"));
         assert_eq!(good[4].to, None);
         // Written back it is the same text.
         let out = write_all(&good, TraceFormat::Csv).unwrap();
@@ -2302,12 +2317,12 @@ mod tests {
                     .into_iter()
                     .filter_map(|n| TelephoneNumber::from_nsn(n).ok())
                     .collect();
-                let detail = Detail {
-                    reason,
+                let mut detail = Detail {
                     status: status
                         .map(|s| [PortStatus::P, PortStatus::C, PortStatus::N, PortStatus::R][usize::from(s)]),
                     ..Detail::default()
                 };
+                detail.set_reason(reason);
                 let code = match numbers.first() {
                     Some(n) if seq % 3 == 0 => {
                         Code::PerNumber(vec![(*n, NumberCode::Response(PnvResponse::SecondaryService))])
@@ -2743,14 +2758,14 @@ mod tests {
     fn jsonl_detail_keys_sort_and_the_last_of_equal_keys_stays() {
         let (mut good, _) = read_all(SAMPLE.as_bytes(), TraceFormat::Csv).unwrap();
         let d = &mut good[0].message.detail;
-        d.pm = Some("Jo".into());
-        d.extra = vec![
+        d.set_pm(Some("Jo".into()));
+        d.set_extra(vec![
             ("pm".into(), "x".into()),
             ("zz".into(), "1".into()),
             ("a b".into(), "\"q\"".into()),
             ("zz".into(), "2".into()),
             ("account".into(), "y".into()),
-        ];
+        ]);
         let written = String::from_utf8(write_all(&good, TraceFormat::Jsonl).unwrap()).unwrap();
         let expected: String = good.iter().map(jsonl_line_by_fmt).collect();
         assert_eq!(written, expected);
@@ -2839,9 +2854,9 @@ mod tests {
                     d.file_seq = file_seq;
                     d.current = carrier.and_then(CarrierCode::new);
                     d.losing = carrier.and_then(|c| CarrierCode::new(9999 - c));
-                    d.pm.clone_from(&account);
-                    d.account = account;
-                    d.extra = extra;
+                    d.set_pm(account.clone());
+                    d.set_account(account);
+                    d.set_extra(extra);
                     r
                 },
             )

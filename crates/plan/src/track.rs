@@ -94,7 +94,7 @@ impl Stage {
             K::EcaReject if matches!(code, Some(RejectCode::DAILY_CAP | RejectCode::OUTSIDE_HOURS)) => Stage::Confirmed,
             K::CcaReject if code == Some(RejectCode::DAILY_CAP) => Stage::Confirmed,
             K::SnaReject | K::CnaReject | K::EcaReject | K::CcaReject => Stage::Rejected,
-            K::Cutover if r.message.detail.reason.as_deref() == Some("returned") => self,
+            K::Cutover if r.message.detail.reason() == Some("returned") => self,
             K::Cutover | K::Completion | K::DtrStart => forward(Stage::CutOver),
             K::PlnrPublish | K::DonorNotify => match r.message.detail.status {
                 Some(PortStatus::C) if r.message.kind == K::PlnrPublish => Stage::Completed,
@@ -287,7 +287,7 @@ fn facts(rows: &[TraceRecord]) -> Facts {
                     f.requested_cutover = Some(c);
                 }
             }
-            K::Cutover if m.detail.reason.as_deref() != Some("returned") => {
+            K::Cutover if m.detail.reason() != Some("returned") => {
                 f.cutover.get_or_insert(t);
             }
             K::DtrStart => f.dtr_start = true,

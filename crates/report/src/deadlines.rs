@@ -174,7 +174,7 @@ pub fn brackets(
         let completes = matches!(
             (m.kind, port.and_then(|p| category.get(&p))),
             (MsgKind::Completion, Some(Category::A | Category::D) | None) | (MsgKind::Cutover, Some(Category::C))
-        ) && m.detail.reason.is_none();
+        ) && m.detail.reason().is_none();
         if let (true, Some(p)) = (completes, port) {
             if let Some(cut) = cutover.get(&p).filter(|_| published_duty.insert(p)) {
                 let (_, due) = duties.plnr_completed_window(*cut, r.time);

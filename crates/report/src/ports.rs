@@ -159,7 +159,7 @@ pub fn port_times(
             }
             MsgKind::Completion => end(t, Outcome::Completed, "completed".into()),
             // A cutover with a reason is the way back (a return), not the port's.
-            MsgKind::Cutover if cat_c && m.detail.reason.is_none() => end(t, Outcome::Completed, "completed".into()),
+            MsgKind::Cutover if cat_c && m.detail.reason().is_none() => end(t, Outcome::Completed, "completed".into()),
             MsgKind::WithdrawConfirm => end(t, Outcome::Withdrawn, "withdrawn".into()),
             MsgKind::ReversalConfirm | MsgKind::EmergencyReturnConfirm => {
                 end(t, Outcome::Returned, "returned".into());
@@ -188,7 +188,7 @@ pub fn port_times(
 fn note_times(t: &mut PortTimes, r: &TraceRecord) {
     let m = &r.message;
     match m.kind {
-        MsgKind::Cutover if t.cutover.is_none() && m.detail.reason.is_none() => {
+        MsgKind::Cutover if t.cutover.is_none() && m.detail.reason().is_none() => {
             t.cutover = Some(r.time);
             if t.category == Some(Category::C) {
                 t.completed = Some(r.time);

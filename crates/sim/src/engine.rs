@@ -1130,7 +1130,7 @@ impl Sim {
         let Some(t) = self.ports.get_mut(&port_ref) else { return };
         match r.message.kind {
             MsgKind::SnaConfirm | MsgKind::CnaConfirm => t.confirmed = Some(r.time),
-            MsgKind::Cutover if r.message.detail.reason.is_none() => t.cutover = Some(r.time),
+            MsgKind::Cutover if r.message.detail.reason().is_none() => t.cutover = Some(r.time),
             MsgKind::PlnrPublish if t.published.is_none() => t.published = Some(r.time),
             _ => {}
         }

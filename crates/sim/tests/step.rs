@@ -361,12 +361,10 @@ fn an_external_gaining_carrier_plays_a_cat_a_port_and_the_audit_finds_nothing() 
     let mut sna = Message::new(MsgKind::Sna, req.port_ref);
     sna.category = Some(req.category);
     sna.numbers.clone_from(&req.numbers);
-    sna.detail = Detail {
-        ca_date: Some(req.ca_date),
-        account: Some(req.account.clone()),
-        cutover: Some(req.cutover),
-        ..Detail::default()
-    };
+    sna.detail = Detail::default();
+    sna.detail.ca_date = Some(req.ca_date);
+    sna.detail.cutover = Some(req.cutover);
+    sna.detail.set_account(Some(req.account.clone()));
     let seq = sim
         .deliver(
             Envelope {
@@ -553,7 +551,7 @@ fn play_gaining_cat_a(sim: &mut Sim, trace: &mut Vec<TraceRecord>, gaining: Carr
     sna.category = Some(req.category);
     sna.numbers.clone_from(&req.numbers);
     sna.detail.ca_date = Some(req.ca_date);
-    sna.detail.account = Some(req.account.clone());
+    sna.detail.set_account(Some(req.account.clone()));
     let to_losing = |message| Envelope {
         from: gaining,
         to: req.losing,

@@ -1,7 +1,7 @@
 //! Cat C: PNV, CNA, CCA and the cutover at the agreed time (clauses 4.3 and 4.4).
 
 use lnp_model::{
-    Category, Code, Detail, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortRef, RejectCode, TelephoneNumber,
+    Category, Code, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortRef, RejectCode, TelephoneNumber,
     Timestamp, WholeCode,
 };
 
@@ -31,15 +31,13 @@ impl Carrier {
         let mut m = Message::new(kind, req.port_ref);
         m.category = Some(Category::C);
         m.numbers = numbers.to_vec();
-        m.detail = Detail {
-            ca_date: Some(req.ca_date),
-            account: Some(req.account.clone()),
-            cutover: (kind == MsgKind::Cna).then_some(req.cutover),
-            pm: (kind == MsgKind::Cna).then(|| sanitize(&format!("{} porting PM", self.config.name))),
-            ..Detail::default()
-        };
+        m.detail.ca_date = Some(req.ca_date);
+        m.detail.cutover = (kind == MsgKind::Cna).then_some(req.cutover);
+        m.detail.set_account(Some(req.account.clone()));
+        m.detail
+            .set_pm((kind == MsgKind::Cna).then(|| sanitize(&format!("{} porting PM", self.config.name))));
         if !req.customer.is_empty() {
-            m.detail.extra.push(("customer".into(), sanitize(&req.customer)));
+            m.detail.push_extra("customer".into(), sanitize(&req.customer));
         }
         m
     }
@@ -78,7 +76,7 @@ impl Carrier {
 
     /// The ground to reject a whole PNV or CNA received at `now`, if any.
     fn whole_problem(&self, now: Timestamp, m: &Message) -> Option<PnvReject> {
-        match (m.detail.ca_date, m.detail.account.as_deref()) {
+        match (m.detail.ca_date, m.detail.account()) {
             (Some(ca), Some(acc)) if !acc.is_empty() => self.duties().ca_stale(ca, now).then_some(PnvReject::CA_DATE),
             (None, _) => Some(PnvReject::CA_DATE),
             _ => Some(PnvReject::INSUFFICIENT_INFO),
@@ -87,7 +85,7 @@ impl Carrier {
 
     pub(super) fn customer_of(m: &Message) -> Option<&str> {
         m.detail
-            .extra
+            .extra()
             .iter()
             .find(|(k, _)| k == "customer")
             .map(|(_, v)| v.as_str())
@@ -129,7 +127,7 @@ impl Carrier {
                 };
                 pairs.push((*n, code));
             }
-            let account = m.detail.account.as_deref().unwrap_or("");
+            let account = m.detail.account().unwrap_or("");
             if !account.is_empty() {
                 // The associated numbers are listed in number order, whatever the map keeps.
                 let mut associated: Vec<TelephoneNumber> = self
@@ -201,7 +199,8 @@ impl Carrier {
         let mut ok = Message::new(MsgKind::CnaConfirm, port_ref);
         ok.category = Some(Category::C);
         ok.numbers.clone_from(&m.numbers);
-        ok.detail.pm = Some(sanitize(&format!("{} porting PM", self.config.name)));
+        ok.detail
+            .set_pm(Some(sanitize(&format!("{} porting PM", self.config.name))));
         self.send(answer_at, from, ok);
         self.notify_pending(answer_at, port_ref, Category::C, &m.numbers, from, None);
     }

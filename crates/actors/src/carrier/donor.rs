@@ -218,7 +218,7 @@ impl Carrier {
             stop.category = entry.as_ref().map(|e| e.category);
             stop.numbers = vec![number];
             stop.detail.current = Some(code);
-            stop.detail.reason = Some("given back".into());
+            stop.detail.set_reason(Some("given back".into()));
             self.act(now, stop);
         }
         if let Some(e) = entry.filter(|e| e.published) {

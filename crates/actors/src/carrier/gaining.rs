@@ -87,14 +87,11 @@ impl Carrier {
             let mut m = Message::new(MsgKind::Sna, port_ref);
             m.category = Some(req.category);
             m.numbers.clone_from(&req.numbers);
-            m.detail = Detail {
-                ca_date: Some(req.ca_date),
-                account: Some(req.account.clone()),
-                cutover: Some(req.cutover),
-                ..Detail::default()
-            };
+            m.detail.ca_date = Some(req.ca_date);
+            m.detail.cutover = Some(req.cutover);
+            m.detail.set_account(Some(req.account.clone()));
             if !req.customer.is_empty() {
-                m.detail.extra.push(("customer".into(), sanitize(&req.customer)));
+                m.detail.push_extra("customer".into(), sanitize(&req.customer));
             }
             self.send(now, req.losing, m);
             let deadline = self.duties().patience(MsgKind::Sna, now).unwrap_or(now);

@@ -137,10 +137,10 @@ impl Carrier {
                         let mut m = Message::new(MsgKind::Withdraw, port_ref);
                         m.category = Some(p.req.category);
                         m.numbers.clone_from(&p.req.numbers);
-                        m.detail.reason = Some(format!(
+                        m.detail.set_reason(Some(format!(
                             "no answer to the SNA within {}",
                             self.rulebook.sna_response.describe()
-                        ));
+                        )));
                         self.send(at, losing, m);
                     }
                     (GainingState::AwaitEcaReply, MsgKind::Eca) => {

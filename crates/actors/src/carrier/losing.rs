@@ -415,7 +415,7 @@ impl Carrier {
         back.category = Some(category);
         back.numbers.clone_from(&m.numbers);
         back.detail.current = Some(self.code);
-        back.detail.reason = Some("returned".into());
+        back.detail.set_reason(Some("returned".into()));
         for (n, s) in restored {
             if let Some(s) = s {
                 self.services.insert(n, &s);
