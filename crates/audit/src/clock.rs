@@ -8,8 +8,9 @@
 //! outside the range where Sydney's offset changes only on whole UTC hours, the calendar itself
 //! answers.
 
-use lnp_model::fasthash::FastMap;
+use lnp_model::fasthash::{FastHasher, FastMap};
 use std::cell::RefCell;
+use std::hash::{BuildHasher, BuildHasherDefault};
 
 use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Timelike};
 use lnp_model::time::{date_of_day, day_of};
@@ -236,19 +237,8 @@ impl<'a> Clock<'a> {
     /// Where `span` from local day `day` lands and that day's offset (`None`: let the calendar
     /// answer), from the direct-mapped cache, else from `target` and `uniform_offset`.
     fn resolve(&self, c: &mut Caches, day: i64, span: Span) -> Option<(Target, i32)> {
-        let kind: u64 = match span {
-            Span::Minutes(_) => 1,
-            Span::Hours(_) => 2,
-            Span::Days(_) => 3,
-            Span::BusinessDays(_) => 4,
-            Span::Months(_) => 5,
-            Span::Seconds(_) => 6,
-        };
-        #[allow(clippy::cast_sign_loss, reason = "bits for a hash")]
-        let mixed =
-            ((day as u64) ^ (span.count() as u64).rotate_left(20) ^ (kind << 58)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        #[allow(clippy::cast_possible_truncation, reason = "the top bits index the slots")]
-        let slot = (mixed >> (64 - RESOLVED_SLOTS.trailing_zeros())) as usize;
+        #[allow(clippy::cast_possible_truncation, reason = "the low bits index the slots")]
+        let slot = BuildHasherDefault::<FastHasher>::default().hash_one((day, span)) as usize & (RESOLVED_SLOTS - 1);
         if let Some(Some(r)) = c.resolved.get(slot) {
             if r.day == day && r.span == span {
                 return r.at;

@@ -867,18 +867,12 @@ impl Sim {
             return None;
         }
         let ev = self.pop_event()?;
-        // A wake-up superseded by an earlier one (the carrier's deadline moved) does nothing and
-        // is not counted: `events` is the work simulated, and the bound is on that.
-        let superseded = match ev.kind {
-            EventKind::Wake(code) => self.seats.get(code).is_none_or(|s| s.wake_at != Some(ev.at)),
-            _ => false,
-        };
-        if !superseded {
-            self.stats.events += 1;
-        }
         self.now = ev.at;
         self.stats.end = ev.at;
-        self.process(ev, sink);
+        // `events` is the work simulated, and the bound is on that: a superseded wake-up is none.
+        if self.process(ev, sink) {
+            self.stats.events += 1;
+        }
         Some(at)
     }
 
@@ -925,7 +919,9 @@ impl Sim {
         &self.stats
     }
 
-    fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) {
+    /// Does what the event says; false for a wake-up superseded by an earlier one (the
+    /// carrier's deadline moved), which does nothing.
+    fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) -> bool {
         match ev.kind {
             EventKind::Deliver {
                 record,
@@ -937,10 +933,11 @@ impl Sim {
                 }
             }
             EventKind::Wake(code) => {
-                if let Some(seat) = self.seats.get_mut(code).filter(|s| s.wake_at == Some(ev.at)) {
-                    seat.wake_at = None;
-                    self.handle(code, Delivery::Timeout, sink);
-                }
+                let Some(seat) = self.seats.get_mut(code).filter(|s| s.wake_at == Some(ev.at)) else {
+                    return false;
+                };
+                seat.wake_at = None;
+                self.handle(code, Delivery::Timeout, sink);
             }
             EventKind::Command(code, cmd) => {
                 if matches!(cmd, Command::Submit(_)) {
@@ -966,6 +963,7 @@ impl Sim {
             EventKind::NextLoadPort => self.next_load_port(sink),
             EventKind::GiveBack(numbers) => self.give_back(&numbers, sink),
         }
+        true
     }
 
     fn next_load_port(&mut self, sink: &mut dyn TraceSink) {
