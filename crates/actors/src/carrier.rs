@@ -15,6 +15,7 @@ use lnp_model::{
 mod agenda;
 mod complex;
 mod donor;
+mod donorbook;
 mod faults;
 mod gaining;
 mod jobs;
@@ -282,7 +283,8 @@ struct LosingPort {
 }
 
 /// The standing register record the donor keeps for a number of its ranges that is ported out
-/// or in a pending port.
+/// or in a pending port. The completed records it stands in place of (they stand again when
+/// the port does not proceed or is returned) are kept beside it, in the `donorbook`.
 #[derive(Clone, Debug)]
 struct DonorEntry {
     current: CarrierCode,
@@ -296,9 +298,6 @@ struct DonorEntry {
     effective: Timestamp,
     /// Whether this record has been published (a cancellation is published only then).
     published: bool,
-    /// The completed record a pending third-party port stands in place of: it stands again when
-    /// the port does not proceed or is returned.
-    previous: Option<Box<DonorEntry>>,
     /// Bumped whenever the announced transit-routing start moves, so that stale starts do nothing.
     dtr_gen: u32,
 }
@@ -431,7 +430,7 @@ pub struct Carrier {
     losing: FastMap<PortRef, LosingPort>,
     /// Numbers in a pending port where this carrier is losing (`PORT-PENDING`).
     pending: FastSet<TelephoneNumber>,
-    donor: numbermap::NumberMap<DonorEntry>,
+    donor: donorbook::DonorBook,
     /// The references of the donor's records.
     refs: refset::RefTable,
     /// Donor transit routing running, per number and port (`DTR-DURATION`).
@@ -489,7 +488,6 @@ impl Carrier {
                         status: PortStatus::C,
                         effective: config.start,
                         published: true,
-                        previous: None,
                         dtr_gen: 0,
                     },
                 )

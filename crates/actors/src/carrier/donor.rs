@@ -72,7 +72,15 @@ impl Carrier {
             {
                 continue;
             }
-            let previous = self.donor.remove(n).filter(|e| e.status == PortStatus::C).map(Box::new);
+            // A completed record stands again if this port does not proceed; any other (a
+            // pending port's `P`) goes, with what it stood in place of.
+            let earlier = match self.donor.take(n) {
+                Some((e, mut earlier)) if e.status == PortStatus::C => {
+                    earlier.push(e);
+                    earlier
+                }
+                _ => Vec::new(),
+            };
             let entry = DonorEntry {
                 current,
                 losing,
@@ -81,11 +89,10 @@ impl Carrier {
                 status: PortStatus::P,
                 effective: at,
                 published: false,
-                previous,
                 dtr_gen: 0,
             };
             let rec = entry.record(port_ref);
-            self.donor.insert(n, entry);
+            self.donor.put(n, entry, earlier);
             self.publish_now(at, n, rec);
         }
     }
@@ -128,14 +135,17 @@ impl Carrier {
         let own: Vec<TelephoneNumber> = numbers.iter().copied().filter(|n| self.owns_range(*n)).collect();
         let code = self.refs.code(port_ref);
         for n in own {
-            let old = self.donor.remove(n);
-            let dtr_gen = old.as_ref().map_or(0, |e| e.dtr_gen + 1);
+            let old = self.donor.take(n);
+            let dtr_gen = old.as_ref().map_or(0, |(e, _)| e.dtr_gen + 1);
             // The port's own `P`, when it stood: whether it was published (a return must then be
-            // published too), and the record it stood in place of.
-            let (published, previous) = match old {
-                Some(e) if e.port_ref == code => (e.published, e.previous),
-                Some(e) if e.status == PortStatus::C => (false, Some(Box::new(e))),
-                _ => (false, None),
+            // published too), and the records it stood in place of.
+            let (published, earlier) = match old {
+                Some((e, earlier)) if e.port_ref == code => (e.published, earlier),
+                Some((e, mut earlier)) if e.status == PortStatus::C => {
+                    earlier.push(e);
+                    (false, earlier)
+                }
+                _ => (false, Vec::new()),
             };
             let entry = DonorEntry {
                 current,
@@ -145,11 +155,10 @@ impl Carrier {
                 status: PortStatus::C,
                 effective: at,
                 published,
-                previous,
                 dtr_gen,
             };
             let rec = entry.record(port_ref);
-            self.donor.insert(n, entry);
+            self.donor.put(n, entry, earlier);
             if !self.dtr_running.contains(&(n, port_ref)) {
                 start.push(n);
             }
@@ -177,15 +186,17 @@ impl Carrier {
                 continue;
             }
             self.cancel_jobs(n, port_ref);
-            let Some(e) = self.donor.remove(n) else { continue };
+            let Some((e, mut earlier)) = self.donor.take(n) else {
+                continue;
+            };
             if e.published {
                 let mut rec = e.record(port_ref);
                 rec.status = PortStatus::N;
                 rec.effective = at;
                 self.publish_now(at, n, rec);
             }
-            if let Some(prev) = e.previous {
-                self.donor.insert(n, *prev);
+            if let Some(prev) = earlier.pop() {
+                self.donor.put(n, prev, earlier);
             }
         }
     }
@@ -211,7 +222,7 @@ impl Carrier {
             .take_while(|(n, _)| *n == number)
             .map(|(_, r)| *r)
             .collect();
-        let entry = self.donor.remove(number);
+        let entry = self.donor.take(number).map(|(e, _)| e);
         for port_ref in running {
             self.dtr_running.remove(&(number, port_ref));
             let mut stop = Message::new(MsgKind::DtrStop, port_ref);
@@ -256,9 +267,11 @@ impl Carrier {
         self.cancel_jobs(n, port_ref);
         let code = self.code;
         let ref_code = self.refs.code(port_ref);
-        let Some(e) = self.donor.remove(n) else { return };
+        let Some((e, mut earlier)) = self.donor.take(n) else {
+            return;
+        };
         if e.port_ref != ref_code {
-            self.donor.insert(n, e);
+            self.donor.put(n, e, earlier);
             return;
         }
         if e.published {
@@ -272,21 +285,17 @@ impl Carrier {
             return;
         }
         // Back with the carrier it was ported from: its earlier record stands again.
-        let restored = e.previous.map_or_else(
-            || DonorEntry {
-                current: now_with,
-                losing: code,
-                port_ref: ref_code,
-                category,
-                status: PortStatus::C,
-                effective: at,
-                published: e.published,
-                previous: None,
-                dtr_gen: 0,
-            },
-            |p| *p,
-        );
-        self.donor.insert(n, restored);
+        let restored = earlier.pop().unwrap_or(DonorEntry {
+            current: now_with,
+            losing: code,
+            port_ref: ref_code,
+            category,
+            status: PortStatus::C,
+            effective: at,
+            published: e.published,
+            dtr_gen: 0,
+        });
+        self.donor.put(n, restored, earlier);
     }
 
     /// The donor of a number that another carrier ported (a third-party port): follow it with
