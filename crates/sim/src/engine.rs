@@ -242,7 +242,8 @@ pub struct Publication {
 /// A donor's register at one instant, from its publications in order
 /// (`docs/plnr-format.md`, "The register while a port is pending"): a `P` stands in place of an
 /// earlier `C` until a `C` of the same port replaces it or an `N`/`R` of it cancels it, when the
-/// earlier `C` stands again; a record whose current carrier is the donor leaves the register.
+/// earlier `C` stands again; a completed record whose current carrier is the donor (a port
+/// home) leaves the register, a pending one leaves the earlier record standing.
 pub fn register_of<'a>(
     publications: impl IntoIterator<Item = &'a Publication>,
 ) -> BTreeMap<TelephoneNumber, &'a Publication> {
@@ -257,7 +258,11 @@ pub fn register_of<'a>(
                 };
                 standing.insert(p.number, (p, before));
             }
-            PortStatus::P | PortStatus::C => {
+            // A port home (action `D`): pending, it changes nothing yet, so the number's earlier
+            // record stands until the port completes, as it does when the register's updates are
+            // applied (`lnp_plnr::Register`); completed, the number leaves the register.
+            PortStatus::P => {}
+            PortStatus::C => {
                 standing.remove(&p.number);
             }
             PortStatus::N | PortStatus::R => {
