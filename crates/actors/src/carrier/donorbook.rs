@@ -39,21 +39,14 @@ impl DonorBook {
     /// Removes the number's record and hands it out with its earlier ones.
     pub(super) fn take(&mut self, n: TelephoneNumber) -> Option<(DonorEntry, Earlier)> {
         let e = self.standing.remove(n)?;
-        let earlier = if self.earlier.is_empty() {
-            Earlier::new()
-        } else {
-            self.earlier.remove(&n).unwrap_or_default()
-        };
-        Some((e, earlier))
+        Some((e, self.earlier.remove(&n).unwrap_or_default()))
     }
 
     /// Sets the number's record and its earlier ones, replacing any it had.
     pub(super) fn put(&mut self, n: TelephoneNumber, e: DonorEntry, earlier: Earlier) {
         self.standing.insert(n, e);
         if earlier.is_empty() {
-            if !self.earlier.is_empty() {
-                self.earlier.remove(&n);
-            }
+            self.earlier.remove(&n);
         } else {
             self.earlier.insert(n, earlier);
         }

@@ -8,6 +8,11 @@
 //! from the array since, wait in two small hash sets until together they hold an eighth as many
 //! (at least [`MIN_PENDING`]), when the array is rebuilt. Each key is moved a handful of times
 //! in all, and a lookup is a hash probe and a binary search.
+//!
+//! Not a [`NumberMap`](super::numbermap::NumberMap) to nothing, though the idea is the same: an
+//! insert there searches the array and goes into a B-tree, and with these sets kept that way
+//! market-2m used about a tenth more CPU (100.9 s of user time against 90.0 s, one alternating
+//! round each) for the same memory. Here an insert is one hash insert.
 
 use std::hash::Hash;
 
