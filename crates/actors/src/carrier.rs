@@ -17,6 +17,7 @@ mod complex;
 mod donor;
 mod donorbook;
 mod faults;
+mod fenced;
 mod gaining;
 mod jobs;
 mod losing;

@@ -119,9 +119,14 @@ impl Carrier {
 
     /// Notes a confirmation that lapses at `lapse` unless an ECA follows.
     fn watch_lapse(&mut self, lapse: Timestamp, port_ref: PortRef, confirmed_at: Timestamp) {
-        // Confirmations come in time order, so this is nearly always the back.
-        let pos = self.lapses.partition_point(|(t, _, _)| *t <= lapse);
-        self.lapses.insert(pos, (lapse, port_ref, confirmed_at));
+        // Confirmations come in time order, so this is nearly always the back, and the back is
+        // looked at before the deque is searched (a search walks cold lines of a long deque).
+        if self.lapses.back().is_none_or(|(t, _, _)| *t <= lapse) {
+            self.lapses.push_back((lapse, port_ref, confirmed_at));
+        } else {
+            let pos = self.lapses.partition_point(|(t, _, _)| *t <= lapse);
+            self.lapses.insert(pos, (lapse, port_ref, confirmed_at));
+        }
         if self.lapse_job_at.is_none_or(|t| lapse < t) {
             self.lapse_job_at = Some(lapse);
             self.schedule(lapse, Job::LosingLapses);

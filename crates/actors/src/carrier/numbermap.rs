@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use lnp_model::TelephoneNumber;
 
+use super::fenced::Fenced;
+
 /// The most entries the recent B-tree holds before a merge however few the arrays hold: a map
 /// of a few thousand entries stays a B-tree, as quick as any and small in all.
 #[cfg(not(test))]
@@ -22,7 +24,7 @@ const MIN_RECENT: usize = 4;
 #[derive(Clone, Debug)]
 pub(super) struct NumberMap<V> {
     /// Sorted, each number once.
-    numbers: Vec<TelephoneNumber>,
+    numbers: Fenced<TelephoneNumber>,
     /// `values[i]` is `numbers[i]`'s, `None` where it was removed.
     values: Vec<Option<V>>,
     /// How many of `values` are `None`.
@@ -34,7 +36,7 @@ pub(super) struct NumberMap<V> {
 impl<V> Default for NumberMap<V> {
     fn default() -> Self {
         Self {
-            numbers: Vec::new(),
+            numbers: Fenced::default(),
             values: Vec::new(),
             gaps: 0,
             recent: BTreeMap::new(),
@@ -44,7 +46,7 @@ impl<V> Default for NumberMap<V> {
 
 impl<V> NumberMap<V> {
     fn slot(&self, n: TelephoneNumber) -> Option<usize> {
-        self.numbers.binary_search(&n).ok()
+        self.numbers.find(&n)
     }
 
     pub(super) fn get(&self, n: TelephoneNumber) -> Option<&V> {
@@ -101,7 +103,9 @@ impl<V> NumberMap<V> {
         let mut numbers = Vec::with_capacity(len);
         let mut values = Vec::with_capacity(len);
         let mut recent = std::mem::take(&mut self.recent).into_iter().peekable();
-        let old = std::mem::take(&mut self.numbers)
+        let old = self
+            .numbers
+            .take()
             .into_iter()
             .zip(std::mem::take(&mut self.values))
             .filter_map(|(n, v)| Some((n, v?)));
@@ -117,7 +121,7 @@ impl<V> NumberMap<V> {
             numbers.push(r);
             values.push(Some(rv));
         }
-        self.numbers = numbers;
+        self.numbers = Fenced::from_sorted(numbers);
         self.values = values;
         self.gaps = 0;
     }
@@ -126,6 +130,7 @@ impl<V> NumberMap<V> {
     pub(super) fn iter(&self) -> impl Iterator<Item = (TelephoneNumber, &V)> + '_ {
         let mut old = self
             .numbers
+            .keys()
             .iter()
             .zip(&self.values)
             .filter_map(|(n, v)| Some((*n, v.as_ref()?)))

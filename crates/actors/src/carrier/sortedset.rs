@@ -18,6 +18,8 @@ use std::hash::Hash;
 
 use lnp_model::fasthash::FastSet;
 
+use super::fenced::Fenced;
+
 /// The most keys the pending sets hold before a rebuild however small the array is: a set of a
 /// few thousand keys stays hashed, as quick as any and small in all.
 #[cfg(not(test))]
@@ -28,7 +30,7 @@ const MIN_PENDING: usize = 4;
 #[derive(Clone, Debug)]
 pub(super) struct SortedSet<K> {
     /// Sorted, each key once; those in `gone` are not in the set.
-    sorted: Vec<K>,
+    sorted: Fenced<K>,
     /// Keys inserted since the array was rebuilt (some may be in `sorted` too: an insert does
     /// not search the array, the next rebuild drops the duplicates).
     added: FastSet<K>,
@@ -39,7 +41,7 @@ pub(super) struct SortedSet<K> {
 impl<K> Default for SortedSet<K> {
     fn default() -> Self {
         Self {
-            sorted: Vec::new(),
+            sorted: Fenced::default(),
             added: FastSet::default(),
             gone: FastSet::default(),
         }
@@ -48,7 +50,7 @@ impl<K> Default for SortedSet<K> {
 
 impl<K: Copy + Ord + Hash> SortedSet<K> {
     fn in_sorted(&self, k: &K) -> bool {
-        self.sorted.binary_search(k).is_ok()
+        self.sorted.contains(k)
     }
 
     pub(super) fn contains(&self, k: &K) -> bool {
@@ -84,7 +86,7 @@ impl<K: Copy + Ord + Hash> SortedSet<K> {
         let mut added: Vec<K> = self.added.drain().collect();
         added.sort_unstable();
         let gone = std::mem::take(&mut self.gone);
-        let old = std::mem::take(&mut self.sorted);
+        let old = self.sorted.take();
         let mut sorted = Vec::with_capacity(old.len() - gone.len() + added.len());
         let mut added = added.into_iter().peekable();
         for k in old.into_iter().filter(|k| !gone.contains(k)) {
@@ -97,7 +99,7 @@ impl<K: Copy + Ord + Hash> SortedSet<K> {
         }
         sorted.extend(added);
         sorted.shrink_to_fit();
-        self.sorted = sorted;
+        self.sorted = Fenced::from_sorted(sorted);
         // The pending sets start small again rather than keep the room of their largest moment.
         self.added = FastSet::default();
     }
@@ -150,7 +152,7 @@ mod tests {
                         model.remove(&k);
                     }
                 }
-                prop_assert!(set.sorted.windows(2).all(|w| w[0] < w[1]));
+                prop_assert!(set.sorted.keys().windows(2).all(|w| w[0] < w[1]));
                 prop_assert!(set.gone.iter().all(|k| set.in_sorted(k) && !set.added.contains(k)));
             }
             for k in model.iter().chain(&probes) {
@@ -166,7 +168,7 @@ mod tests {
             set.insert(k);
         }
         assert_eq!(set.sorted.len(), 10 - set.added.len());
-        let in_array = set.sorted[0];
+        let in_array = set.sorted.keys()[0];
         set.remove(&in_array);
         assert!(!set.contains(&in_array));
         set.insert(in_array);
