@@ -409,6 +409,14 @@ impl BusinessCalendar {
 
     /// Whether `t` is inside Standard Hours: a business day, 08:00 to 17:00 inclusive (local).
     pub fn in_standard_hours(&self, t: Timestamp) -> bool {
+        if let Some((day, ms_of_day)) = t.sydney_wall_fast() {
+            // The day by its number (the holiday cache's bit), the time of day as chrono's.
+            let secs = u32::try_from(ms_of_day / 1000).unwrap_or(u32::MAX);
+            let nanos = u32::try_from(ms_of_day % 1000).unwrap_or(0) * 1_000_000;
+            if let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos) {
+                return self.is_business_day_num(day) && time >= self.hours_start && time <= self.hours_end;
+            }
+        }
         let local = t.sydney_naive();
         self.is_business_day(local.date()) && local.time() >= self.hours_start && local.time() <= self.hours_end
     }
@@ -782,6 +790,23 @@ mod tests {
             if let Some(date) = date_of_day(t.millis().div_euclid(DAY_MS)) {
                 let day = t.millis().div_euclid(DAY_MS);
                 prop_assert_eq!(cal.is_business_day_num(day), cal.is_business_day(date));
+            }
+            // Standard Hours by the day's number, against the definition by chrono's dates and
+            // the time-zone database, at the instant and either side of 08:00 and 17:00 that day.
+            let local = t.sydney().naive_local();
+            let slow = |u: Timestamp| {
+                let l = u.sydney().naive_local();
+                cal.is_business_day(l.date()) && l.time() >= cal.hours_start && l.time() <= cal.hours_end
+            };
+            let mut probes = vec![t];
+            for (h, m, s) in [(7, 59, 59), (8, 0, 0), (17, 0, 0), (17, 0, 1)] {
+                if let Some(at) = local.date().and_hms_opt(h, m, s) {
+                    let u = Timestamp::from_sydney_local(at);
+                    probes.extend([u, u.plus_millis(1), u.plus_millis(-1)]);
+                }
+            }
+            for u in probes {
+                prop_assert_eq!(cal.in_standard_hours(u), slow(u), "at {}", u);
             }
         }
     }

@@ -144,6 +144,9 @@ impl Timestamp {
     /// The Sydney wall-clock time at this instant (what `sydney().naive_local()` gives, without
     /// a time-zone lookup in the years of the current daylight-saving rule).
     pub fn sydney_naive(self) -> NaiveDateTime {
+        if let Some(local) = self.sydney_wall_fast().and_then(|(day, ms)| naive_of_wall(day, ms)) {
+            return local;
+        }
         let local = self
             .millis()
             .saturating_add(i64::from(self.sydney_offset_secs()) * 1000);
@@ -248,6 +251,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The wall-clock time of a day (days since 1970-01-01) and a millisecond of that day, by
+/// integer arithmetic; `None` where chrono has no such date.
+fn naive_of_wall(day: i64, ms_of_day: i64) -> Option<NaiveDateTime> {
+    let (y, m, d) = civil_from_days(day);
+    let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
+    let secs = u32::try_from(ms_of_day / 1000).ok()?;
+    let nanos = u32::try_from(ms_of_day % 1000).ok()? * 1_000_000;
+    Some(date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)?))
+}
+
 /// Sydney's standard (AEST) and daylight (AEDT) offsets.
 const STANDARD_SECS: i32 = 10 * 3600;
 const DAYLIGHT_SECS: i32 = 11 * 3600;
@@ -312,13 +325,22 @@ const CHANGES: [i64; 2 * FAST_YEARS] = {
     t
 };
 
-/// Sydney's offset by the current rule, for an instant where [`fast_rule_applies`]: the range
-/// starts in daylight time (January), and each change flips it.
+/// The mean Gregorian year (365.2425 days) in milliseconds.
+const MEAN_YEAR_MS: i64 = 31_556_952_000;
+
+/// Sydney's offset by the current rule, for an instant where [`fast_rule_applies`]: standard
+/// time between a year's April and October changes, daylight time outside them. The year is
+/// found by division rather than by searching the table (this runs for most date questions a
+/// market run asks). The quotient may name the neighbouring year within a day or so of New
+/// Year, which gives the same answer: no change falls between October and April.
 fn fast_sydney_offset_secs(ms: i64) -> i32 {
-    if CHANGES.partition_point(|c| *c <= ms) % 2 == 0 {
-        DAYLIGHT_SECS
-    } else {
+    let guess = (ms - FAST_FROM_MS).div_euclid(MEAN_YEAR_MS);
+    let year = usize::try_from(guess).unwrap_or(0).min(FAST_YEARS - 1);
+    let (april, october) = (CHANGES[2 * year], CHANGES[2 * year + 1]);
+    if (april..october).contains(&ms) {
         STANDARD_SECS
+    } else {
+        DAYLIGHT_SECS
     }
 }
 
@@ -708,6 +730,9 @@ mod tests {
                 slow_offset(ms),
                 "at {ms}"
             );
+            // The wall time too, off the whole second (its milliseconds are kept).
+            let odd = Timestamp::from_millis(ms + 1_234);
+            assert_eq!(odd.sydney_naive(), odd.sydney().naive_local(), "at {ms}");
             ms += 3_600_000;
         }
         for year in 2009..2099 {
