@@ -162,11 +162,10 @@ pub enum StepError {
 
 #[derive(Clone, Debug)]
 enum EventKind {
-    /// A message to `record.to`, as it went into the trace: boxed once when it is sent, and
-    /// read in place by the receiver.
+    /// A message to `envelope.to`, as it went into the trace: in the box the sending carrier
+    /// wrote it into, read in place by the receiver.
     Deliver {
-        record: Box<TraceRecord>,
-        sender: CarrierCode,
+        envelope: Box<Envelope>,
         processing_ms: i64,
     },
     Wake(CarrierCode),
@@ -929,13 +928,11 @@ impl Sim {
     fn process(&mut self, ev: Event, sink: &mut dyn TraceSink) -> bool {
         match ev.kind {
             EventKind::Deliver {
-                record,
-                sender,
+                envelope,
                 processing_ms,
             } => {
-                if let Some(to) = record.to {
-                    self.handle(to, Delivery::Message(sender, &record.message, processing_ms), sink);
-                }
+                let Envelope { from, to, message } = &*envelope;
+                self.handle(*to, Delivery::Message(*from, message, processing_ms), sink);
             }
             EventKind::Wake(code) => {
                 let Some(seat) = self.seats.get_mut(code).filter(|s| s.wake_at == Some(ev.at)) else {
@@ -1062,39 +1059,39 @@ impl Sim {
                     self.unexpected.push((now, *u));
                 }
             }
-            Output::Send(e) => {
-                let Envelope {
-                    from: sender,
-                    to,
-                    message,
-                } = *e;
-                // The record is what is delivered: the message moves once, into it.
-                let record = Box::new(self.record(from, Some(to), message));
+            Output::Send(mut e) => {
+                // The record is what is delivered, and the envelope's box carries it: the
+                // message moves into the record for the sink and back, no second box is made.
+                let placeholder = Message {
+                    kind: e.message.kind,
+                    port_ref: None,
+                    category: None,
+                    numbers: Vec::new(),
+                    code: lnp_model::Code::None,
+                    detail: lnp_model::Detail::default(),
+                };
+                let record = self.record(from, Some(e.to), std::mem::replace(&mut e.message, placeholder));
                 self.observe(&record);
                 sink.record(&record);
-                let receiver = self.seats.get(to);
+                let TraceRecord { seq, message, .. } = record;
+                e.message = message;
+                let receiver = self.seats.get(e.to);
                 let within = receiver.map_or(300_000, |s| s.answers_within_ms);
                 let external = receiver.is_some_and(|s| s.external);
                 let processing_ms = processing_time(within, self.rng.next_u64());
                 if external {
                     // Handed out as it is sent, in trace order; the draw above still happens, so
                     // the generator's stream does not depend on who plays the receiver.
-                    let TraceRecord { seq, message, .. } = *record;
                     self.outbox.push(ExternalEvent::Message {
                         at: now,
                         seq,
-                        envelope: Envelope {
-                            from: sender,
-                            to,
-                            message,
-                        },
+                        envelope: *e,
                     });
                 } else {
                     self.push(
                         now,
                         EventKind::Deliver {
-                            record,
-                            sender,
+                            envelope: e,
                             processing_ms,
                         },
                     );
