@@ -259,7 +259,7 @@ fn check(submit: Timestamp, shape: Shape, third_party: bool) -> Result<(), TestC
     let numbers = trace
         .iter()
         .find(|r| matches!(r.message.kind, MsgKind::Sna | MsgKind::Pnv | MsgKind::Cna))
-        .map(|r| r.message.numbers.clone())
+        .map(|r| r.message.numbers.to_vec())
         .unwrap_or_default();
     let port = TrackedPort {
         port_ref: "P1".into(),

@@ -208,7 +208,7 @@ fn state(c: &Carrier, port_ref: &str) -> GainingState {
 fn sna_by_hand(port_ref: &str, number: &str, ca_date: NaiveDate) -> Envelope {
     let mut m = Message::new(MsgKind::Sna, pref(port_ref));
     m.category = Some(Category::A);
-    m.numbers = vec![num(number)];
+    m.numbers = lnp_model::Numbers::from_slice(&[num(number)]);
     m.detail = Detail::default();
     m.detail.ca_date = Some(ca_date);
     m.detail.set_account(Some("ACC-0001".into()));
@@ -234,7 +234,7 @@ fn sna_confirmed_then_eca_confirmed_with_cutover_and_completion() {
     let (at, sna) = one_sent(&out, MsgKind::Sna);
     assert_eq!(at, submitted);
     assert_eq!(sna.to, code(LOSING));
-    assert_eq!(sna.message.numbers, vec![num("0255501234")]);
+    assert_eq!(sna.message.numbers.to_vec(), vec![num("0255501234")]);
     assert_eq!(sna.message.detail.ca_date, Some(date(2026, 2, 20)));
     assert_eq!(state(&g, "P1"), GainingState::AwaitSnaReply);
 
@@ -272,7 +272,7 @@ fn sna_confirmed_then_eca_confirmed_with_cutover_and_completion() {
     let cutovers = acted(&out, MsgKind::Cutover);
     assert_eq!(cutovers.len(), 1, "{out:#?}");
     assert_eq!(cutovers[0].0, answered);
-    assert_eq!(cutovers[0].1.numbers, vec![num("0255501234")]);
+    assert_eq!(cutovers[0].1.numbers.to_vec(), vec![num("0255501234")]);
     assert_eq!(cutovers[0].1.detail.current, Some(code(GAINING)));
     let (at, completion) = one_sent(&out, MsgKind::Completion);
     assert_eq!(at, answered);
@@ -528,7 +528,7 @@ fn a_cat_c_withdrawal_during_the_pnv_is_sent_after_the_pnv_response() {
     no_unexpected(&out);
     let (at, withdraw) = one_sent(&out, MsgKind::Withdraw);
     assert_eq!(at, answered);
-    assert_eq!(withdraw.message.numbers, numbers);
+    assert_eq!(withdraw.message.numbers.to_vec(), numbers);
     assert!(sent(&out, MsgKind::Cna).is_empty(), "{out:#?}");
 
     let out = recv(&mut l, answered, &withdraw, 1000);
@@ -620,7 +620,7 @@ fn an_eca_received_just_before_standard_hours_end_never_cuts_over_after_them() {
     assert!(cal.in_standard_hours(received));
     let mut eca = Message::new(MsgKind::Eca, pref("P1"));
     eca.category = Some(Category::A);
-    eca.numbers = vec![num("0255501234")];
+    eca.numbers = lnp_model::Numbers::from_slice(&[num("0255501234")]);
     let env = Envelope {
         from: code(GAINING),
         to: code(LOSING),
@@ -646,7 +646,7 @@ fn an_eca_confirm_for_an_unknown_ref_is_unexpected() {
     let mut g = gaining(false);
     let mut m = Message::new(MsgKind::EcaConfirm, pref("NOBODY-1"));
     m.category = Some(Category::A);
-    m.numbers = vec![num("0255501234")];
+    m.numbers = lnp_model::Numbers::from_slice(&[num("0255501234")]);
     let env = Envelope {
         from: code(LOSING),
         to: code(GAINING),
@@ -726,7 +726,7 @@ fn a_third_party_losing_carrier_notifies_the_donor_with_the_cutover_when_it_conf
     assert_eq!(*at, answered);
     assert_eq!(notice.to, code(DONOR));
     assert_eq!(notice.message.port_ref, Some(pref("TP1")));
-    assert_eq!(notice.message.numbers, vec![number]);
+    assert_eq!(notice.message.numbers.to_vec(), vec![number]);
     assert_eq!(notice.message.detail.current, Some(code(GAINING)));
     assert_eq!(
         notice.message.detail.cutover,

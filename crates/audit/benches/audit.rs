@@ -79,7 +79,7 @@ fn record(seq: u64, port: u64, step: usize, time: Timestamp) -> Option<TraceReco
     }
     let mut message = Message::new(kind, port_ref);
     message.category = Some(Category::A);
-    message.numbers = vec![number];
+    message.numbers = lnp_model::Numbers::from_slice(&[number]);
     message.detail = detail;
     Some(TraceRecord {
         seq,

@@ -971,7 +971,8 @@ impl<'a> Auditor<'a> {
             K::Sna | K::Cna => {
                 port.gaining = Some(r.from);
                 port.losing = r.to;
-                port.numbers.clone_from(&m.numbers);
+                port.numbers.clear();
+                port.numbers.extend_from_slice(&m.numbers);
                 for n in &m.numbers {
                     self.latest.insert(*n, key);
                 }

@@ -175,7 +175,7 @@ impl RowOrder {
                 line,
                 message,
                 port_ref: m.port_ref,
-                numbers: m.numbers,
+                numbers: m.numbers.into_vec(),
             });
             return;
         }
@@ -271,7 +271,7 @@ impl RowOrder {
                 line: row.line,
                 message,
                 port_ref: m.port_ref,
-                numbers: m.numbers,
+                numbers: m.numbers.into_vec(),
             });
         }
         self.rows.extend(waiting);

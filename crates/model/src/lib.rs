@@ -23,7 +23,8 @@ pub use calendar::{BusinessCalendar, Holiday};
 pub use carrier::{Agreement, CarrierCode, Category, Outcome, PortRef, Service, ServiceHolding, ServiceKind};
 pub use duty::{Duties, Reckoner};
 pub use message::{
-    Code, Detail, Envelope, Message, MsgKind, NumberCode, PnvReject, PnvResponse, PortStatus, RejectCode, WholeCode,
+    Code, Detail, Envelope, Message, MsgKind, NumberCode, Numbers, PnvReject, PnvResponse, PortStatus, RejectCode,
+    WholeCode,
 };
 pub use number::{NumberRange, TelephoneNumber};
 pub use rulebook::{RuleId, Rulebook};

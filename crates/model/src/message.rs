@@ -832,13 +832,18 @@ pub fn detail_text(s: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// A message's numbers: up to four inline (in the room a `Vec` takes), more on the heap. Nearly
+/// every message of a market names one number, so writing, copying and freeing one allocates
+/// nothing.
+pub type Numbers = smallvec::SmallVec<[TelephoneNumber; 4]>;
+
 /// One message or action: what a carrier sends (with `to`) or does (without).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Message {
     pub kind: MsgKind,
     pub port_ref: Option<PortRef>,
     pub category: Option<Category>,
-    pub numbers: Vec<TelephoneNumber>,
+    pub numbers: Numbers,
     pub code: Code,
     pub detail: Detail,
 }
@@ -849,7 +854,7 @@ impl Message {
             kind,
             port_ref: Some(port_ref),
             category: None,
-            numbers: Vec::new(),
+            numbers: Numbers::new(),
             code: Code::None,
             detail: Detail::default(),
         }
@@ -902,6 +907,22 @@ impl Serialize for RejectCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Four numbers inline take no more room than a `Vec`'s pointer, length and capacity, so a
+    /// message is no larger for holding them; a fifth goes to the heap.
+    #[test]
+    fn numbers_fit_inline_in_a_vecs_room() {
+        assert_eq!(
+            std::mem::size_of::<Numbers>(),
+            std::mem::size_of::<Vec<TelephoneNumber>>()
+        );
+        let n = |i: u32| TelephoneNumber::from_nsn(250_000_000 + i).unwrap();
+        let mut numbers: Numbers = (0..4).map(n).collect();
+        assert!(!numbers.spilled());
+        numbers.push(n(4));
+        assert!(numbers.spilled());
+        assert_eq!(numbers.len(), 5);
+    }
 
     #[test]
     fn keywords_round_trip() {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::carrier::{CarrierCode, Category, PortRef};
-use crate::message::{Code, Detail, Message, MsgKind};
+use crate::message::{Code, Detail, Message, MsgKind, Numbers};
 use crate::number::TelephoneNumber;
 use crate::time::{fast_rfc3339, Timestamp};
 
@@ -324,10 +324,10 @@ fn fast_record(
         _ => return None,
     };
     let numbers = match numbers {
-        Some(list) => list.iter().map(|n| ten_digits(n)).collect::<Option<Vec<_>>>()?,
-        None if numbers_s.is_empty() => Vec::new(),
-        None if numbers_s.len() == 10 => vec![ten_digits(numbers_s)?],
-        None => numbers_s.split(';').map(ten_digits).collect::<Option<Vec<_>>>()?,
+        Some(list) => list.iter().map(|n| ten_digits(n)).collect::<Option<Numbers>>()?,
+        None if numbers_s.is_empty() => Numbers::new(),
+        None if numbers_s.len() == 10 => Numbers::from_slice(&[ten_digits(numbers_s)?]),
+        None => numbers_s.split(';').map(ten_digits).collect::<Option<Numbers>>()?,
     };
     let code = match code_s.len() {
         0 => Code::None,
@@ -484,9 +484,11 @@ fn record_from_fields_strict(
         Some(list) => list
             .iter()
             .map(|n| parse_number(n))
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Numbers, _>>()
             .map_err(|e| row_err(line, "numbers", format!("{e}")))?,
-        None => csv_numbers(numbers_s).map_err(|e| row_err(line, "numbers", format!("{e}")))?,
+        None => csv_numbers(numbers_s)
+            .map_err(|e| row_err(line, "numbers", format!("{e}")))?
+            .into(),
     };
     // A whole-message reject code written with fewer than three digits (`3`) is its three-digit
     // form (`003`); PNV codes (`PNV_RESPONSE`, `CNA_REJECT`) are one digit by nature.
@@ -2339,7 +2341,7 @@ mod tests {
                         kind,
                         port_ref: r.parse().ok(),
                         category: Some(Category::C),
-                        numbers,
+                        numbers: numbers.into(),
                         code,
                         detail,
                     },

@@ -89,7 +89,7 @@ pub fn port_times(
                 PortTimes {
                     port_ref: port,
                     category: m.category,
-                    numbers: m.numbers.clone(),
+                    numbers: m.numbers.to_vec(),
                     gaining: None,
                     losing: None,
                     submitted: None,
@@ -123,7 +123,7 @@ pub fn port_times(
                 t.submitted = Some(r.time);
                 t.gaining = Some(r.from);
                 t.losing = r.to;
-                t.numbers.clone_from(&m.numbers);
+                t.numbers = m.numbers.to_vec();
             }
             MsgKind::SnaConfirm => {
                 t.confirmed.get_or_insert(r.time);

@@ -1066,7 +1066,7 @@ impl Sim {
                     kind: e.message.kind,
                     port_ref: None,
                     category: None,
-                    numbers: Vec::new(),
+                    numbers: lnp_model::Numbers::new(),
                     code: lnp_model::Code::None,
                     detail: lnp_model::Detail::default(),
                 };

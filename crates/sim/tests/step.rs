@@ -312,7 +312,7 @@ fn findings_text(report: &lnp_audit::Report) -> String {
 fn reply(kind: MsgKind, req: &Message) -> Message {
     let mut m = Message::new(kind, req.port_ref.expect("a ref"));
     m.category = req.category;
-    m.numbers.clone_from(&req.numbers);
+    m.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     m
 }
 
@@ -360,7 +360,7 @@ fn an_external_gaining_carrier_plays_a_cat_a_port_and_the_audit_finds_nothing() 
     // Bravo sends the SNA, as its actor would have.
     let mut sna = Message::new(MsgKind::Sna, req.port_ref);
     sna.category = Some(req.category);
-    sna.numbers.clone_from(&req.numbers);
+    sna.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     sna.detail = Detail::default();
     sna.detail.ca_date = Some(req.ca_date);
     sna.detail.cutover = Some(req.cutover);
@@ -404,7 +404,7 @@ fn an_external_gaining_carrier_plays_a_cat_a_port_and_the_audit_finds_nothing() 
     assert_eq!(sim.now(), req.cutover);
     let mut eca = Message::new(MsgKind::Eca, req.port_ref);
     eca.category = Some(req.category);
-    eca.numbers.clone_from(&req.numbers);
+    eca.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     sim.deliver(
         Envelope {
             from: bravo,
@@ -549,7 +549,7 @@ fn play_gaining_cat_a(sim: &mut Sim, trace: &mut Vec<TraceRecord>, gaining: Carr
     };
     let mut sna = Message::new(MsgKind::Sna, req.port_ref);
     sna.category = Some(req.category);
-    sna.numbers.clone_from(&req.numbers);
+    sna.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     sna.detail.ca_date = Some(req.ca_date);
     sna.detail.set_account(Some(req.account.clone()));
     let to_losing = |message| Envelope {
@@ -600,7 +600,7 @@ fn an_external_carrier_is_told_to_give_back_a_number_it_gained_and_does() {
         port_ref: None,
         ..Message::new(MsgKind::GiveBack, p1)
     };
-    give_back.numbers = vec![number];
+    give_back.numbers = lnp_model::Numbers::from_slice(&[number]);
     give_back.detail.current = Some(donor);
     sim.act(bravo, give_back, &mut trace).expect("give back");
     finish(&mut sim, &mut trace);
@@ -667,7 +667,7 @@ fn outboxes_are_taken_per_carrier_in_order() {
     };
     // Bravo to Alpha, both external: handed out at once, no event in between.
     let mut sna = Message::new(MsgKind::Sna, req.port_ref);
-    sna.numbers.clone_from(&req.numbers);
+    sna.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     for _ in 0..2 {
         sim.deliver(
             Envelope {
@@ -680,7 +680,7 @@ fn outboxes_are_taken_per_carrier_in_order() {
         .expect("deliver");
     }
     let mut withdraw = Message::new(MsgKind::Withdraw, req.port_ref);
-    withdraw.numbers.clone_from(&req.numbers);
+    withdraw.numbers = lnp_model::Numbers::from_slice(&req.numbers);
     sim.deliver(
         Envelope {
             from: alpha,

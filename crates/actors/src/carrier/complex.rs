@@ -30,7 +30,7 @@ impl Carrier {
     fn complex_request(&self, kind: MsgKind, req: &PortRequest, numbers: &[TelephoneNumber]) -> Message {
         let mut m = Message::new(kind, req.port_ref);
         m.category = Some(Category::C);
-        m.numbers = numbers.to_vec();
+        m.numbers = lnp_model::Numbers::from_slice(numbers);
         m.detail.ca_date = Some(req.ca_date);
         m.detail.cutover = (kind == MsgKind::Cna).then_some(req.cutover);
         m.detail.set_account(Some(req.account.clone()));
@@ -285,7 +285,7 @@ impl Carrier {
         let gaining = p.gaining;
         let mut m = Message::new(MsgKind::Cca, port_ref);
         m.category = Some(Category::C);
-        m.numbers.clone_from(&p.numbers);
+        m.numbers = lnp_model::Numbers::from_slice(&p.numbers);
         // A job that a `shift` fault already moved must not be moved again when it acts.
         self.no_shift = shifted;
         self.cut_over(at, gaining, port_ref, &m);
@@ -398,7 +398,7 @@ impl Carrier {
         p.state = GainingState::AwaitCcaReply { agreed };
         let mut m = Message::new(MsgKind::Cca, port_ref);
         m.category = Some(Category::C);
-        m.numbers.clone_from(&p.req.numbers);
+        m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
         m.detail.cutover = Some(agreed);
         let losing = p.req.losing;
         self.push_task(at, Task::Emit(Output::send(self.code, losing, m)), shifted);
@@ -418,7 +418,7 @@ impl Carrier {
         let losing = p.req.losing;
         let mut m = Message::new(MsgKind::Retarget, port_ref);
         m.category = Some(Category::C);
-        m.numbers.clone_from(&p.req.numbers);
+        m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
         m.detail.cutover = Some(new_at);
         self.send(now, losing, m);
     }

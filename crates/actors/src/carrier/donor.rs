@@ -167,7 +167,7 @@ impl Carrier {
         if !start.is_empty() && duty::transit_routing_due(self.code, current) {
             let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
             dtr.category = Some(category);
-            dtr.numbers = start;
+            dtr.numbers = start.into();
             dtr.detail.current = Some(current);
             self.act(at, dtr);
         }
@@ -227,7 +227,7 @@ impl Carrier {
             self.dtr_running.remove(&(number, port_ref));
             let mut stop = Message::new(MsgKind::DtrStop, port_ref);
             stop.category = entry.as_ref().map(|e| e.category);
-            stop.numbers = vec![number];
+            stop.numbers = lnp_model::Numbers::from_slice(&[number]);
             stop.detail.current = Some(code);
             stop.detail.set_reason(Some("given back".into()));
             self.act(now, stop);
@@ -256,7 +256,7 @@ impl Carrier {
         if self.dtr_running.remove(&(n, port_ref)) {
             let mut stop = Message::new(MsgKind::DtrStop, port_ref);
             stop.category = Some(category);
-            stop.numbers = vec![n];
+            stop.numbers = lnp_model::Numbers::from_slice(&[n]);
             stop.detail.current = Some(now_with);
             self.act(at, stop);
         }
@@ -342,7 +342,7 @@ impl Carrier {
         }
         let mut dtr = Message::new(MsgKind::DtrStart, port_ref);
         dtr.category = Some(e.category);
-        dtr.numbers = vec![number];
+        dtr.numbers = lnp_model::Numbers::from_slice(&[number]);
         dtr.detail.current = Some(e.current);
         // Marked running now, so that the `C` arriving in the same instant starts nothing more.
         self.dtr_running.insert((number, port_ref));

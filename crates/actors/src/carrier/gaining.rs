@@ -86,7 +86,7 @@ impl Carrier {
         if state == GainingState::AwaitSnaReply {
             let mut m = Message::new(MsgKind::Sna, port_ref);
             m.category = Some(req.category);
-            m.numbers.clone_from(&req.numbers);
+            m.numbers = lnp_model::Numbers::from_slice(&req.numbers);
             m.detail.ca_date = Some(req.ca_date);
             m.detail.cutover = Some(req.cutover);
             m.detail.set_account(Some(req.account.clone()));
@@ -118,7 +118,7 @@ impl Carrier {
         let losing = p.req.losing;
         let mut m = Message::new(MsgKind::Withdraw, port_ref);
         m.category = Some(p.req.category);
-        m.numbers.clone_from(&p.req.numbers);
+        m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
         self.send(now, losing, m);
     }
 
@@ -183,7 +183,7 @@ impl Carrier {
             let losing = p.req.losing;
             let mut m = Message::new(kind, port_ref);
             m.category = Some(p.req.category);
-            m.numbers.clone_from(&p.req.numbers);
+            m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
             self.send(now, losing, m);
         }
     }
@@ -196,7 +196,7 @@ impl Carrier {
             kind: MsgKind::GiveBack,
             port_ref: None,
             category: None,
-            numbers: vec![number],
+            numbers: lnp_model::Numbers::from_slice(&[number]),
             code: Code::None,
             detail: Detail::default(),
         };
@@ -377,7 +377,7 @@ impl Carrier {
             let losing = p.req.losing;
             let mut m = Message::new(MsgKind::Retarget, port_ref);
             m.category = Some(p.req.category);
-            m.numbers.clone_from(&p.req.numbers);
+            m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
             m.detail.cutover = Some(new_at);
             self.send(now, losing, m);
         } else {

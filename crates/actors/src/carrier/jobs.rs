@@ -22,7 +22,7 @@ impl Carrier {
                 p.state = GainingState::AwaitEcaReply;
                 let mut m = Message::new(MsgKind::Eca, port_ref);
                 m.category = Some(p.req.category);
-                m.numbers.clone_from(&p.req.numbers);
+                m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
                 let losing = p.req.losing;
                 self.push_task(at, Task::Emit(Output::send(self.code, losing, m)), shifted);
                 let deadline = self.duties().patience(MsgKind::Eca, at).unwrap_or(at);
@@ -44,7 +44,7 @@ impl Carrier {
                 let e = self.donor.get(number);
                 let mut m = Message::new(MsgKind::DtrStop, port_ref);
                 m.category = e.map(|e| e.category);
-                m.numbers = vec![number];
+                m.numbers = lnp_model::Numbers::from_slice(&[number]);
                 m.detail.current = e.map(|e| e.current);
                 self.push_task(at, Task::Emit(Output::action(m)), shifted);
             }
@@ -64,7 +64,7 @@ impl Carrier {
                 self.plnr_file = Some((at, seq));
                 let mut m = Message::new(MsgKind::PlnrPublish, rec.port_ref);
                 m.category = Some(rec.category);
-                m.numbers = vec![number];
+                m.numbers = lnp_model::Numbers::from_slice(&[number]);
                 m.detail.status = Some(rec.status);
                 m.detail.current = Some(rec.current);
                 m.detail.file_seq = Some(seq);
@@ -136,7 +136,7 @@ impl Carrier {
                         let losing = p.req.losing;
                         let mut m = Message::new(MsgKind::Withdraw, port_ref);
                         m.category = Some(p.req.category);
-                        m.numbers.clone_from(&p.req.numbers);
+                        m.numbers = lnp_model::Numbers::from_slice(&p.req.numbers);
                         m.detail.set_reason(Some(format!(
                             "no answer to the SNA within {}",
                             self.rulebook.sna_response.describe()

@@ -286,7 +286,7 @@ impl Carrier {
         let LosingState::AwaitEca { confirmed_at } = p.state else {
             return Some(RejectCode::NO_VALID_SNA);
         };
-        if p.gaining != from || p.numbers != m.numbers {
+        if p.gaining != from || p.numbers[..] != m.numbers[..] {
             return Some(RejectCode::NO_VALID_SNA);
         }
         if duties.eca_too_late(Some(p.received_at), confirmed_at, now) {
@@ -536,7 +536,7 @@ impl Carrier {
         for (donor, nums) in by_donor {
             let mut m = Message::new(MsgKind::DonorNotify, port_ref);
             m.category = Some(category);
-            m.numbers = nums;
+            m.numbers = nums.into();
             m.detail.status = Some(status);
             m.detail.current = Some(current);
             m.detail.cutover = cutover;

@@ -107,7 +107,7 @@ impl Auditor<'_> {
             port.losing = Some(r.from);
         }
         if port.numbers.is_empty() {
-            port.numbers.clone_from(&r.message.numbers);
+            port.numbers.extend_from_slice(&r.message.numbers);
         }
         for n in &r.message.numbers {
             self.latest.insert(*n, key);
