@@ -11,7 +11,7 @@ use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 use thiserror::Error;
 
 use crate::states::State;
-use crate::time::{date_of_day, day_of, days_from_civil, Span, Timestamp, DAY_MS};
+use crate::time::{date_of_day, day_of, days_from_civil, time_of_day_ms, Span, Timestamp, DAY_MS};
 
 /// A public holiday.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,16 +409,15 @@ impl BusinessCalendar {
 
     /// Whether `t` is inside Standard Hours: a business day, 08:00 to 17:00 inclusive (local).
     pub fn in_standard_hours(&self, t: Timestamp) -> bool {
-        if let Some((day, ms_of_day)) = t.sydney_wall_fast() {
-            // The day by its number (the holiday cache's bit), the time of day as chrono's.
-            let secs = u32::try_from(ms_of_day / 1000).unwrap_or(u32::MAX);
-            let nanos = u32::try_from(ms_of_day % 1000).unwrap_or(0) * 1_000_000;
-            if let Some(time) = NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos) {
-                return self.is_business_day_num(day) && time >= self.hours_start && time <= self.hours_end;
-            }
-        }
-        let local = t.sydney_naive();
-        self.is_business_day(local.date()) && local.time() >= self.hours_start && local.time() <= self.hours_end
+        // The day by its number (the holiday cache's bit) where the current rule holds.
+        let fast = t
+            .sydney_wall_fast()
+            .and_then(|(day, ms_of_day)| Some((self.is_business_day_num(day), time_of_day_ms(ms_of_day)?)));
+        let (business_day, time) = fast.unwrap_or_else(|| {
+            let local = t.sydney_naive();
+            (self.is_business_day(local.date()), local.time())
+        });
+        business_day && time >= self.hours_start && time <= self.hours_end
     }
 
     /// The first instant at or after `t` that is inside Standard Hours.

@@ -251,14 +251,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The time of day of a millisecond of the day (`0..86_400_000`).
+pub(crate) fn time_of_day_ms(ms_of_day: i64) -> Option<NaiveTime> {
+    let secs = u32::try_from(ms_of_day / 1000).ok()?;
+    let nanos = u32::try_from(ms_of_day % 1000).ok()? * 1_000_000;
+    NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)
+}
+
 /// The wall-clock time of a day (days since 1970-01-01) and a millisecond of that day, by
 /// integer arithmetic; `None` where chrono has no such date.
 fn naive_of_wall(day: i64, ms_of_day: i64) -> Option<NaiveDateTime> {
     let (y, m, d) = civil_from_days(day);
     let date = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)?;
-    let secs = u32::try_from(ms_of_day / 1000).ok()?;
-    let nanos = u32::try_from(ms_of_day % 1000).ok()? * 1_000_000;
-    Some(date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)?))
+    Some(date.and_time(time_of_day_ms(ms_of_day)?))
 }
 
 /// Sydney's standard (AEST) and daylight (AEDT) offsets.

@@ -123,7 +123,8 @@ pub fn port_times(
                 t.submitted = Some(r.time);
                 t.gaining = Some(r.from);
                 t.losing = r.to;
-                t.numbers = m.numbers.to_vec();
+                t.numbers.clear();
+                t.numbers.extend_from_slice(&m.numbers);
             }
             MsgKind::SnaConfirm => {
                 t.confirmed.get_or_insert(r.time);
