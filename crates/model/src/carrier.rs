@@ -408,9 +408,33 @@ impl PortRef {
     }
 }
 
+impl PortRef {
+    /// A byte a reference may hold: printable ASCII other than the trace's separators.
+    fn allowed(b: u8) -> bool {
+        b.is_ascii_graphic() && !matches!(b, b',' | b';' | b':' | b'=' | b'"')
+    }
+
+    /// The reference these bytes spell, where [`str::parse`] accepts them; `None` where it gives
+    /// an error.
+    pub fn from_ascii(bytes: &[u8]) -> Option<Self> {
+        if bytes.is_empty() || bytes.len() > Self::MAX_LEN || !bytes.iter().all(|&b| Self::allowed(b)) {
+            return None;
+        }
+        let mut out = [0u8; Self::MAX_LEN];
+        out[..bytes.len()].copy_from_slice(bytes);
+        Some(Self {
+            len: bytes.len() as u8,
+            bytes: out,
+        })
+    }
+}
+
 impl FromStr for PortRef {
     type Err = PortRefError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(r) = Self::from_ascii(s.as_bytes()) {
+            return Ok(r);
+        }
         if s.is_empty() {
             return Err(PortRefError::Empty);
         }
@@ -420,22 +444,12 @@ impl FromStr for PortRef {
                 max: Self::MAX_LEN,
             });
         }
-        let allowed = |b: &u8| b.is_ascii_graphic() && !matches!(b, b',' | b';' | b':' | b'=' | b'"');
-        if !s.as_bytes().iter().all(allowed) {
-            // The first character not allowed (the bytes say only that there is one).
-            if let Some(ch) = s
-                .chars()
-                .find(|c| !c.is_ascii_graphic() || matches!(c, ',' | ';' | ':' | '=' | '"'))
-            {
-                return Err(PortRefError::BadCharacter { found: s.into(), ch });
-            }
-        }
-        let mut bytes = [0u8; Self::MAX_LEN];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(Self {
-            len: s.len() as u8,
-            bytes,
-        })
+        // The first character not allowed (the bytes say only that there is one).
+        let ch = s
+            .chars()
+            .find(|c| !c.is_ascii() || !Self::allowed(*c as u8))
+            .unwrap_or('\u{fffd}');
+        Err(PortRefError::BadCharacter { found: s.into(), ch })
     }
 }
 

@@ -32,15 +32,18 @@ macro_rules! msg_kinds {
             pub fn is_action(self) -> bool {
                 match self { $( MsgKind::$variant => $action, )* }
             }
+
+            /// The kind whose keyword these bytes are, as [`str::parse`] reads it.
+            pub fn from_keyword(b: &[u8]) -> Option<MsgKind> {
+                $( if b == $kw.as_bytes() { return Some(MsgKind::$variant); } )*
+                None
+            }
         }
 
         impl FromStr for MsgKind {
             type Err = UnknownKeyword;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $( $kw => Ok(MsgKind::$variant), )*
-                    _ => Err(UnknownKeyword { found: s.into() }),
-                }
+                Self::from_keyword(s.as_bytes()).ok_or_else(|| UnknownKeyword { found: s.into() })
             }
         }
     };

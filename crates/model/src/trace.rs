@@ -200,6 +200,46 @@ fn positions_of(byte: u8, bytes: &[u8], out: &mut Vec<usize>) {
     }
 }
 
+/// A row's fields split at its commas, where the row has exactly ten: its commas found as
+/// [`positions_of`] finds them, into a fixed array.
+fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const COMMAS: u64 = u64::from_le_bytes([b','; 8]);
+    let mut ends = [row.len(); 10];
+    let mut found = 0;
+    let mut chunks = row.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ COMMAS;
+        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        while hits != 0 {
+            // A tenth comma: an eleventh field.
+            *ends.get_mut(found).filter(|_| found < 9)? = base + (hits.trailing_zeros() / 8) as usize;
+            found += 1;
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if b == b',' {
+            *ends.get_mut(found).filter(|_| found < 9)? = base + i;
+            found += 1;
+        }
+    }
+    if found != 9 {
+        return None;
+    }
+    let mut fields: [&[u8]; 10] = [&[]; 10];
+    let mut start = 0;
+    for (f, &end) in fields.iter_mut().zip(&ends) {
+        *f = &row[start..end];
+        start = end + 1;
+    }
+    Some(fields)
+}
+
 /// Where `byte` next occurs in `bytes` from `from` on, eight bytes at a time.
 fn next_of(byte: u8, bytes: &[u8], from: usize) -> Option<usize> {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
@@ -274,8 +314,7 @@ fn not_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
 type Fields<'a> = [&'a str; 10];
 
 /// One number of a row in the writer's form: ten digits, the first `0`.
-fn ten_digits(n: &str) -> Option<TelephoneNumber> {
-    let b = n.as_bytes();
+fn ten_digits(b: &[u8]) -> Option<TelephoneNumber> {
     if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
         TelephoneNumber::from_national_digits(b).ok()
     } else {
@@ -289,56 +328,72 @@ fn ten_digits(n: &str) -> Option<TelephoneNumber> {
 /// for any other row and for any row that is not well-formed: the general path reads those and
 /// gives their errors. Where this answers, the general path gives the same record
 /// (`trace::tests::fast_and_careful_readers_agree`); `detail` is taken only then.
+///
+/// The fields are bytes, so that a row split where it lies ([`split_written`]) is read without
+/// validating its UTF-8 first: every field this reads as text is checked here, and the others are
+/// read only if they are ASCII digits and separators.
 fn fast_record(
-    fields: &Fields<'_>,
+    fields: &[&[u8]; 10],
     numbers: Option<&[&str]>,
     detail: &mut Option<Detail>,
     times: &mut TimeCache,
 ) -> Option<TraceRecord> {
     let [seq_s, time_s, from_s, to_s, msg_s, ref_s, cat_s, numbers_s, code_s, detail_s] = *fields;
-    if seq_s.is_empty() || seq_s.len() > 19 || !seq_s.bytes().all(|b| b.is_ascii_digit()) {
+    if seq_s.is_empty() || seq_s.len() > 19 || !seq_s.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let seq = seq_s.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-    let time = times.read(time_s.as_bytes()).filter(|t| t.in_range())?;
-    let from = CarrierCode::from_digits(from_s.as_bytes()).ok()?;
+    let seq = seq_s.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+    let time = times.read(time_s).filter(|t| t.in_range())?;
+    let from = CarrierCode::from_digits(from_s).ok()?;
     let to = if to_s.is_empty() {
         None
     } else {
-        Some(CarrierCode::from_digits(to_s.as_bytes()).ok()?)
+        Some(CarrierCode::from_digits(to_s).ok()?)
     };
-    let kind: MsgKind = msg_s.parse().ok()?;
+    let kind = MsgKind::from_keyword(msg_s)?;
     if kind.is_action() == to.is_some() {
         return None;
     }
     let port_ref = if ref_s.is_empty() {
         None
     } else {
-        Some(ref_s.parse::<PortRef>().ok()?)
+        Some(PortRef::from_ascii(ref_s)?)
     };
     let category = match cat_s {
-        "" => None,
-        "A" => Some(Category::A),
-        "C" => Some(Category::C),
-        "D" => Some(Category::D),
+        b"" => None,
+        b"A" => Some(Category::A),
+        b"C" => Some(Category::C),
+        b"D" => Some(Category::D),
         _ => return None,
     };
     let numbers = match numbers {
-        Some(list) => list.iter().map(|n| ten_digits(n)).collect::<Option<Numbers>>()?,
+        Some(list) => list
+            .iter()
+            .map(|n| ten_digits(n.as_bytes()))
+            .collect::<Option<Numbers>>()?,
         None if numbers_s.is_empty() => Numbers::new(),
         None if numbers_s.len() == 10 => Numbers::from_slice(&[ten_digits(numbers_s)?]),
-        None => numbers_s.split(';').map(ten_digits).collect::<Option<Numbers>>()?,
+        None => numbers_s
+            .split(|&b| b == b';')
+            .map(ten_digits)
+            .collect::<Option<Numbers>>()?,
     };
     let code = match code_s.len() {
         0 => Code::None,
         // A short code is padded to three digits by the general path.
         1 | 2 => return None,
-        n if code_s.trim().len() != n => return None,
-        _ => code_s.parse().ok()?,
+        n => {
+            let code_s = std::str::from_utf8(code_s).ok()?;
+            if code_s.trim().len() != n {
+                return None;
+            }
+            code_s.parse().ok()?
+        }
     };
     let detail = match detail.take() {
         Some(d) => d,
-        None => fast_detail(detail_s)?,
+        None if detail_s.is_empty() => Detail::default(),
+        None => fast_detail(std::str::from_utf8(detail_s).ok()?)?,
     };
     Some(TraceRecord {
         seq,
@@ -406,7 +461,7 @@ fn record_from_fields(
 ) -> Result<TraceRecord, RowError> {
     let mut detail = detail;
     if let Some(times) = fast {
-        if let Some(r) = fast_record(fields, numbers.as_deref(), &mut detail, times) {
+        if let Some(r) = fast_record(&fields.map(str::as_bytes), numbers.as_deref(), &mut detail, times) {
             return Ok(r);
         }
     }
@@ -588,6 +643,8 @@ struct CsvRows<R> {
     slow: Vec<u8>,
     /// The end of each field of the current row, in the row's bytes.
     ends: Vec<usize>,
+    /// The current row is a line of `buf` whose `ends` are not yet found ([`CsvRows::split_row`]).
+    unsplit: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -612,6 +669,7 @@ impl<R: BufRead> CsvRows<R> {
             row: RowAt::Slow,
             slow: Vec::new(),
             ends: Vec::new(),
+            unsplit: false,
         }
     }
 
@@ -659,6 +717,25 @@ impl<R: BufRead> CsvRows<R> {
     /// empty lines before it skipped, and a CRLF's line feed, read with the row after it, not
     /// counted again.
     fn read_row(&mut self) -> io::Result<Option<u64>> {
+        let line = self.read_row_unsplit()?;
+        self.split_row();
+        Ok(line)
+    }
+
+    /// Finds the fields of the current row, if [`CsvRows::read_row_unsplit`] read it.
+    fn split_row(&mut self) {
+        if let (true, RowAt::Buf(a, b)) = (self.unsplit, self.row) {
+            self.unsplit = false;
+            self.ends.clear();
+            positions_of(b',', &self.buf[a..b], &mut self.ends);
+            self.ends.push(b - a);
+        }
+    }
+
+    /// As [`CsvRows::read_row`], but a row that lies in the buffer is left for
+    /// [`CsvRows::split_row`] to split, or for its bytes to be read whole.
+    fn read_row_unsplit(&mut self) -> io::Result<Option<u64>> {
+        self.unsplit = false;
         loop {
             let unread = &self.buf[self.pos..self.end];
             match memchr::memchr3(b'\n', b'\r', b'"', unread) {
@@ -670,7 +747,7 @@ impl<R: BufRead> CsvRows<R> {
                     self.line += line_breaks(&unread[k..=k], &mut self.after_cr);
                     self.pos = b + 1;
                     if a < b {
-                        self.split(a, b);
+                        self.lay(a, b);
                         return Ok(Some(line));
                     }
                     // An empty line (or the line feed of a CRLF): skipped.
@@ -682,7 +759,7 @@ impl<R: BufRead> CsvRows<R> {
                     }
                     let (a, b) = (self.pos, self.end);
                     self.pos = b;
-                    self.split(a, b);
+                    self.lay(a, b);
                     return Ok(Some(self.line));
                 }
                 None => self.fill()?,
@@ -691,11 +768,18 @@ impl<R: BufRead> CsvRows<R> {
     }
 
     /// The row `buf[a..b]`, which has no quote and no line end: its fields end at its commas.
-    fn split(&mut self, a: usize, b: usize) {
+    fn lay(&mut self, a: usize, b: usize) {
         self.row = RowAt::Buf(a, b);
-        self.ends.clear();
-        positions_of(b',', &self.buf[a..b], &mut self.ends);
-        self.ends.push(b - a);
+        self.unsplit = true;
+    }
+
+    /// The current row's ten fields in the writer's column order, if it lies in the buffer and
+    /// has exactly ten.
+    fn written_fields(&self) -> Option<[&[u8]; 10]> {
+        match self.row {
+            RowAt::Buf(a, b) => split_written(&self.buf[a..b]),
+            RowAt::Slow => None,
+        }
     }
 
     /// Reads a row with `csv_core`, as the `csv` crate's reader does.
@@ -804,6 +888,8 @@ enum Inner<R: BufRead> {
         index: [usize; 10],
         /// How many fields a row has: the header's columns, with any the format does not define.
         width: usize,
+        /// The header is the writer's: [`COLUMNS`] in order, and no other.
+        written: bool,
     },
     /// CSV read by the `csv` crate's reader ([`TraceReader::careful`]).
     CsvCareful {
@@ -840,7 +926,13 @@ impl<R: BufRead> TraceReader<R> {
                     ))
                 })?;
                 let (index, width) = header_index(&header)?;
-                Inner::Csv { rows, index, width }
+                let written = width == COLUMNS.len() && index.iter().enumerate().all(|(i, &at)| i == at);
+                Inner::Csv {
+                    rows,
+                    index,
+                    width,
+                    written,
+                }
             }
             TraceFormat::Jsonl => Inner::Jsonl { src, buf: Vec::new() },
         };
@@ -1091,7 +1183,7 @@ fn jsonl_record_strict(
 ) -> Result<TraceRecord, RowError> {
     if let Some(times) = fast.as_deref_mut() {
         if let Some((fields, numbers, mut detail)) = fast_jsonl(text) {
-            if let Some(r) = fast_record(&fields, numbers.as_deref(), &mut detail, times) {
+            if let Some(r) = fast_record(&fields.map(str::as_bytes), numbers.as_deref(), &mut detail, times) {
                 return Ok(r);
             }
         }
@@ -1343,8 +1435,13 @@ impl<R: BufRead> Iterator for TraceReader<R> {
             return None;
         }
         match &mut self.inner {
-            Inner::Csv { rows, index, width } => loop {
-                let line = match rows.read_row() {
+            Inner::Csv {
+                rows,
+                index,
+                width,
+                written,
+            } => loop {
+                let line = match rows.read_row_unsplit() {
                     Ok(Some(line)) => {
                         self.line = line;
                         line
@@ -1362,6 +1459,17 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         }));
                     }
                 };
+                // A row in the writer's form is read from its bytes where they lie; any other row,
+                // and any this does not read, as follows.
+                if *written {
+                    if let Some(r) = rows
+                        .written_fields()
+                        .and_then(|fields| fast_record(&fields, None, &mut None, &mut self.times))
+                    {
+                        return Some(Ok(r));
+                    }
+                }
+                rows.split_row();
                 let bytes = rows.bytes();
                 // Validated as `csv::StringRecord` does it: the whole row if ASCII, else each
                 // field (a row split where it lies, its fields separated by commas, is valid
