@@ -100,7 +100,7 @@ impl TelephoneNumber {
     /// The number of ten digits in the written form (`0`, an area digit 2, 3, 7 or 8, eight more),
     /// read eight bytes at a time; `None` for anything else, which
     /// [`TelephoneNumber::from_national_digits`] then reads byte by byte to name its fault.
-    fn from_written_digits(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_written_digits(bytes: &[u8]) -> Option<Self> {
         const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
         const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
         let (head, tail) = bytes.split_first_chunk::<8>()?;

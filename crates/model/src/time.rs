@@ -453,22 +453,24 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<NaiveDate, TimeError> {
-    // Exactly `YYYY-MM-DD`, years 0001 to 9999: the range every date and instant is held to.
-    let t = s.trim();
-    let b = t.as_bytes();
+    written_date(s.trim().as_bytes()).ok_or_else(|| TimeError::NotDate { found: s.into() })
+}
+
+/// Exactly `YYYY-MM-DD`, years 0001 to 9999 (the range every date and instant is held to), as
+/// `%Y-%m-%d` reads it; `None` for anything else. [`parse_date`] is this with spaces trimmed.
+pub(crate) fn written_date(b: &[u8]) -> Option<NaiveDate> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shape || t.starts_with("0000") {
-        return Err(TimeError::NotDate { found: s.into() });
+    if !shape || b.starts_with(b"0000") {
+        return None;
     }
-    // The shape is checked: the digits are the year, month and day, as `%Y-%m-%d` reads them.
+    // The shape is checked: the digits are the year, month and day.
     let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0'));
     NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10))
-        .ok_or_else(|| TimeError::NotDate { found: s.into() })
 }
 
 /// RFC 3339 in the form lnpsim writes (`2026-03-02T09:15:00+11:00`, optionally with a fraction

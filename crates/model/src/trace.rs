@@ -15,7 +15,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::carrier::{CarrierCode, Category, PortRef};
-use crate::message::{Code, Detail, Message, MsgKind, Numbers};
+use crate::message::{Code, Detail, Message, MsgKind, Numbers, PortStatus};
 use crate::number::TelephoneNumber;
 use crate::time::{fast_rfc3339, Timestamp};
 
@@ -240,59 +240,95 @@ fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
     Some(fields)
 }
 
-/// Where `byte` next occurs in `bytes` from `from` on, eight bytes at a time.
-fn next_of(byte: u8, bytes: &[u8], from: usize) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let pattern = u64::from_le_bytes([byte; 8]);
-    let rest = bytes.get(from..)?;
-    let mut chunks = rest.chunks_exact(8);
-    let mut base = from;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        let hits = !(((x & LOW7) + LOW7) | x | LOW7);
-        if hits != 0 {
-            return Some(base + (hits.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks.remainder().iter().position(|&b| b == byte).map(|i| base + i)
-}
-
 /// The `detail` field in the writer's form, read as [`Detail::parse`] reads it, without its
-/// general machinery: `key=value` pairs split at `;`, each key without surrounding spaces.
-/// `None` for anything else and for any error, which the general path then reads and reports.
-fn fast_detail(s: &str) -> Option<Detail> {
+/// general machinery: `key=value` pairs split at `;`, each key without surrounding spaces, each
+/// value of a key the spec defines in the form the writer gives it (a time in the writer's
+/// RFC 3339 form, a date `YYYY-MM-DD`, a file sequence number plain digits). `None` for anything
+/// else and for any error, which the general path then reads and reports.
+///
+/// The field is bytes: only the text values (`account` and the rest) and keys the spec does not
+/// define are checked as UTF-8, the others being read only where they are ASCII.
+fn fast_detail(b: &[u8]) -> Option<Detail> {
     let mut d = Detail::default();
-    if s.is_empty() {
+    if b.is_empty() {
         return Some(d);
     }
-    let b = s.as_bytes();
-    let mut start = 0;
-    while start <= b.len() {
-        let end = next_of(b';', b, start).unwrap_or(b.len());
-        let eq = start + b[start..end].iter().position(|&c| c == b'=')?;
-        let (key, value) = (&s[start..eq], &s[eq + 1..end]);
+    let text = |v: &[u8]| std::str::from_utf8(v).ok().map(str::to_owned);
+    let time = |v: &[u8]| crate::time::fast_rfc3339(v).filter(|t| t.in_range());
+    let mut at = 0;
+    loop {
+        let here = &b[at..];
+        // The key, a key the spec defines known by its first letter and then its spelling with
+        // the `=`, and the width the writer gives its value (`usize::MAX`: a width of its own).
+        let known = |name: &[u8], width: usize| {
+            here.strip_prefix(name)?
+                .first()
+                .filter(|&&c| c == b'=')
+                .map(|_| (name.len(), width))
+        };
+        let (k, width) = match here.first() {
+            Some(b'c') => known(b"ca_date", 10)
+                .or_else(|| known(b"cutover", 25))
+                .or_else(|| known(b"current", 4)),
+            Some(b'a') => known(b"account", usize::MAX),
+            Some(b'l') => known(b"losing", 4),
+            Some(b'e') => known(b"effective", 25),
+            Some(b's') => known(b"status", 1),
+            Some(b'f') => known(b"file_seq", usize::MAX),
+            _ => None,
+        }
+        .map_or_else(
+            || {
+                // Up to the first `=`; a `;` or the end first is no `key=value`.
+                let k = here.iter().position(|&c| c == b'=' || c == b';')?;
+                (here[k] == b'=').then_some((k, usize::MAX))
+            },
+            Some,
+        )?;
+        let key = &here[..k];
+        let rest = &here[k + 1..];
+        // Where the value ends at the writer's width, it is not searched for its end. Each of
+        // these values' readings refuses a `;`, so a value that is in truth shorter is refused,
+        // not misread.
+        let len = if rest.len() == width || rest.get(width) == Some(&b';') {
+            width
+        } else {
+            rest.iter().position(|&c| c == b';').unwrap_or(rest.len())
+        };
+        let value = &rest[..len];
         match key {
-            "ca_date" => d.ca_date = Some(crate::time::parse_date(value).ok()?),
-            "account" => d.set_account(Some(value.into())),
-            "cutover" => d.cutover = Some(Timestamp::parse_rfc3339(value).ok()?),
-            "current" => d.current = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
-            "losing" => d.losing = Some(CarrierCode::from_digits(value.as_bytes()).ok()?),
-            "effective" => d.effective = Some(Timestamp::parse_rfc3339(value).ok()?),
-            _ => {
-                let bytes = key.as_bytes();
-                let spaced = |c: Option<&u8>| c.is_none_or(|c| c.is_ascii_whitespace() || !c.is_ascii());
-                if spaced(bytes.first()) || spaced(bytes.last()) {
+            b"ca_date" => d.ca_date = Some(crate::time::written_date(value)?),
+            b"account" => d.set_account(Some(text(value)?)),
+            b"cutover" => d.cutover = Some(time(value)?),
+            b"current" => d.current = Some(CarrierCode::from_digits(value).ok()?),
+            b"losing" => d.losing = Some(CarrierCode::from_digits(value).ok()?),
+            b"effective" => d.effective = Some(time(value)?),
+            b"status" => {
+                let &[c] = value else { return None };
+                d.status = Some(PortStatus::from_char(char::from(c))?);
+            }
+            b"file_seq" => {
+                if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
                     return None;
                 }
-                d.set(key, value).ok()?;
+                d.file_seq = Some(value.iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0')));
+            }
+            _ => {
+                let spaced = |c: Option<&u8>| c.is_none_or(|c| c.is_ascii_whitespace() || !c.is_ascii());
+                if spaced(key.first()) || spaced(key.last()) {
+                    return None;
+                }
+                let key = std::str::from_utf8(key).ok()?;
+                d.set(key, std::str::from_utf8(value).ok()?).ok()?;
             }
         }
-        start = end + 1;
+        at += k + 1 + len;
+        if at == b.len() {
+            return Some(d);
+        }
+        // The `;` after the value.
+        at += 1;
     }
-    Some(d)
 }
 
 /// Where a row is not UTF-8: the field (1-based) and the byte offset in it.
@@ -315,11 +351,7 @@ type Fields<'a> = [&'a str; 10];
 
 /// One number of a row in the writer's form: ten digits, the first `0`.
 fn ten_digits(b: &[u8]) -> Option<TelephoneNumber> {
-    if b.len() == 10 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit) {
-        TelephoneNumber::from_national_digits(b).ok()
-    } else {
-        None
-    }
+    TelephoneNumber::from_written_digits(b)
 }
 
 /// The record of a well-formed row in the form the writer emits, read without the general
@@ -393,7 +425,7 @@ fn fast_record(
     let detail = match detail.take() {
         Some(d) => d,
         None if detail_s.is_empty() => Detail::default(),
-        None => fast_detail(std::str::from_utf8(detail_s).ok()?)?,
+        None => fast_detail(detail_s)?,
     };
     Some(TraceRecord {
         seq,
@@ -2797,11 +2829,32 @@ mod tests {
         }
 
         #[test]
+        fn fast_detail_reads_bytes_as_detail_parse_reads_text(
+            parts in prop::collection::vec((detail_part(), prop::sample::select(vec![&b""[..], b"\xff", b"\xc3", b"\xc3\xa9", b";", b"="])), 0..6),
+        ) {
+            // Each part with bytes after it that may not be UTF-8: where the fast reading
+            // answers, the bytes are text and the general reading agrees.
+            let mut bytes = Vec::new();
+            for (i, (part, tail)) in parts.iter().enumerate() {
+                if i > 0 {
+                    bytes.push(b';');
+                }
+                bytes.extend_from_slice(part.as_bytes());
+                bytes.extend_from_slice(tail);
+            }
+            if let Some(d) = fast_detail(&bytes) {
+                let text = std::str::from_utf8(&bytes);
+                prop_assert!(text.is_ok(), "{:?}", bytes);
+                prop_assert_eq!(Ok(d), Detail::parse(text.unwrap_or_default()));
+            }
+        }
+
+        #[test]
         fn fast_detail_agrees_with_detail_parse(parts in prop::collection::vec(detail_part(), 0..6)) {
             let text = parts.join(";");
             // Where the fast reading answers, it is the general one's; elsewhere the general one
             // reads the text.
-            if let Some(d) = fast_detail(&text) {
+            if let Some(d) = fast_detail(text.as_bytes()) {
                 prop_assert_eq!(Ok(d), Detail::parse(&text), "{}", text);
             }
         }
@@ -2824,13 +2877,15 @@ mod tests {
         }
 
         #[test]
-        fn byte_positions_agree(bytes in prop::collection::vec(prop::sample::select(b",;=a-\x01\x2d\xac\xff".to_vec()), 0..40), from in 0usize..45) {
+        fn byte_positions_agree(bytes in prop::collection::vec(prop::sample::select(b",,,;=a-\x01\x2d\xac\xff".to_vec()), 0..60)) {
             let mut found = Vec::new();
             positions_of(b',', &bytes, &mut found);
             let plain: Vec<usize> = bytes.iter().enumerate().filter(|(_, b)| **b == b',').map(|(i, _)| i).collect();
             prop_assert_eq!(&found, &plain);
-            let next = bytes.get(from..).and_then(|rest| rest.iter().position(|b| *b == b';')).map(|i| from + i);
-            prop_assert_eq!(next_of(b';', &bytes, from), next);
+            // Split into ten fields where there are exactly nine commas, as `split` splits.
+            let fields: Vec<&[u8]> = bytes.split(|b| *b == b',').collect();
+            let ten = <[&[u8]; 10]>::try_from(fields).ok();
+            prop_assert_eq!(split_written(&bytes), ten);
         }
     }
 
@@ -3013,6 +3068,19 @@ mod tests {
             " 2026-03-09T10:00:00+11:00",
             "9999-12-31T23:59:59-05:00",
             "x=y",
+            // Values a byte from the writer's widths, and past them.
+            "900",
+            "90021;",
+            ";",
+            "2026-02-2",
+            "2026-02-25x",
+            "2026-03-09T10:00:00+11:0",
+            "2026-03-09T10:00:00.123+11:00",
+            "2026-03-09T10:00:00+11:00x",
+            "P",
+            "123456789",
+            "4294967295",
+            "+5",
         ]);
         prop_oneof![
             8 => (key, value).prop_map(|(k, v)| format!("{k}={v}")),
