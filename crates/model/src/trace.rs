@@ -207,12 +207,12 @@ fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
     const COMMAS: u64 = u64::from_le_bytes([b','; 8]);
     let mut ends = [row.len(); 10];
     let mut found = 0;
-    let mut chunks = row.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ COMMAS;
+    let (words, tail) = row.as_chunks::<8>();
+    // The last bytes as one more word, padded with zeros (no comma).
+    let mut last = [0u8; 8];
+    last[..tail.len()].copy_from_slice(tail);
+    let mut take = |word: &[u8; 8], base: usize| -> Option<()> {
+        let x = u64::from_le_bytes(*word) ^ COMMAS;
         let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
         while hits != 0 {
             // A tenth comma: an eleventh field.
@@ -220,14 +220,14 @@ fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
             found += 1;
             hits &= hits - 1;
         }
+        Some(())
+    };
+    let mut base = 0;
+    for word in words {
+        take(word, base)?;
         base += 8;
     }
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b == b',' {
-            *ends.get_mut(found).filter(|_| found < 9)? = base + i;
-            found += 1;
-        }
-    }
+    take(&last, base)?;
     if found != 9 {
         return None;
     }
