@@ -29,14 +29,24 @@ impl CarrierCode {
 
     /// Parses exactly four ASCII digits.
     pub fn from_digits(bytes: &[u8]) -> Result<Self, CarrierCodeError> {
-        if bytes.len() == 4 && bytes.iter().all(u8::is_ascii_digit) {
-            let v = bytes.iter().fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
-            Ok(Self(v))
-        } else {
-            Err(CarrierCodeError {
-                found: String::from_utf8_lossy(bytes).into_owned(),
-            })
+        const ZEROS: u32 = u32::from_le_bytes([b'0'; 4]);
+        const HIGH: u32 = 0xf0f0_f0f0;
+        if let Ok(&four) = <&[u8; 4]>::try_from(bytes) {
+            // The four bytes as one word: each `0x30..=0x39` has the high nibble 3, and still 3
+            // with 6 added (no byte carries, each being at most 0x3f).
+            let word = u32::from_le_bytes(four);
+            if word & HIGH == ZEROS & HIGH && (word + 0x0606_0606) & HIGH == ZEROS & HIGH {
+                // The digits' value, the first the most significant (the lowest byte): pairs,
+                // then the two pairs.
+                let v = word - ZEROS;
+                let v = (v * 10 + (v >> 8)) & 0x00ff_00ff;
+                let v = (v * 100 + (v >> 16)) & 0xffff;
+                return Ok(Self(v as u16));
+            }
         }
+        Err(CarrierCodeError {
+            found: String::from_utf8_lossy(bytes).into_owned(),
+        })
     }
 
     pub fn write_digits(self, out: &mut [u8; 4]) {
@@ -480,6 +490,39 @@ impl<'de> Deserialize<'de> for PortRef {
 
 #[cfg(test)]
 mod tests {
+    /// Every code of four digits, and every byte in each place of some: the word reading of
+    /// [`CarrierCode::from_digits`] agrees with reading a digit at a time.
+    #[test]
+    fn four_digits_as_one_word_agree_with_a_digit_at_a_time() {
+        let by_digit = |b: &[u8]| {
+            (b.len() == 4 && b.iter().all(u8::is_ascii_digit))
+                .then(|| b.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0')))
+        };
+        for v in 0..10_000u16 {
+            let text = format!("{v:04}");
+            assert_eq!(
+                super::CarrierCode::from_digits(text.as_bytes()).ok().map(|c| c.0),
+                Some(v)
+            );
+        }
+        for base in [*b"0000", *b"9999", *b"9002", *b"1234"] {
+            for at in 0..4 {
+                for byte in 0..=255u8 {
+                    let mut b = base;
+                    b[at] = byte;
+                    assert_eq!(
+                        super::CarrierCode::from_digits(&b).ok().map(|c| c.0),
+                        by_digit(&b),
+                        "{b:?}"
+                    );
+                }
+            }
+        }
+        for b in [&b""[..], b"900", b"90021", b"9002 "] {
+            assert!(super::CarrierCode::from_digits(b).is_err());
+        }
+    }
+
     #[test]
     fn port_refs_order_by_length_then_bytes() {
         let refs = [
