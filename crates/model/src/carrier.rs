@@ -29,18 +29,9 @@ impl CarrierCode {
 
     /// Parses exactly four ASCII digits.
     pub fn from_digits(bytes: &[u8]) -> Result<Self, CarrierCodeError> {
-        const ZEROS: u32 = u32::from_le_bytes([b'0'; 4]);
-        const HIGH: u32 = 0xf0f0_f0f0;
-        if let Ok(&four) = <&[u8; 4]>::try_from(bytes) {
-            // The four bytes as one word: each `0x30..=0x39` has the high nibble 3, and still 3
-            // with 6 added (no byte carries, each being at most 0x3f).
-            let word = u32::from_le_bytes(four);
-            if word & HIGH == ZEROS & HIGH && (word + 0x0606_0606) & HIGH == ZEROS & HIGH {
-                // The digits' value, the first the most significant (the lowest byte): pairs,
-                // then the two pairs.
-                let v = word - ZEROS;
-                let v = (v * 10 + (v >> 8)) & 0x00ff_00ff;
-                let v = (v * 100 + (v >> 16)) & 0xffff;
+        if let Ok(&[a, b, c, d]) = <&[u8; 4]>::try_from(bytes) {
+            // The four digits as the last of eight, the first four zeros.
+            if let Some(v) = crate::number::eight_digits([b'0', b'0', b'0', b'0', a, b, c, d]) {
                 return Ok(Self(v as u16));
             }
         }
@@ -389,7 +380,7 @@ impl PortRef {
     /// market names millions of ports). `None` when `prefix` is not a valid character or the
     /// reference would be too long.
     pub fn numbered(prefix: u8, n: u64, width: usize) -> Option<Self> {
-        if !prefix.is_ascii_graphic() || matches!(prefix, b',' | b';' | b':' | b'=' | b'"') {
+        if !Self::allowed(prefix) {
             return None;
         }
         let mut digits = [0u8; 20];
@@ -416,9 +407,7 @@ impl PortRef {
         }
         Some(Self { len: len as u8, bytes })
     }
-}
 
-impl PortRef {
     /// A byte a reference may hold: printable ASCII other than the trace's separators.
     fn allowed(b: u8) -> bool {
         b.is_ascii_graphic() && !matches!(b, b',' | b';' | b':' | b'=' | b'"')

@@ -101,27 +101,15 @@ impl TelephoneNumber {
     /// read eight bytes at a time; `None` for anything else, which
     /// [`TelephoneNumber::from_national_digits`] then reads byte by byte to name its fault.
     pub(crate) fn from_written_digits(bytes: &[u8]) -> Option<Self> {
-        const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
-        const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
         let (head, tail) = bytes.split_first_chunk::<8>()?;
         let &[d8, d9] = tail else { return None };
-        let word = u64::from_le_bytes(*head);
-        // Every byte `0x30..=0x39`: its high nibble 3, and still 3 with 6 added (no byte carries,
-        // each being at most 0x3f).
-        let digits = word & HIGH == ZEROS & HIGH && (word + 0x0606_0606_0606_0606) & HIGH == ZEROS & HIGH;
-        if !digits || !d8.is_ascii_digit() || !d9.is_ascii_digit() || head[0] != b'0' {
+        if head[0] != b'0' || !matches!(head[1], b'2' | b'3' | b'7' | b'8') {
             return None;
         }
-        if !matches!(head[1], b'2' | b'3' | b'7' | b'8') {
+        if !d8.is_ascii_digit() || !d9.is_ascii_digit() {
             return None;
         }
-        // The eight digits' value, the first the most significant: pairs, then fours, then the
-        // two fours (the first byte is the lowest of the little-endian word).
-        let v = word - ZEROS;
-        let v = (v * 10 + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
-        let v = (v * 100 + (v >> 16)) & 0x0000_ffff_0000_ffff;
-        let eight = (v * 10_000 + (v >> 32)) & 0xffff_ffff;
-        let nsn = eight * 100 + u64::from(d8 - b'0') * 10 + u64::from(d9 - b'0');
+        let nsn = u64::from(eight_digits(*head)?) * 100 + u64::from(d8 - b'0') * 10 + u64::from(d9 - b'0');
         Some(Self(u32::try_from(nsn).ok()?))
     }
 
@@ -292,10 +280,49 @@ impl fmt::Display for NumberRange {
     }
 }
 
+/// The value of eight ASCII digits, the first the most significant, read as one word; `None`
+/// unless all eight are digits. Numbers and carrier codes (padded with leading zeros) are read
+/// with it.
+pub(crate) fn eight_digits(bytes: [u8; 8]) -> Option<u32> {
+    const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let word = u64::from_le_bytes(bytes);
+    // Every byte `0x30..=0x39`: its high nibble 3, and still 3 with 6 added (no byte carries,
+    // each being at most 0x3f once the first test holds).
+    if word & HIGH != ZEROS & HIGH || (word + 0x0606_0606_0606_0606) & HIGH != ZEROS & HIGH {
+        return None;
+    }
+    // Pairs, then fours, then the two fours (the first byte is the lowest of the little-endian
+    // word).
+    let v = word - ZEROS;
+    let v = (v * 10 + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = (v * 100 + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    u32::try_from((v * 10_000 + (v >> 32)) & 0xffff_ffff).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Every byte in each place of some numbers in the written form: the word reading refuses
+    /// what the bytewise reading refuses, and otherwise reads as it does.
+    #[test]
+    fn written_digits_agree_at_every_byte_in_every_place() {
+        for written in [*b"0255501234", *b"0299999999", *b"0700000000", *b"0812345678"] {
+            for at in 0..10 {
+                for byte in 0..=255u8 {
+                    let mut b = written;
+                    b[at] = byte;
+                    assert_eq!(
+                        TelephoneNumber::from_written_digits(&b),
+                        TelephoneNumber::from_digits_bytewise(&b).ok(),
+                        "{b:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn accepts_the_three_documented_forms() {

@@ -86,10 +86,13 @@ impl Timestamp {
 
     /// Parses RFC 3339 with an explicit offset (or `Z`).
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimeError> {
-        match fast_rfc3339(s.trim().as_bytes()) {
-            Some(t) if t.in_range() => Ok(t),
-            _ => Self::parse_rfc3339_general(s),
-        }
+        Self::from_written(s.trim().as_bytes()).map_or_else(|| Self::parse_rfc3339_general(s), Ok)
+    }
+
+    /// An instant in the form lnpsim writes, in range; `None` for anything else, which
+    /// [`Timestamp::parse_rfc3339`] then reads by chrono's parser.
+    pub(crate) fn from_written(text: &[u8]) -> Option<Self> {
+        fast_rfc3339(text).filter(|t| t.in_range())
     }
 
     /// [`Timestamp::parse_rfc3339`] by chrono's parser alone: the reference its fast path is

@@ -173,20 +173,24 @@ fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberErro
     }
 }
 
+/// The high bit of each byte of `word` that is `byte`, and no other bit: the bytes equal to
+/// `byte` are the zero bytes of `x`, found exactly (no borrow between bytes).
+fn byte_hits(word: [u8; 8], byte: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = u64::from_le_bytes(word) ^ u64::from_le_bytes([byte; 8]);
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
 /// Appends to `out` where `byte` occurs in `bytes`, in order, eight bytes at a time: a row's
 /// fields are a dozen bytes long, too short for a vector search to pay for starting again at
 /// each one.
 fn positions_of(byte: u8, bytes: &[u8], out: &mut Vec<usize>) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let pattern = u64::from_le_bytes([byte; 8]);
     let mut chunks = bytes.chunks_exact(8);
     let mut base = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        // The high bit of each byte of `x` that is zero, exactly (no borrow between bytes).
-        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        let mut hits = byte_hits(word, byte);
         while hits != 0 {
             out.push(base + (hits.trailing_zeros() / 8) as usize);
             hits &= hits - 1;
@@ -203,8 +207,6 @@ fn positions_of(byte: u8, bytes: &[u8], out: &mut Vec<usize>) {
 /// A row's fields split at its commas, where the row has exactly ten: its commas found as
 /// [`positions_of`] finds them, into a fixed array.
 fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const COMMAS: u64 = u64::from_le_bytes([b','; 8]);
     let mut ends = [row.len(); 10];
     let mut found = 0;
     let (words, tail) = row.as_chunks::<8>();
@@ -212,8 +214,7 @@ fn split_written(row: &[u8]) -> Option<[&[u8]; 10]> {
     let mut last = [0u8; 8];
     last[..tail.len()].copy_from_slice(tail);
     let mut take = |word: &[u8; 8], base: usize| -> Option<()> {
-        let x = u64::from_le_bytes(*word) ^ COMMAS;
-        let mut hits = !(((x & LOW7) + LOW7) | x | LOW7);
+        let mut hits = byte_hits(*word, b',');
         while hits != 0 {
             // A tenth comma: an eleventh field.
             *ends.get_mut(found).filter(|_| found < 9)? = base + (hits.trailing_zeros() / 8) as usize;
@@ -254,7 +255,6 @@ fn fast_detail(b: &[u8]) -> Option<Detail> {
         return Some(d);
     }
     let text = |v: &[u8]| std::str::from_utf8(v).ok().map(str::to_owned);
-    let time = |v: &[u8]| crate::time::fast_rfc3339(v).filter(|t| t.in_range());
     let mut at = 0;
     loop {
         let here = &b[at..];
@@ -299,10 +299,10 @@ fn fast_detail(b: &[u8]) -> Option<Detail> {
         match key {
             b"ca_date" => d.ca_date = Some(crate::time::written_date(value)?),
             b"account" => d.set_account(Some(text(value)?)),
-            b"cutover" => d.cutover = Some(time(value)?),
+            b"cutover" => d.cutover = Some(Timestamp::from_written(value)?),
             b"current" => d.current = Some(CarrierCode::from_digits(value).ok()?),
             b"losing" => d.losing = Some(CarrierCode::from_digits(value).ok()?),
-            b"effective" => d.effective = Some(time(value)?),
+            b"effective" => d.effective = Some(Timestamp::from_written(value)?),
             b"status" => {
                 let &[c] = value else { return None };
                 d.status = Some(PortStatus::from_char(char::from(c))?);
@@ -348,11 +348,6 @@ fn not_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
 
 /// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
 type Fields<'a> = [&'a str; 10];
-
-/// One number of a row in the writer's form: ten digits, the first `0`.
-fn ten_digits(b: &[u8]) -> Option<TelephoneNumber> {
-    TelephoneNumber::from_written_digits(b)
-}
 
 /// The record of a well-formed row in the form the writer emits, read without the general
 /// parsers: no field with surrounding spaces, `seq` plain digits, the time in the writer's
@@ -401,13 +396,13 @@ fn fast_record(
     let numbers = match numbers {
         Some(list) => list
             .iter()
-            .map(|n| ten_digits(n.as_bytes()))
+            .map(|n| TelephoneNumber::from_written_digits(n.as_bytes()))
             .collect::<Option<Numbers>>()?,
         None if numbers_s.is_empty() => Numbers::new(),
-        None if numbers_s.len() == 10 => Numbers::from_slice(&[ten_digits(numbers_s)?]),
+        None if numbers_s.len() == 10 => Numbers::from_slice(&[TelephoneNumber::from_written_digits(numbers_s)?]),
         None => numbers_s
             .split(|&b| b == b';')
-            .map(ten_digits)
+            .map(TelephoneNumber::from_written_digits)
             .collect::<Option<Numbers>>()?,
     };
     let code = match code_s.len() {
