@@ -254,7 +254,6 @@ fn fast_detail(b: &[u8]) -> Option<Detail> {
     if b.is_empty() {
         return Some(d);
     }
-    let text = |v: &[u8]| std::str::from_utf8(v).ok().map(str::to_owned);
     let mut at = 0;
     loop {
         let here = &b[at..];
@@ -295,33 +294,7 @@ fn fast_detail(b: &[u8]) -> Option<Detail> {
         } else {
             rest.iter().position(|&c| c == b';').unwrap_or(rest.len())
         };
-        let value = &rest[..len];
-        match key {
-            b"ca_date" => d.ca_date = Some(crate::time::written_date(value)?),
-            b"account" => d.set_account(Some(text(value)?)),
-            b"cutover" => d.cutover = Some(Timestamp::from_written(value)?),
-            b"current" => d.current = Some(CarrierCode::from_digits(value).ok()?),
-            b"losing" => d.losing = Some(CarrierCode::from_digits(value).ok()?),
-            b"effective" => d.effective = Some(Timestamp::from_written(value)?),
-            b"status" => {
-                let &[c] = value else { return None };
-                d.status = Some(PortStatus::from_char(char::from(c))?);
-            }
-            b"file_seq" => {
-                if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                d.file_seq = Some(value.iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0')));
-            }
-            _ => {
-                let spaced = |c: Option<&u8>| c.is_none_or(|c| c.is_ascii_whitespace() || !c.is_ascii());
-                if spaced(key.first()) || spaced(key.last()) {
-                    return None;
-                }
-                let key = std::str::from_utf8(key).ok()?;
-                d.set(key, std::str::from_utf8(value).ok()?).ok()?;
-            }
-        }
+        set_written(&mut d, key, &rest[..len])?;
         at += k + 1 + len;
         if at == b.len() {
             return Some(d);
@@ -329,6 +302,46 @@ fn fast_detail(b: &[u8]) -> Option<Detail> {
         // The `;` after the value.
         at += 1;
     }
+}
+
+/// Sets one `key=value` of a detail in the writer's form from its bytes: a key the spec defines
+/// read by its value's own reading, any other key as text; `None` where the general reading
+/// ([`Detail::set`]) might answer otherwise, which then reads it. No value this takes holds a `;`
+/// (each typed reading refuses it, and the text values are checked), as [`Detail::set`] refuses.
+fn set_written(d: &mut Detail, key: &[u8], value: &[u8]) -> Option<()> {
+    let text = |v: &[u8]| {
+        if memchr::memchr(b';', v).is_some() {
+            return None;
+        }
+        std::str::from_utf8(v).ok().map(str::to_owned)
+    };
+    match key {
+        b"ca_date" => d.ca_date = Some(crate::time::written_date(value)?),
+        b"account" => d.set_account(Some(text(value)?)),
+        b"cutover" => d.cutover = Some(Timestamp::from_written(value)?),
+        b"current" => d.current = Some(CarrierCode::from_digits(value).ok()?),
+        b"losing" => d.losing = Some(CarrierCode::from_digits(value).ok()?),
+        b"effective" => d.effective = Some(Timestamp::from_written(value)?),
+        b"status" => {
+            let &[c] = value else { return None };
+            d.status = Some(PortStatus::from_char(char::from(c))?);
+        }
+        b"file_seq" => {
+            if value.is_empty() || value.len() > 9 || !value.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            d.file_seq = Some(value.iter().fold(0u32, |v, c| v * 10 + u32::from(c - b'0')));
+        }
+        _ => {
+            let spaced = |c: Option<&u8>| c.is_none_or(|c| c.is_ascii_whitespace() || !c.is_ascii());
+            if spaced(key.first()) || spaced(key.last()) {
+                return None;
+            }
+            let key = std::str::from_utf8(key).ok()?;
+            d.set(key, std::str::from_utf8(value).ok()?).ok()?;
+        }
+    }
+    Some(())
 }
 
 /// Where a row is not UTF-8: the field (1-based) and the byte offset in it.
@@ -346,6 +359,12 @@ fn not_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> String {
     "not valid UTF-8".into()
 }
 
+/// Numbers each written as its ten digits, as [`TelephoneNumber::from_written_digits`] reads
+/// them: `None` if any is not.
+fn written_numbers<'a>(written: impl Iterator<Item = &'a [u8]>) -> Option<Numbers> {
+    written.map(TelephoneNumber::from_written_digits).collect()
+}
+
 /// The text fields of one row, in [`COLUMNS`] order (absent ones empty).
 type Fields<'a> = [&'a str; 10];
 
@@ -361,7 +380,7 @@ type Fields<'a> = [&'a str; 10];
 /// read only if they are ASCII digits and separators.
 fn fast_record(
     fields: &[&[u8]; 10],
-    numbers: Option<&[&str]>,
+    numbers: Option<Numbers>,
     detail: &mut Option<Detail>,
     times: &mut TimeCache,
 ) -> Option<TraceRecord> {
@@ -394,16 +413,10 @@ fn fast_record(
         _ => return None,
     };
     let numbers = match numbers {
-        Some(list) => list
-            .iter()
-            .map(|n| TelephoneNumber::from_written_digits(n.as_bytes()))
-            .collect::<Option<Numbers>>()?,
+        Some(listed) => listed,
         None if numbers_s.is_empty() => Numbers::new(),
         None if numbers_s.len() == 10 => Numbers::from_slice(&[TelephoneNumber::from_written_digits(numbers_s)?]),
-        None => numbers_s
-            .split(|&b| b == b';')
-            .map(TelephoneNumber::from_written_digits)
-            .collect::<Option<Numbers>>()?,
+        None => written_numbers(numbers_s.split(|&b| b == b';'))?,
     };
     let code = match code_s.len() {
         0 => Code::None,
@@ -488,8 +501,14 @@ fn record_from_fields(
 ) -> Result<TraceRecord, RowError> {
     let mut detail = detail;
     if let Some(times) = fast {
-        if let Some(r) = fast_record(&fields.map(str::as_bytes), numbers.as_deref(), &mut detail, times) {
-            return Ok(r);
+        // An array of numbers the fast reading does not take leaves the row to the general one.
+        let listed = numbers
+            .as_deref()
+            .map(|list| written_numbers(list.iter().map(|n| n.as_bytes())));
+        if listed.as_ref().is_none_or(Option::is_some) {
+            if let Some(r) = fast_record(&fields.map(str::as_bytes), listed.flatten(), &mut detail, times) {
+                return Ok(r);
+            }
         }
     }
     record_from_fields_strict(line, fields, numbers.as_deref(), detail, assume_sydney).map_err(|mut e| {
@@ -1209,8 +1228,8 @@ fn jsonl_record_strict(
     mut fast: Option<&mut TimeCache>,
 ) -> Result<TraceRecord, RowError> {
     if let Some(times) = fast.as_deref_mut() {
-        if let Some((fields, numbers, mut detail)) = fast_jsonl(text) {
-            if let Some(r) = fast_record(&fields.map(str::as_bytes), numbers.as_deref(), &mut detail, times) {
+        if let Some((fields, numbers, mut detail)) = fast_jsonl(text.as_bytes()) {
+            if let Some(r) = fast_record(&fields, numbers, &mut detail, times) {
                 return Ok(r);
             }
         }
@@ -1312,79 +1331,130 @@ fn jsonl_record_strict(
     record_from_fields(line, &fields, numbers, detail, assume_sydney, fast)
 }
 
-/// A JSON Lines row's fields' text, its numbers when an array, its detail when an object.
-type JsonlParts<'a> = (Fields<'a>, Option<Vec<&'a str>>, Option<Detail>);
+/// A JSON Lines row's fields' bytes, its numbers when an array, its detail when an object.
+type JsonlParts<'a> = ([&'a [u8]; 10], Option<Numbers>, Option<Detail>);
 
-/// A JSON Lines row in the form the writer emits, split by hand: one object, no spaces between
-/// tokens, the ten fields in [`COLUMNS`] order and no other, each value a string without escapes
-/// or control characters or `null`, `seq` also a plain integer, `numbers` also an array of such
-/// strings, `detail` also an object of such strings whose keys are in increasing order with no
-/// spaces around them and no `=` or `;`. The fields' text, the numbers and the detail, as the
-/// general path ([`JsonRow`]) would give them; `None` for anything else, which the general path
-/// then reads.
-fn fast_jsonl(text: &str) -> Option<JsonlParts<'_>> {
+/// Each column's name as one little-endian word, with the mask of its bytes: a JSON Lines key
+/// is matched in one comparison (every name is at most eight bytes).
+const COLUMN_WORDS: [(u64, u64); 10] = {
+    let mut out = [(0u64, 0u64); 10];
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        let name = COLUMNS[i].as_bytes();
+        assert!(name.len() <= 8);
+        let mut j = 0;
+        while j < name.len() {
+            out[i].0 |= (name[j] as u64) << (8 * j);
+            out[i].1 |= 0xff << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// Where a JSON string's text ends (its closing quote, as an offset into `rest`, which follows
+/// the opening one), if it holds no escape and no control character: eight bytes at a time, the
+/// last few one at a time.
+fn plain_string_len(rest: &[u8]) -> Option<usize> {
+    const HIGH3: u64 = 0xe0e0_e0e0_e0e0_e0e0;
+    // A quote, a backslash or a control character (its top three bits clear).
+    let stops = |word: [u8; 8]| {
+        let control = byte_hits((u64::from_le_bytes(word) & HIGH3).to_le_bytes(), 0);
+        byte_hits(word, b'"') | byte_hits(word, b'\\') | control
+    };
+    let (words, tail) = rest.as_chunks::<8>();
+    for (i, word) in words.iter().enumerate() {
+        let hits = stops(*word);
+        if hits != 0 {
+            let end = 8 * i + (hits.trailing_zeros() / 8) as usize;
+            return (rest[end] == b'"').then_some(end);
+        }
+    }
+    let base = rest.len() - tail.len();
+    let end = base + tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (rest[end] == b'"').then_some(end)
+}
+
+/// A JSON Lines row in the form the writer emits, split by hand from its bytes: one object, no
+/// spaces between tokens, the ten fields in [`COLUMNS`] order and no other, each value a string
+/// without escapes or control characters or `null`, `seq` also a plain integer, `numbers` also
+/// an array of such strings, `detail` also an object of such strings whose keys are in
+/// increasing order with no spaces around them and no `=` or `;`. The fields' bytes, the numbers
+/// and the detail, as the general path ([`JsonRow`]) would give them; `None` for anything else,
+/// which the general path then reads. As for CSV ([`fast_record`]), the bytes are not checked as
+/// UTF-8 first: every field read as text is checked where it is read, and every other byte is
+/// a token, a digit or a keyword matched exactly.
+fn fast_jsonl(text: &[u8]) -> Option<JsonlParts<'_>> {
     struct Cursor<'a> {
-        text: &'a str,
+        text: &'a [u8],
         pos: usize,
     }
     impl<'a> Cursor<'a> {
         fn eat(&mut self, token: &[u8]) -> Option<()> {
             let end = self.pos + token.len();
-            (self.text.as_bytes().get(self.pos..end)? == token).then(|| self.pos = end)
+            (self.text.get(self.pos..end)? == token).then(|| self.pos = end)
         }
         fn peek(&self) -> Option<u8> {
-            self.text.as_bytes().get(self.pos).copied()
+            self.text.get(self.pos).copied()
         }
-        /// A string without escapes or control characters, after its opening quote.
-        fn string(&mut self) -> Option<&'a str> {
-            self.eat(b"\"")?;
-            let rest = self.text.as_bytes().get(self.pos..)?;
-            let len = memchr::memchr(b'"', rest)?;
-            if rest[..len].iter().any(|&b| b == b'\\' || b < 0x20) {
-                return None;
+        /// The name of column `i`, as one word where eight bytes follow.
+        fn name(&mut self, i: usize) -> Option<()> {
+            let name = COLUMNS[i].as_bytes();
+            match self.text.get(self.pos..).and_then(<[u8]>::first_chunk::<8>) {
+                Some(&eight) => {
+                    let (word, mask) = COLUMN_WORDS[i];
+                    (u64::from_le_bytes(eight) & mask == word).then(|| self.pos += name.len())
+                }
+                None => self.eat(name),
             }
-            let s = self.text.get(self.pos..self.pos + len)?;
+        }
+        /// A string without escapes or control characters, from its opening quote.
+        fn string(&mut self) -> Option<&'a [u8]> {
+            self.eat(b"\"")?;
+            let rest = self.text.get(self.pos..)?;
+            let len = plain_string_len(rest)?;
             self.pos += len + 1;
-            Some(s)
+            Some(&rest[..len])
         }
         /// A string, or `null` for an empty field.
-        fn text_or_null(&mut self) -> Option<&'a str> {
+        fn text_or_null(&mut self) -> Option<&'a [u8]> {
             if self.peek() == Some(b'n') {
-                self.eat(b"null").map(|()| "")
+                self.eat(b"null").map(|()| &[][..])
             } else {
                 self.string()
             }
         }
     }
     let mut c = Cursor { text, pos: 0 };
-    let mut fields: Fields<'_> = [""; 10];
+    let mut fields: [&[u8]; 10] = [&[]; 10];
     let mut numbers = None;
     let mut detail = None;
     c.eat(b"{")?;
-    for (i, name) in COLUMNS.iter().enumerate() {
+    for i in 0..COLUMNS.len() {
         if i > 0 {
             c.eat(b",")?;
         }
         c.eat(b"\"")?;
-        c.eat(name.as_bytes())?;
+        c.name(i)?;
         c.eat(b"\":")?;
         match (i, c.peek()?) {
             (0, b'0'..=b'9') => {
-                let rest = &text.as_bytes()[c.pos..];
+                let rest = &text[c.pos..];
                 let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
                 // JSON allows no leading zero; longer integers may not fit in a u64.
                 if len > 19 || (len > 1 && rest[0] == b'0') || rest.get(len) != Some(&b',') {
                     return None;
                 }
-                fields[0] = &text[c.pos..c.pos + len];
+                fields[0] = &rest[..len];
                 c.pos += len;
             }
             (7, b'[') => {
                 c.eat(b"[")?;
-                let mut list = Vec::with_capacity(1);
+                let mut list = Numbers::new();
                 if c.peek()? != b']' {
                     loop {
-                        list.push(c.string()?);
+                        list.push(TelephoneNumber::from_written_digits(c.string()?)?);
                         if c.peek()? != b',' {
                             break;
                         }
@@ -1397,7 +1467,7 @@ fn fast_jsonl(text: &str) -> Option<JsonlParts<'_>> {
             (9, b'{') => {
                 c.eat(b"{")?;
                 let mut d = Detail::default();
-                let mut last: Option<&str> = None;
+                let mut last: Option<&[u8]> = None;
                 if c.peek()? != b'}' {
                     loop {
                         let key = c.string()?;
@@ -1405,10 +1475,10 @@ fn fast_jsonl(text: &str) -> Option<JsonlParts<'_>> {
                         let value = c.string()?;
                         // Increasing keys: no two alike, and the order the general path's map
                         // sets them in.
-                        if key.trim().len() != key.len() || key.contains(['=', ';']) || last.is_some_and(|l| l >= key) {
+                        if key.contains(&b'=') || key.contains(&b';') || last.is_some_and(|l| l >= key) {
                             return None;
                         }
-                        d.set(key, value).ok()?;
+                        set_written(&mut d, key, value)?;
                         last = Some(key);
                         if c.peek()? != b',' {
                             break;
@@ -1587,6 +1657,22 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 }
             },
             Inner::Jsonl { src, buf } => loop {
+                // A line in the writer's form, whole in the reader's buffer, is read where it
+                // lies; any other line, and any this does not read, as follows.
+                if !self.careful {
+                    if let Ok(held) = src.fill_buf() {
+                        if let Some(end) = memchr::memchr(b'\n', held) {
+                            let read = fast_jsonl(&held[..end]).and_then(|(fields, numbers, mut detail)| {
+                                fast_record(&fields, numbers, &mut detail, &mut self.times)
+                            });
+                            if let Some(r) = read {
+                                src.consume(end + 1);
+                                self.line += 1;
+                                return Some(Ok(r));
+                            }
+                        }
+                    }
+                }
                 buf.clear();
                 self.line += 1;
                 match src.read_until(b'\n', buf) {
@@ -2713,6 +2799,8 @@ mod tests {
         push("\"detail\":{}", "\"detail\":\"\"");
         push("\"detail\":{", "\"detail\":{\"zz\":\"1\",");
         push("\"detail\":{", "\"detail\":{\"account\":\"B\",");
+        push("\"detail\":{", "\"detail\":{\"account\":\"a;b\",");
+        push("\"detail\":{", "\"detail\":{\"aa\":\"a;b\",");
         push("\"detail\":{", "\"detail\":{\" account\":\"B\",");
         push("\"detail\":{", "\"detail\":{\"a=b\":\"B\",");
         push("\"detail\":{", "\"detail\":{\"status\":\"X\",");
@@ -2770,6 +2858,28 @@ mod tests {
             let all = lines.join("\n");
             let [fast, careful] = both_ways(all.as_bytes(), TraceFormat::Jsonl, false);
             prop_assert_eq!(fast, careful, "{}", all);
+        }
+
+        #[test]
+        fn fast_and_careful_readers_agree_on_jsonl_bytes(
+            records in prop::collection::vec(arb_record(), 1..4),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"\"\\\x01\x1f\x7f\xff\xc3;={}[],: n0A\r\n".to_vec())),
+                0..4,
+            ),
+            capacity in prop::sample::select(vec![7usize, 64, 300, 1 << 16]),
+        ) {
+            // The writer's lines with a few bytes changed, read through buffers of several sizes:
+            // lines whole in the buffer are read where they lie, the others the general way.
+            let mut bytes = write_all(&records, TraceFormat::Jsonl).unwrap();
+            for (at, b) in &edits {
+                let i = at.index(bytes.len());
+                bytes[i] = *b;
+            }
+            let buffered = io::BufReader::with_capacity(capacity, &bytes[..]);
+            let fast: Vec<_> = TraceReader::new(buffered, TraceFormat::Jsonl).unwrap().collect();
+            let careful: Vec<_> = TraceReader::careful(&bytes[..], TraceFormat::Jsonl).unwrap().collect();
+            prop_assert_eq!(fast, careful, "{:?}", String::from_utf8_lossy(&bytes));
         }
 
         #[test]
