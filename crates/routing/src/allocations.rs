@@ -151,10 +151,23 @@ impl Allocations {
         (base, shift, pages, stepwise)
     }
 
+    /// The page of the directory `nsn` falls in (past the end where it falls after the last).
+    #[inline]
+    fn page_of(&self, nsn: u32) -> usize {
+        (nsn.wrapping_sub(self.page_base) >> self.page_shift) as usize
+    }
+
+    /// The directory word a lookup of `nsn` reads first (0 past the directory): a batch loads
+    /// every number's word before it uses any, so that their cache misses overlap.
+    #[inline]
+    pub(crate) fn page_word(&self, nsn: u32) -> u32 {
+        self.pages.get(self.page_of(nsn)).copied().unwrap_or(0)
+    }
+
     /// The allocation holding `nsn`, by its index, and its slot.
     #[inline]
     fn slot_of_nsn(&self, nsn: u32) -> Option<(usize, &Slot)> {
-        let page = (nsn.wrapping_sub(self.page_base) >> self.page_shift) as usize;
+        let page = self.page_of(nsn);
         let lo = *self.pages.get(page)? as usize;
         // The holder, if any, is the first allocation from `lo` on whose last number is at or
         // after `nsn`. A page holds parts of at most two (unless `stepwise`), so that is `lo`
