@@ -268,21 +268,43 @@ pub struct ServiceHolding {
 /// The reference that ties the rows of one port together (`SNA-000001`, a batch number, a PNV
 /// sequence number). Up to [`PortRef::MAX_LEN`] printable ASCII characters other than the
 /// trace's separators; stored inline so that it is `Copy`.
+///
+/// The characters sit in 24 bytes padded with zero bytes, which no reference holds, so the
+/// padding gives the length and there is no length byte: a reference is three whole words, and
+/// a map entry keyed by one (with a 4-byte value) takes 28 bytes, not 32.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PortRef {
-    len: u8,
     bytes: [u8; PortRef::MAX_LEN],
 }
 
 impl PortRef {
-    /// The bytes as three big-endian words: comparing them compares the bytes in order.
-    fn words(&self) -> [u64; 3] {
+    /// The bytes as three words in `from` order.
+    fn words_by(&self, from: fn([u8; 8]) -> u64) -> [u64; 3] {
         let w = |i: usize| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&self.bytes[i * 8..i * 8 + 8]);
-            u64::from_be_bytes(b)
+            from(b)
         };
         [w(0), w(1), w(2)]
+    }
+
+    /// The bytes as three big-endian words: comparing them compares the bytes in order.
+    fn words(&self) -> [u64; 3] {
+        self.words_by(u64::from_be_bytes)
+    }
+
+    /// How many characters: the bytes before the padding (the zero bytes at the end, which
+    /// are the high bytes of the last nonzero little-endian word).
+    fn len(&self) -> usize {
+        let [a, b, c] = self.words_by(u64::from_le_bytes);
+        let (word, before) = if c != 0 {
+            (c, 16)
+        } else if b != 0 {
+            (b, 8)
+        } else {
+            (a, 0)
+        };
+        before + 8 - (word.leading_zeros() / 8) as usize
     }
 }
 
@@ -290,7 +312,7 @@ impl PortRef {
     /// A key whose order is the references' order ([`Ord`]): for sorting many references,
     /// computed once each rather than at every comparison.
     pub fn order_key(&self) -> (u8, [u64; 3]) {
-        (self.len, self.words())
+        (self.len() as u8, self.words())
     }
 }
 
@@ -303,11 +325,11 @@ impl Ord for PortRef {
     }
 }
 
-/// Hashed as its length and three words, not byte by byte.
+/// Hashed as its three words (the padding gives the length), not byte by byte.
 impl std::hash::Hash for PortRef {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let [a, b, c] = self.words();
-        state.write_u64(u64::from(self.len) ^ a.rotate_left(8));
+        let [a, b, c] = self.words_by(u64::from_le_bytes);
+        state.write_u64(a);
         state.write_u64(b);
         state.write_u64(c);
     }
@@ -338,7 +360,6 @@ impl PortRef {
 
     /// The lowest reference in order (the empty one): a bound for ranges, never a port's own.
     pub const MIN: PortRef = PortRef {
-        len: 0,
         bytes: [0; PortRef::MAX_LEN],
     };
 
@@ -352,12 +373,12 @@ impl PortRef {
             bytes[i] = src[i];
             i += 1;
         }
-        PortRef { len: i as u8, bytes }
+        PortRef { bytes }
     }
 
     /// The reference's characters (ASCII), without [`PortRef::as_str`]'s check.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
+        &self.bytes[..self.len()]
     }
 
     pub fn as_str(&self) -> &str {
@@ -367,8 +388,9 @@ impl PortRef {
 
     /// Whether the reference fits the PLNR's 12-character `[A-Z0-9-]` port reference field.
     pub fn fits_plnr(&self) -> bool {
-        self.len <= 12
-            && self.bytes[..usize::from(self.len)]
+        self.len() <= 12
+            && self
+                .as_bytes()
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'-')
     }
@@ -405,7 +427,7 @@ impl PortRef {
             let from_right = shown - 1 - i;
             *b = if from_right < count { digits[from_right] } else { b'0' };
         }
-        Some(Self { len: len as u8, bytes })
+        Some(Self { bytes })
     }
 
     /// A byte a reference may hold: printable ASCII other than the trace's separators.
@@ -421,10 +443,7 @@ impl PortRef {
         }
         let mut out = [0u8; Self::MAX_LEN];
         out[..bytes.len()].copy_from_slice(bytes);
-        Some(Self {
-            len: bytes.len() as u8,
-            bytes: out,
-        })
+        Some(Self { bytes: out })
     }
 }
 
@@ -538,6 +557,35 @@ mod tests {
     }
 
     use super::*;
+
+    /// Every byte a reference may hold.
+    fn allowed() -> Vec<u8> {
+        (0..=u8::MAX).filter(|&b| PortRef::allowed(b)).collect()
+    }
+
+    proptest::proptest! {
+        /// Any reference of 1 to 24 allowed characters reads back as written, and two compare
+        /// as their (length, bytes) and are equal, with equal hashes, exactly when their text is.
+        #[test]
+        fn port_refs_keep_their_text_length_and_order(
+            a in proptest::collection::vec(proptest::sample::select(allowed()), 1..=24),
+            b in proptest::collection::vec(proptest::sample::select(allowed()), 1..=24),
+        ) {
+            use std::hash::BuildHasher;
+            let (a, b) = (String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+            let (ra, rb) = (a.parse::<PortRef>().unwrap(), b.parse::<PortRef>().unwrap());
+            proptest::prop_assert_eq!(ra.as_str(), a.as_str());
+            proptest::prop_assert_eq!(ra.len(), a.len());
+            proptest::prop_assert_eq!(ra.cmp(&rb), (a.len(), a.as_bytes()).cmp(&(b.len(), b.as_bytes())));
+            proptest::prop_assert_eq!(ra == rb, a == b);
+            let hash = |r: &PortRef| std::hash::BuildHasherDefault::<crate::fasthash::FastHasher>::default().hash_one(r);
+            if a == b {
+                proptest::prop_assert_eq!(hash(&ra), hash(&rb));
+            }
+            let plnr = a.len() <= 12 && a.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'-');
+            proptest::prop_assert_eq!(ra.fits_plnr(), plnr);
+        }
+    }
 
     #[test]
     fn carrier_codes() {
