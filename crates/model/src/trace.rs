@@ -162,6 +162,72 @@ fn csv_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberErr
     s.split(';').map(parse_number).collect()
 }
 
+/// What can still be read of a CSV row that cannot be read whole: its `ref` and its numbers,
+/// each from its own field where that field is text, so that the audit withholds that port
+/// rather than judge it on incomplete evidence (`docs/rules.md`, "Malformed rows").
+fn salvaged(ref_s: Option<&str>, numbers_s: Option<&str>) -> (Option<PortRef>, Vec<TelephoneNumber>) {
+    let port_ref = ref_s
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .and_then(|r| r.parse().ok());
+    let numbers = numbers_s.and_then(|n| csv_numbers(n).ok()).unwrap_or_default();
+    (port_ref, numbers)
+}
+
+/// What can still be read of a JSON Lines line that is not a JSON object (or not UTF-8): the
+/// string of its one `"ref"` member and the strings of its one `"numbers"` member (an array of
+/// strings, or one string), found in the line's text. A member written more than once, or
+/// whose value is not such a string, gives nothing, since then the line does not say which.
+fn salvaged_jsonl(text: &[u8]) -> (Option<PortRef>, Vec<TelephoneNumber>) {
+    // The text after each `"key"` and its colon (spaces allowed around it), if exactly one.
+    let after = |key: &[u8]| -> Option<&[u8]> {
+        let mut found = None;
+        let mut from = 0;
+        while let Some(at) = memchr::memmem::find(&text[from..], key) {
+            let rest = text[from + at + key.len()..].trim_ascii_start();
+            from += at + key.len();
+            if let Some(value) = rest.strip_prefix(b":") {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(value.trim_ascii_start());
+            }
+        }
+        found
+    };
+    // A string without escapes at the start of `b`, and what follows it.
+    let string = |b: &[u8]| -> Option<(String, usize)> {
+        let inner = b.strip_prefix(b"\"")?;
+        let end = inner.iter().position(|&c| c == b'"' || c == b'\\')?;
+        if inner[end] != b'"' {
+            return None;
+        }
+        let text = std::str::from_utf8(&inner[..end]).ok()?;
+        Some((text.to_owned(), end + 2))
+    };
+    let port_ref = after(b"\"ref\"")
+        .and_then(string)
+        .and_then(|(r, _)| r.trim().parse().ok());
+    let numbers = after(b"\"numbers\"").and_then(|mut rest| {
+        if let Some((joined, _)) = string(rest) {
+            return csv_numbers(&joined).ok();
+        }
+        rest = rest.strip_prefix(b"[")?;
+        let mut out = Vec::new();
+        loop {
+            rest = rest.trim_ascii_start();
+            if rest.starts_with(b"]") {
+                return Some(out);
+            }
+            let (n, used) = string(rest)?;
+            out.push(parse_number(&n).ok()?);
+            rest = rest[used..].trim_ascii_start();
+            rest = rest.strip_prefix(b",").unwrap_or(rest);
+        }
+    });
+    (port_ref, numbers.unwrap_or_default())
+}
+
 /// One number of the `numbers` field (surrounding spaces ignored).
 fn parse_number(part: &str) -> Result<TelephoneNumber, crate::number::NumberError> {
     let part = part.trim();
@@ -514,11 +580,11 @@ fn record_from_fields(
     record_from_fields_strict(line, fields, numbers.as_deref(), detail, assume_sydney).map_err(|mut e| {
         // What can still be read of a bad row: its `ref` and numbers, so that the audit can
         // withhold that port instead of judging it on incomplete evidence.
-        let ref_s = fields[5].trim();
-        e.port_ref = if ref_s.is_empty() { None } else { ref_s.parse().ok() };
+        let (port_ref, from_field) = salvaged(Some(fields[5]), numbers.is_none().then_some(fields[7]));
+        e.port_ref = port_ref;
         e.numbers = match numbers {
             Some(list) => list.into_iter().filter_map(|n| parse_number(n).ok()).collect(),
-            None => csv_numbers(fields[7]).unwrap_or_default(),
+            None => from_field,
         };
         e
     })
@@ -1234,12 +1300,15 @@ fn jsonl_record_strict(
             }
         }
     }
-    let row = JsonRow::parse(text).map_err(|e| RowError {
-        line,
-        column: None,
-        message: format!("not a JSON object: {e}"),
-        port_ref: None,
-        numbers: Vec::new(),
+    let row = JsonRow::parse(text).map_err(|e| {
+        let (port_ref, numbers) = salvaged_jsonl(text.as_bytes());
+        RowError {
+            line,
+            column: None,
+            message: format!("not a JSON object: {e}"),
+            port_ref,
+            numbers,
+        }
     })?;
     if let Some((field, key)) = &row.duplicate {
         let message = match key {
@@ -1580,12 +1649,18 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         .flatten()
                 };
                 let Some(all) = all else {
+                    let text = |c: usize| {
+                        (rows.len() == *width)
+                            .then(|| std::str::from_utf8(rows.field(index[c])).ok())
+                            .flatten()
+                    };
+                    let (port_ref, numbers) = salvaged(text(5), text(7));
                     return Some(Err(RowError {
                         line,
                         column: None,
                         message: not_utf8((0..rows.len()).map(|i| rows.field(i))),
-                        port_ref: None,
-                        numbers: Vec::new(),
+                        port_ref,
+                        numbers,
                     }));
                 };
                 let fields = match row_fields(line, rows.len(), *width, index, |i| all.get(rows.range(i))) {
@@ -1617,12 +1692,18 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 match read {
                     Ok(false) => return None,
                     Ok(true) if !utf8 => {
+                        let text = |c: usize| {
+                            (record.len() == *width)
+                                .then(|| record.get(index[c]).and_then(|f| std::str::from_utf8(f).ok()))
+                                .flatten()
+                        };
+                        let (port_ref, numbers) = salvaged(text(5), text(7));
                         return Some(Err(RowError {
                             line,
                             column: None,
                             message: not_utf8(record.iter()),
-                            port_ref: None,
-                            numbers: Vec::new(),
+                            port_ref,
+                            numbers,
                         }));
                     }
                     Ok(true) => {
@@ -1690,12 +1771,13 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                     }
                 }
                 let Ok(text) = std::str::from_utf8(buf) else {
+                    let (port_ref, numbers) = salvaged_jsonl(buf);
                     return Some(Err(RowError {
                         line: self.line,
                         column: None,
                         message: "not valid UTF-8".into(),
-                        port_ref: None,
-                        numbers: Vec::new(),
+                        port_ref,
+                        numbers,
                     }));
                 };
                 let text = text.trim_end_matches(['\n', '\r']);
@@ -2776,6 +2858,52 @@ mod tests {
 
     /// JSON Lines rows in the writer's form and in the forms next to it that the fast path must
     /// leave to the general one.
+    #[test]
+    fn unreadable_rows_still_name_their_port_where_the_text_does() {
+        let line = r#"{"seq":6,"time":"2026-03-02T09:00:00+11:00","from":"9002","to":"9001","msg":"SNA","ref":"P6","category":"A","numbers":["0255501239"],"code":"","detail":{"account":"A	B"}}"#;
+        let n = |s: &str| s.parse::<TelephoneNumber>().unwrap();
+        let named = |bytes: &[u8], format| {
+            let (_, bad) = read_all(bytes, format).unwrap();
+            bad.into_iter()
+                .map(|e| (e.port_ref.map(|r| r.to_string()), e.numbers))
+                .collect::<Vec<_>>()
+        };
+        // A raw tab in a string: not JSON, but its one `ref` and `numbers` are plain.
+        let want = vec![(Some("P6".to_string()), vec![n("0255501239")])];
+        assert_eq!(named(format!("{line}\n").as_bytes(), TraceFormat::Jsonl), want);
+        // Not UTF-8 either.
+        let mut bytes = line.replace('\t', "\u{1}").into_bytes();
+        let at = bytes.iter().position(|&b| b == 1).unwrap();
+        bytes[at] = 0xff;
+        bytes.push(b'\n');
+        assert_eq!(named(&bytes, TraceFormat::Jsonl), want);
+        // Numbers as one string, spaces around the tokens.
+        let spaced = line
+            .replace(r#""ref":"P6""#, r#""ref" : "P6""#)
+            .replace(r#"["0255501239"]"#, r#""0255501239""#);
+        assert_eq!(named(format!("{spaced}\n").as_bytes(), TraceFormat::Jsonl), want);
+        // Two `ref` members: the line does not say which port it is.
+        let twice = line.replace(r#""ref":"P6""#, r#""ref":"P6","ref":"P7""#);
+        assert_eq!(
+            named(format!("{twice}\n").as_bytes(), TraceFormat::Jsonl),
+            vec![(None, vec![n("0255501239")])]
+        );
+        // Not even an object: nothing.
+        assert_eq!(named(b"[1,2,3]\n", TraceFormat::Jsonl), vec![(None, vec![])]);
+        // A CSV row with a byte that is not UTF-8 in its detail, read by both readers.
+        let header = COLUMNS.join(",");
+        let mut csv =
+            format!("{header}\n6,2026-03-02T09:00:00+11:00,9002,9001,SNA,P6,A,0255501239,,account=A").into_bytes();
+        csv.extend([0xff, b'\n']);
+        assert_eq!(named(&csv, TraceFormat::Csv), want);
+        let careful: Vec<_> = TraceReader::careful(&csv[..], TraceFormat::Csv)
+            .unwrap()
+            .filter_map(Result::err)
+            .map(|e| (e.port_ref.map(|r| r.to_string()), e.numbers))
+            .collect();
+        assert_eq!(careful, want);
+    }
+
     fn jsonl_variants(line: &str) -> Vec<String> {
         let mut out = vec![line.to_string()];
         let mut push = |from: &str, to: &str| {
