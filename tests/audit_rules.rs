@@ -276,6 +276,18 @@ fn findings_carry_rows_ref_numbers_and_an_actionable_sentence() {
         "ECA at seq 3 was answered 15 minutes 1 second later at seq 4; the limit is 15 minutes \
          (ECA-RESPONSE, clause 4.2.32, 4.2.33)"
     );
+    // An ECA confirmed with no SNA in the trace: the port's numbers are known only from the
+    // ECA's own rows, and the finding names them.
+    let e = audit("eca_confirmed_without_any_sna.csv");
+    assert_eq!(rules(&e), [RuleId::EcaNeedsSna]);
+    assert_eq!(
+        e.findings[0]
+            .numbers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["0255501234"]
+    );
     let s = audit("sna_response_easter_dst_late.csv");
     assert!(
         s.findings[0]

@@ -266,6 +266,16 @@ impl std::ops::IndexMut<SlotId> for Slots {
 }
 
 impl Port {
+    /// The numbers a finding about the port names: the port's, or where the trace has not shown
+    /// them yet (an ECA whose SNA is missing), those of the row the finding is drawn from.
+    fn named<'a>(&'a self, row: &'a [TelephoneNumber]) -> &'a [TelephoneNumber] {
+        if self.numbers.is_empty() {
+            row
+        } else {
+            &self.numbers
+        }
+    }
+
     /// The port's rare state: a shared empty one while none of it has been set.
     fn rare(&self) -> &Rare {
         self.rare.as_deref().unwrap_or(&NO_RARE)

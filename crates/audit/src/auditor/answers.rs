@@ -290,7 +290,7 @@ impl Auditor<'_> {
                             RuleId::EcaNeedsSna,
                             vec![req.ev.seq, r.seq],
                             Some(key),
-                            &port.numbers,
+                            port.named(&m.numbers),
                             &format!(
                                 "ECA at seq {} has no confirmed SNA for ref {key} and its numbers, yet was confirmed at \
                                  seq {}; it should have been rejected with 102",
@@ -302,7 +302,7 @@ impl Auditor<'_> {
                             RuleId::SnaValidity,
                             vec![req.ev.seq, r.seq],
                             Some(key),
-                            &port.numbers,
+                            port.named(&m.numbers),
                             &format!(
                                 "ECA at seq {} came after its SNA confirmation at seq {} expired ({}), yet was \
                                  confirmed at seq {}; it should have been rejected with 101",
@@ -317,7 +317,7 @@ impl Auditor<'_> {
                             RuleId::CcaNeedsCna,
                             vec![req.ev.seq, r.seq],
                             Some(key),
-                            &port.numbers,
+                            port.named(&m.numbers),
                             &format!(
                                 "CCA at seq {} has no confirmed CNA for batch {key}, yet was confirmed at seq {}; it \
                                  should have been rejected with 105",
@@ -334,7 +334,7 @@ impl Auditor<'_> {
                         RuleId::EcaNeedsSna,
                         vec![r.seq],
                         Some(key),
-                        &port.numbers,
+                        port.named(&m.numbers),
                         &format!(
                             "ECA_CONFIRM at seq {} confirms a port of ref {key} that has no confirmed SNA",
                             r.seq
