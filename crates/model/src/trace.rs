@@ -174,6 +174,18 @@ fn salvaged(ref_s: Option<&str>, numbers_s: Option<&str>) -> (Option<PortRef>, V
     (port_ref, numbers)
 }
 
+/// Why a JSON Lines line is not a JSON object, at the column of the line where the parser
+/// stopped: the parser's own position says "line 1", since it reads one line at a time, where
+/// the row error already names the file's line.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&at) {
+        Some(why) => format!("not a JSON object: {why} (column {})", e.column()),
+        None => format!("not a JSON object: {text}"),
+    }
+}
+
 /// What can still be read of a JSON Lines line that is not a JSON object (or not UTF-8): the
 /// string of its one `"ref"` member and the strings of its one `"numbers"` member (an array of
 /// strings, or one string), found in the line's text. A member written more than once, or
@@ -1305,7 +1317,7 @@ fn jsonl_record_strict(
         RowError {
             line,
             column: None,
-            message: format!("not a JSON object: {e}"),
+            message: json_error(&e),
             port_ref,
             numbers,
         }
@@ -2871,6 +2883,14 @@ mod tests {
         // A raw tab in a string: not JSON, but its one `ref` and `numbers` are plain.
         let want = vec![(Some("P6".to_string()), vec![n("0255501239")])];
         assert_eq!(named(format!("{line}\n").as_bytes(), TraceFormat::Jsonl), want);
+        // The parser's position is given as the line's column; the row error names the line.
+        let (_, bad) = read_all(format!("{line}\n{line}\n").as_bytes(), TraceFormat::Jsonl).unwrap();
+        assert_eq!(bad[1].line, 2);
+        assert!(
+            bad[1].message.starts_with("not a JSON object: ") && bad[1].message.ends_with("(column 166)"),
+            "{}",
+            bad[1].message
+        );
         // Not UTF-8 either.
         let mut bytes = line.replace('\t', "\u{1}").into_bytes();
         let at = bytes.iter().position(|&b| b == 1).unwrap();
