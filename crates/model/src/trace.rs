@@ -162,6 +162,23 @@ fn csv_numbers(s: &str) -> Result<Vec<TelephoneNumber>, crate::number::NumberErr
     s.split(';').map(parse_number).collect()
 }
 
+/// [`salvaged`] for a CSV row that is not UTF-8, from its fields' bytes (`field(i)`: the row's
+/// `i`-th field): the `ref` and `numbers` fields where the row has the header's width and each
+/// is text.
+fn salvaged_row<'a>(
+    len: usize,
+    width: usize,
+    index: &[usize; 10],
+    field: impl Fn(usize) -> Option<&'a [u8]>,
+) -> (Option<PortRef>, Vec<TelephoneNumber>) {
+    let text = |c: usize| {
+        (len == width)
+            .then(|| field(index[c]).and_then(|f| std::str::from_utf8(f).ok()))
+            .flatten()
+    };
+    salvaged(text(5), text(7))
+}
+
 /// What can still be read of a CSV row that cannot be read whole: its `ref` and its numbers,
 /// each from its own field where that field is text, so that the audit withholds that port
 /// rather than judge it on incomplete evidence (`docs/rules.md`, "Malformed rows").
@@ -207,13 +224,11 @@ fn salvaged_jsonl(text: &[u8]) -> (Option<PortRef>, Vec<TelephoneNumber>) {
         }
         found
     };
-    // A string without escapes at the start of `b`, and what follows it.
+    // A string without escapes or control characters at the start of `b`, and the bytes it
+    // takes with its quotes.
     let string = |b: &[u8]| -> Option<(String, usize)> {
         let inner = b.strip_prefix(b"\"")?;
-        let end = inner.iter().position(|&c| c == b'"' || c == b'\\')?;
-        if inner[end] != b'"' {
-            return None;
-        }
+        let end = plain_string_len(inner)?;
         let text = std::str::from_utf8(&inner[..end]).ok()?;
         Some((text.to_owned(), end + 2))
     };
@@ -1661,12 +1676,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                         .flatten()
                 };
                 let Some(all) = all else {
-                    let text = |c: usize| {
-                        (rows.len() == *width)
-                            .then(|| std::str::from_utf8(rows.field(index[c])).ok())
-                            .flatten()
-                    };
-                    let (port_ref, numbers) = salvaged(text(5), text(7));
+                    let (port_ref, numbers) = salvaged_row(rows.len(), *width, index, |i| Some(rows.field(i)));
                     return Some(Err(RowError {
                         line,
                         column: None,
@@ -1704,12 +1714,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 match read {
                     Ok(false) => return None,
                     Ok(true) if !utf8 => {
-                        let text = |c: usize| {
-                            (record.len() == *width)
-                                .then(|| record.get(index[c]).and_then(|f| std::str::from_utf8(f).ok()))
-                                .flatten()
-                        };
-                        let (port_ref, numbers) = salvaged(text(5), text(7));
+                        let (port_ref, numbers) = salvaged_row(record.len(), *width, index, |i| record.get(i));
                         return Some(Err(RowError {
                             line,
                             column: None,
